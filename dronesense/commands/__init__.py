@@ -1,0 +1,1 @@
+"""One module per ``dronesense`` sub-command; each provides ``register(subparsers)``."""

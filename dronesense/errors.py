@@ -1,0 +1,42 @@
+"""Errors that reach the user as one clear line."""
+
+from __future__ import annotations
+
+
+class DronesenseError(Exception):
+    """An error the user can act on: printed as one line by the CLI, no traceback.
+
+    Parameters
+    ----------
+    message
+        What went wrong, in words a field operator understands.
+    path
+        The file or connection it concerns, if any.
+    offset
+        Byte offset in that file, if known.
+
+    Examples
+    --------
+    >>> str(DronesenseError("not a MAVLink log", path="flight.tlog", offset=120))
+    'flight.tlog (byte 120): not a MAVLink log'
+    """
+
+    def __init__(self, message: str, *, path: object | None = None, offset: int | None = None):
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.offset = offset
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path or ""
+        if self.offset is not None:
+            where = f"{where} (byte {self.offset})" if where else f"byte {self.offset}"
+        return f"{where}: {self.message}" if where else self.message
+
+
+class InputError(DronesenseError):
+    """A file, mapping or option the user gave cannot be used."""
+
+
+class NoUsableDataError(DronesenseError):
+    """Nothing usable was left after skipping bad input."""
