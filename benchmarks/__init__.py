@@ -1,0 +1,1 @@
+"""Benchmarks: measured ratios against the baseline a user would otherwise use."""

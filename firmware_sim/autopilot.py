@@ -1,0 +1,615 @@
+"""The MAVLink 2 endpoint of the simulated vehicle (an ArduCopter look-alike).
+
+Sends telemetry streams at realistic rates, answers what ground stations ask on connect
+(stream rates, parameters, commands, the mission protocol in both directions) and
+tolerates everything else.
+
+Default streams (Hz): HEARTBEAT 1, SYS_STATUS 1, SYSTEM_TIME 1, GLOBAL_POSITION_INT 10,
+GPS_RAW_INT 5, ATTITUDE 10, VFR_HUD 4, WIND 1, MISSION_CURRENT 1; NAMED_VALUE_FLOAT at each
+sensor's own rate.
+
+Examples
+--------
+>>> STREAM_GROUPS[6]
+('GLOBAL_POSITION_INT',)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from pymavlink.dialects.v20 import ardupilotmega as mavlink2
+
+from . import plan as P
+from .faults import FaultLog, FaultSpecs
+from .plan import Mission, MissionItem
+from .vehicle import MODE_NAMES, MODES, Vehicle
+
+M = mavlink2
+
+#: default stream intervals in ms
+DEFAULT_INTERVALS = {
+    "HEARTBEAT": 1000, "SYS_STATUS": 1000, "SYSTEM_TIME": 1000, "GLOBAL_POSITION_INT": 100,
+    "GPS_RAW_INT": 200, "ATTITUDE": 100, "VFR_HUD": 250, "WIND": 1000, "MISSION_CURRENT": 1000,
+}
+#: REQUEST_DATA_STREAM stream ids -> messages (ArduPilot grouping)
+STREAM_GROUPS = {
+    2: ("SYS_STATUS", "GPS_RAW_INT", "MISSION_CURRENT"),
+    6: ("GLOBAL_POSITION_INT",),
+    10: ("ATTITUDE",),
+    11: ("VFR_HUD",),
+    12: ("SYSTEM_TIME", "WIND"),
+}
+STREAM_GROUPS[0] = tuple(n for g in STREAM_GROUPS.values() for n in g)
+MSG_IDS = {
+    "HEARTBEAT": 0, "SYS_STATUS": 1, "SYSTEM_TIME": 2, "GPS_RAW_INT": 24, "ATTITUDE": 30,
+    "GLOBAL_POSITION_INT": 33, "MISSION_CURRENT": 42, "VFR_HUD": 74, "WIND": 168,
+}
+ID_NAMES = {v: k for k, v in MSG_IDS.items()}
+
+SENSORS = 0x1 | 0x2 | 0x4 | 0x8 | 0x20 | 0x400 | 0x800 | 0x1000 | 0x8000 | 0x200000
+MAV_TYPE_QUADROTOR = 2
+MAV_AUTOPILOT_ARDUPILOTMEGA = 3
+CAPABILITIES = (M.MAV_PROTOCOL_CAPABILITY_MISSION_FLOAT | M.MAV_PROTOCOL_CAPABILITY_PARAM_FLOAT
+                | M.MAV_PROTOCOL_CAPABILITY_MISSION_INT | M.MAV_PROTOCOL_CAPABILITY_COMMAND_INT
+                | M.MAV_PROTOCOL_CAPABILITY_SET_ATTITUDE_TARGET
+                | M.MAV_PROTOCOL_CAPABILITY_MAVLINK2)
+
+
+def default_params(sysid: int, vehicle: Vehicle) -> dict[str, tuple[float, int]]:
+    """A small, real-looking ArduCopter parameter set: name -> (value, MAV_PARAM_TYPE)."""
+    c = vehicle.config
+    i32, f32 = M.MAV_PARAM_TYPE_INT32, M.MAV_PARAM_TYPE_REAL32
+    return {
+        "SYSID_THISMAV": (sysid, i32), "SYSID_MYGCS": (255, i32),
+        "FRAME_CLASS": (1, i32), "FRAME_TYPE": (1, i32),
+        "WPNAV_SPEED": (c.cruise_speed * 100, f32), "WPNAV_SPEED_UP": (c.climb_rate * 100, f32),
+        "WPNAV_SPEED_DN": (c.descent_rate * 100, f32), "WPNAV_ACCEL": (c.accel * 100, f32),
+        "WPNAV_RADIUS": (c.acceptance_radius * 100, f32), "LAND_SPEED": (c.land_speed * 100, i32),
+        "LAND_SPEED_HIGH": (c.descent_rate * 100, i32), "RTL_ALT": (c.rtl_alt * 100, i32),
+        "ARMING_CHECK": (1, i32), "BATT_MONITOR": (4, i32), "BATT_CAPACITY": (5200, i32),
+        "GPS_TYPE": (1, i32), "FS_GCS_ENABLE": (0, i32), "SCR_ENABLE": (1, i32),
+        "SR0_EXT_STAT": (1, i32), "SR0_POSITION": (10, i32), "SR0_EXTRA1": (10, i32),
+        "SR0_EXTRA2": (4, i32), "SR0_EXTRA3": (1, i32), "MIS_TOTAL": (0, i32),
+    }
+
+
+class Autopilot:
+    """Encoder, telemetry scheduler and message handler of the simulated vehicle.
+
+    Parameters
+    ----------
+    vehicle : Vehicle
+    mission : Mission
+        The stored mission (home + items); replaced by uploads.
+    sysid : int
+    send : callable
+        ``send(t, data, meta)``: hands an encoded packet sent at sim time ``t`` (s) to the
+        link (faults, transport, tlog). ``meta = (msg_name, seq, time_boot_ms)``.
+    faults : FaultSpecs
+    log : FaultLog
+    start_us : int
+        True UTC of sim time 0, UNIX microseconds.
+    """
+
+    def __init__(self, vehicle: Vehicle, mission: Mission, sysid: int,
+                 send: Callable[[float, bytes, tuple], None], faults: FaultSpecs,
+                 log: FaultLog, start_us: int, wait_for_start: bool = False):
+        self.vehicle = vehicle
+        self.mission = mission
+        self.sysid = sysid
+        self.send = send
+        self.faults = faults
+        self.log = log
+        self.start_us = start_us
+        self.wait_for_start = wait_for_start
+        self.mav = M.MAVLink(None, srcSystem=sysid, srcComponent=1)
+        self.boot_origin_ms = 0
+        self.silent_until_ms = -1
+        self.intervals = dict(DEFAULT_INTERVALS)
+        self.next_due = {name: 0 for name in self.intervals}
+        self.params = default_params(sysid, vehicle)
+        self.params["MIS_TOTAL"] = (mission.count_with_home, M.MAV_PARAM_TYPE_INT32)
+        self.param_names = list(self.params)
+        self.pending_reboots = list(faults.reboots)
+        self.gps_was_lost = False
+        self.upload: dict | None = None
+        self.now_ms = 0
+        self.start_requested = False
+        self.counts: dict[str, int] = {}
+        self.battery_mah = 0.0
+
+    # ------------------------------------------------------------------ encoding
+    def boot_ms(self, t_ms: int | float) -> int:
+        """Vehicle time_boot_ms at sim time ``t_ms``."""
+        return max(0, int(t_ms - self.boot_origin_ms))
+
+    def emit(self, msg, t_ms: int, boot_ms: int | None = None) -> None:
+        """Encode ``msg`` and send it at sim time ``t_ms`` (dropped while rebooting)."""
+        if t_ms < self.silent_until_ms:
+            return
+        mav = self.mav
+        seq = mav.seq
+        data = msg.pack(mav)
+        mav.seq = (seq + 1) & 255
+        name = msg._type
+        self.counts[name] = self.counts.get(name, 0) + 1
+        self.send(t_ms / 1000.0, data, (name, seq, self.boot_ms(t_ms) if boot_ms is None
+                                         else boot_ms))
+
+    def check_reboot(self, t_ms: int) -> None:
+        """Fire a scheduled reboot fault at or before ``t_ms``."""
+        while self.pending_reboots and self.pending_reboots[0] * 1000 <= t_ms:
+            at = self.pending_reboots.pop(0)
+            before = self.boot_ms(t_ms)
+            self.boot_origin_ms = t_ms
+            self.silent_until_ms = t_ms + 500
+            self.mav.seq = 0
+            for name in self.next_due:
+                self.next_due[name] = self.silent_until_ms
+            self.log.write("reboot", at, time_boot_ms=before, new_time_boot_ms=0,
+                           silent_s=0.5)
+
+    # ------------------------------------------------------------------ telemetry
+    def _heartbeat(self):
+        v = self.vehicle
+        base = M.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED | M.MAV_MODE_FLAG_STABILIZE_ENABLED
+        if v.mode in ("AUTO", "GUIDED", "RTL", "LAND", "LOITER", "BRAKE"):
+            base |= M.MAV_MODE_FLAG_GUIDED_ENABLED
+        if v.mode == "AUTO":
+            base |= M.MAV_MODE_FLAG_AUTO_ENABLED
+        if v.armed:
+            base |= M.MAV_MODE_FLAG_SAFETY_ARMED
+        status = M.MAV_STATE_ACTIVE if v.armed else M.MAV_STATE_STANDBY
+        return M.MAVLink_heartbeat_message(MAV_TYPE_QUADROTOR, MAV_AUTOPILOT_ARDUPILOTMEGA,
+                                           base, MODES[v.mode], status, 3)
+
+    def _position(self, t_ms: int, lost: bool):
+        v = self.vehicle
+        ne, nn, nu = v.noisy_offset()
+        lat, lon = v.latlon(v.e + ne, v.n + nn)
+        hdg = int(math.degrees(v.yaw) * 100) % 36000
+        if lost:
+            lat = lon = 0.0
+        return M.MAVLink_global_position_int_message(
+            self.boot_ms(t_ms), round(lat * 1e7), round(lon * 1e7),
+            round((v.alt_amsl + nu) * 1000), round((v.u + nu) * 1000),
+            round(v.vn * 100), round(v.ve * 100), round(-v.vu * 100), hdg)
+
+    def _gps_raw(self, t_ms: int, lost: bool):
+        v = self.vehicle
+        ne, nn, nu = v.noisy_offset()
+        lat, lon = v.latlon(v.e + ne, v.n + nn)
+        cog = int(math.degrees(math.atan2(v.ve, v.vn)) * 100) % 36000
+        if lost:
+            return M.MAVLink_gps_raw_int_message(self.boot_ms(t_ms) * 1000, 1, 0, 0, 0,
+                                                 9999, 9999, 0, 65535, 3)
+        return M.MAVLink_gps_raw_int_message(
+            self.boot_ms(t_ms) * 1000, 3, round(lat * 1e7), round(lon * 1e7),
+            round((v.alt_amsl + nu) * 1000), 80, 120, int(v.groundspeed * 100), cog, 14)
+
+    def _attitude(self, t_ms: int):
+        v = self.vehicle
+        roll, pitch = v.attitude()
+        return M.MAVLink_attitude_message(self.boot_ms(t_ms), roll, pitch, v.yaw, 0.0, 0.0,
+                                          v.yaw_rate)
+
+    def _wind_vector(self) -> tuple[float, float, float]:
+        speed, frm = self.wind_at(self.vehicle.u)
+        r = math.radians(frm)
+        return speed, -speed * math.sin(r), -speed * math.cos(r)
+
+    def _vfr_hud(self):
+        v = self.vehicle
+        _, we, wn = self._wind_vector()
+        air = math.hypot(v.ve - we, v.vn - wn) if v.armed and not v.landed else 0.0
+        throttle = 0 if not v.armed else (20 if v.landed else int(45 + 5 * v.vu))
+        hdg = int(math.degrees(v.yaw)) % 360
+        return M.MAVLink_vfr_hud_message(air, v.groundspeed, hdg, max(0, min(100, throttle)),
+                                         v.alt_amsl, v.vu)
+
+    def _sys_status(self):
+        v = self.vehicle
+        current = (0.3 if not v.armed else 18.0 + 2.0 * abs(v.vu) + 0.3 * v.groundspeed)
+        self.battery_mah += current * 1000.0 / 3600.0 * (self.intervals["SYS_STATUS"] / 1000)
+        remaining = max(0, int(100 - 100 * self.battery_mah / 5200.0))
+        volts = 14.8 + 2.0 * remaining / 100.0 - (0.4 if v.armed else 0.0)
+        health = SENSORS if not self.faults.gps_lost(self.vehicle.t) else SENSORS & ~0x20
+        return M.MAVLink_sys_status_message(SENSORS, SENSORS, health, 250 if v.armed else 100,
+                                            int(volts * 1000), int(current * 100), remaining,
+                                            0, 0, 0, 0, 0, 0)
+
+    def _system_time(self, t_ms: int):
+        unix = self.start_us + t_ms * 1000 + round(self.faults.clock * 1e6)
+        return M.MAVLink_system_time_message(unix, self.boot_ms(t_ms))
+
+    def _wind(self):
+        speed, frm = self.wind_at(self.vehicle.u)
+        return M.MAVLink_wind_message(frm, speed, 0.0)
+
+    def _mission_current(self):
+        v = self.vehicle
+        seq = v.current + 1 if v.items else 0
+        total = len(v.items) + 1
+        return M.MAVLink_mission_current_message(seq, total)
+
+    wind_at: Callable[[float], tuple[float, float]] = staticmethod(lambda h: (0.0, 0.0))
+
+    def telemetry(self, t_ms: int) -> None:
+        """Send every stream due at ``t_ms``."""
+        self.now_ms = t_ms
+        if self.pending_reboots:
+            self.check_reboot(t_ms)
+        if t_ms < self.silent_until_ms:
+            return
+        lost = self.faults.gps_lost(t_ms / 1000.0) if self.faults.gpsloss else False
+        if lost != self.gps_was_lost:
+            self.log.write("gpsloss" if lost else "gpsloss_end", t_ms / 1000.0,
+                           time_boot_ms=self.boot_ms(t_ms))
+            self.gps_was_lost = lost
+        due = self.next_due
+        iv = self.intervals
+        for name, nxt in due.items():
+            if nxt > t_ms:
+                continue
+            interval = iv[name]
+            if interval <= 0:
+                due[name] = 1 << 62
+                continue
+            nxt += interval
+            due[name] = nxt if nxt > t_ms else t_ms + interval
+            if name == "GLOBAL_POSITION_INT":
+                msg = self._position(t_ms, lost)
+                if self.on_position is not None:
+                    self.on_position(t_ms)
+            elif name == "ATTITUDE":
+                msg = self._attitude(t_ms)
+            elif name == "GPS_RAW_INT":
+                msg = self._gps_raw(t_ms, lost)
+            elif name == "VFR_HUD":
+                msg = self._vfr_hud()
+            elif name == "HEARTBEAT":
+                msg = self._heartbeat()
+            elif name == "SYS_STATUS":
+                msg = self._sys_status()
+            elif name == "SYSTEM_TIME":
+                msg = self._system_time(t_ms)
+            elif name == "WIND":
+                msg = self._wind()
+            else:
+                msg = self._mission_current()
+            self.emit(msg, t_ms)
+        if self.vehicle.events:
+            for kind, seq in self.vehicle.events:
+                if kind == "reached":
+                    self.emit(M.MAVLink_mission_item_reached_message(seq), t_ms)
+                else:
+                    self.emit(self._mission_current(), t_ms)
+            self.vehicle.events.clear()
+        if self.upload is not None:
+            self._upload_timeout(t_ms)
+
+    on_position: Callable[[int], None] | None = None
+
+    def named_float(self, name: str, value: float, boot_ms: int, t_ms: int) -> None:
+        """Send one NAMED_VALUE_FLOAT stamped ``boot_ms`` at sim time ``t_ms``."""
+        self.emit(M.MAVLink_named_value_float_message(boot_ms, name.encode(), value), t_ms,
+                  boot_ms)
+
+    # ------------------------------------------------------------------ handling
+    def _for_me(self, msg) -> bool:
+        ts = getattr(msg, "target_system", 0)
+        return ts in (0, self.sysid)
+
+    def handle(self, msg, t_ms: int) -> None:
+        """React to one message from a ground station (unknown ones are ignored)."""
+        self.now_ms = t_ms
+        if t_ms < self.silent_until_ms:
+            return
+        kind = msg.get_type()
+        if kind == "BAD_DATA" or not self._for_me(msg):
+            return
+        handler = getattr(self, "_on_" + kind.lower(), None)
+        if handler is not None:
+            handler(msg, t_ms)
+
+    def _set_interval(self, name: str, interval_ms: int, t_ms: int) -> None:
+        if name in self.intervals:
+            self.intervals[name] = interval_ms
+            self.next_due[name] = t_ms + max(interval_ms, 1) if interval_ms > 0 else 1 << 62
+
+    def _on_request_data_stream(self, msg, t_ms: int) -> None:
+        names = STREAM_GROUPS.get(msg.req_stream_id, ())
+        rate = msg.req_message_rate if msg.start_stop else 0
+        for name in names:
+            self._set_interval(name, round(1000 / rate) if rate > 0 else 0, t_ms)
+
+    def _ack(self, command: int, result: int, t_ms: int) -> None:
+        self.emit(M.MAVLink_command_ack_message(command, result), t_ms)
+
+    def _send_param(self, name: str, t_ms: int) -> None:
+        value, ptype = self.params[name]
+        self.emit(M.MAVLink_param_value_message(name.encode(), float(value), ptype,
+                                                len(self.param_names),
+                                                self.param_names.index(name)), t_ms)
+
+    def _on_param_request_list(self, msg, t_ms: int) -> None:
+        for name in self.param_names:
+            self._send_param(name, t_ms)
+
+    def _on_param_request_read(self, msg, t_ms: int) -> None:
+        pid = msg.param_id
+        pid = pid.decode(errors="replace") if isinstance(pid, bytes) else pid
+        pid = pid.rstrip("\x00")
+        if msg.param_index >= 0 and msg.param_index < len(self.param_names):
+            self._send_param(self.param_names[msg.param_index], t_ms)
+        elif pid in self.params:
+            self._send_param(pid, t_ms)
+
+    def _on_param_set(self, msg, t_ms: int) -> None:
+        pid = msg.param_id
+        pid = (pid.decode(errors="replace") if isinstance(pid, bytes) else pid).rstrip("\x00")
+        if pid not in self.params or not math.isfinite(msg.param_value):
+            return
+        self.params[pid] = (msg.param_value, self.params[pid][1])
+        c = self.vehicle.config
+        v = msg.param_value
+        if pid == "WPNAV_SPEED" and v > 0:
+            c.cruise_speed = v / 100
+            self.vehicle.speed = c.cruise_speed
+        elif pid == "WPNAV_SPEED_UP" and v > 0:
+            c.climb_rate = v / 100
+        elif pid == "WPNAV_SPEED_DN" and v > 0:
+            c.descent_rate = v / 100
+        elif pid == "WPNAV_ACCEL" and v > 0:
+            c.accel = v / 100
+        elif pid == "WPNAV_RADIUS" and v > 0:
+            c.acceptance_radius = v / 100
+        elif pid == "RTL_ALT" and v >= 0:
+            c.rtl_alt = v / 100
+        self._send_param(pid, t_ms)
+
+    def _on_set_mode(self, msg, t_ms: int) -> None:
+        mode = MODE_NAMES.get(msg.custom_mode)
+        if mode is not None:
+            self._change_mode(mode)
+
+    def _change_mode(self, mode: str) -> bool:
+        v = self.vehicle
+        if mode == "AUTO" and v.landed and v.armed:
+            self.start_requested = True
+            return v.start_mission(0)
+        ok = v.set_mode(mode)
+        return ok
+
+    def _on_command_long(self, msg, t_ms: int) -> None:
+        self._command(msg.command, [msg.param1, msg.param2, msg.param3, msg.param4,
+                                    msg.param5, msg.param6, msg.param7], t_ms)
+
+    def _on_command_int(self, msg, t_ms: int) -> None:
+        self._command(msg.command, [msg.param1, msg.param2, msg.param3, msg.param4,
+                                    msg.x, msg.y, msg.z], t_ms)
+
+    def _command(self, cmd: int, p: list[float], t_ms: int) -> None:
+        v = self.vehicle
+        ok, bad, unsup = M.MAV_RESULT_ACCEPTED, M.MAV_RESULT_DENIED, M.MAV_RESULT_UNSUPPORTED
+        result = unsup
+        if cmd == M.MAV_CMD_COMPONENT_ARM_DISARM:
+            if p[0] >= 0.5:
+                result = ok if v.arm() else bad
+                if v.armed and v.mode == "AUTO" and v.landed:
+                    self.start_requested = True
+                    v.start_mission(0)
+            else:
+                result = ok if v.disarm() or p[1] == 21196 else bad
+                if p[1] == 21196:
+                    v.armed = False
+        elif cmd == M.MAV_CMD_MISSION_START:
+            self.start_requested = True
+            first = max(int(p[0]) - 1, 0)
+            result = ok if v.start_mission(first) else bad
+        elif cmd == M.MAV_CMD_DO_SET_MODE:
+            mode = MODE_NAMES.get(int(p[1]))
+            result = ok if mode is not None and self._change_mode(mode) else bad
+        elif cmd == M.MAV_CMD_NAV_RETURN_TO_LAUNCH:
+            result = ok if v.set_mode("RTL") else bad
+        elif cmd == M.MAV_CMD_NAV_LAND:
+            result = ok if v.set_mode("LAND") else bad
+        elif cmd == M.MAV_CMD_SET_MESSAGE_INTERVAL:
+            name = ID_NAMES.get(int(p[0]))
+            if name is not None:
+                us = p[1]
+                interval = DEFAULT_INTERVALS[name] if us == 0 else (0 if us < 0
+                                                                     else int(us / 1000))
+                self._set_interval(name, interval, t_ms)
+                result = ok
+            else:
+                result = bad
+        elif cmd == M.MAV_CMD_GET_MESSAGE_INTERVAL:
+            name = ID_NAMES.get(int(p[0]))
+            if name is not None:
+                self.emit(M.MAVLink_message_interval_message(
+                    int(p[0]), self.intervals[name] * 1000 if self.intervals[name] else -1),
+                    t_ms)
+                result = ok
+        elif cmd in (M.MAV_CMD_REQUEST_MESSAGE, M.MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES):
+            msgid = int(p[0]) if cmd == M.MAV_CMD_REQUEST_MESSAGE else 148
+            result = ok if self._send_requested(msgid, t_ms) else bad
+        elif cmd == M.MAV_CMD_REQUEST_PROTOCOL_VERSION:
+            result = unsup
+        self._ack(cmd, result, t_ms)
+
+    def _send_requested(self, msgid: int, t_ms: int) -> bool:
+        if msgid == 148:
+            self.emit(M.MAVLink_autopilot_version_message(
+                CAPABILITIES, (4 << 24) | (5 << 16) | (7 << 8) | 255, 0, 0, 0, [0] * 8, [0] * 8,
+                [0] * 8, 0x1209, 0x5741, self.sysid), t_ms)
+            return True
+        if msgid == 242:  # HOME_POSITION
+            h = self.mission.home
+            self.emit(M.MAVLink_home_position_message(
+                int(h[0] * 1e7), int(h[1] * 1e7), int(h[2] * 1000), 0, 0, 0, [1, 0, 0, 0],
+                0, 0, 0), t_ms)
+            return True
+        name = ID_NAMES.get(msgid)
+        if name is None:
+            return False
+        saved = self.next_due[name]
+        self.next_due[name] = t_ms
+        interval = self.intervals[name]
+        self.intervals[name] = max(interval, 1)
+        self.telemetry(t_ms)
+        self.intervals[name] = interval
+        self.next_due[name] = saved
+        return True
+
+    # ------------------------------------------------------------------ missions
+    def wire_item(self, seq: int) -> MissionItem:
+        """Mission item ``seq`` as on the wire (seq 0 is home, frame GLOBAL, AMSL)."""
+        if seq == 0:
+            h = self.mission.home
+            return MissionItem(P.NAV_WAYPOINT, P.FRAME_GLOBAL, (0, 0, 0, 0, h[0], h[1], h[2]))
+        return self.mission.items[seq - 1]
+
+    def _on_mission_request_list(self, msg, t_ms: int) -> None:
+        mtype = getattr(msg, "mission_type", 0)
+        count = self.mission.count_with_home if mtype == 0 else 0
+        self.emit(M.MAVLink_mission_count_message(msg.get_srcSystem(), msg.get_srcComponent(),
+                                                  count, mtype), t_ms)
+
+    def _send_item(self, msg, t_ms: int, as_int: bool) -> None:
+        mtype = getattr(msg, "mission_type", 0)
+        src, comp = msg.get_srcSystem(), msg.get_srcComponent()
+        if mtype != 0 or not 0 <= msg.seq < self.mission.count_with_home:
+            self.emit(M.MAVLink_mission_ack_message(src, comp, M.MAV_MISSION_INVALID_SEQUENCE,
+                                                    mtype), t_ms)
+            return
+        it = self.wire_item(msg.seq)
+        p = it.params
+        current = 1 if msg.seq == self.vehicle.current + 1 else 0
+        if as_int:
+            x, y = round(p[4] * 1e7), round(p[5] * 1e7)
+            frame = {P.FRAME_GLOBAL: P.FRAME_GLOBAL_INT,
+                     P.FRAME_GLOBAL_RELATIVE_ALT: P.FRAME_GLOBAL_RELATIVE_ALT_INT,
+                     P.FRAME_GLOBAL_TERRAIN_ALT: P.FRAME_GLOBAL_TERRAIN_ALT_INT}.get(it.frame,
+                                                                                  it.frame)
+            out = M.MAVLink_mission_item_int_message(src, comp, msg.seq, frame, it.command,
+                                                     current, int(it.autocontinue), p[0], p[1],
+                                                     p[2], p[3], x, y, p[6], 0)
+        else:
+            frame = {P.FRAME_GLOBAL_INT: P.FRAME_GLOBAL,
+                     P.FRAME_GLOBAL_RELATIVE_ALT_INT: P.FRAME_GLOBAL_RELATIVE_ALT,
+                     P.FRAME_GLOBAL_TERRAIN_ALT_INT: P.FRAME_GLOBAL_TERRAIN_ALT}.get(it.frame,
+                                                                                   it.frame)
+            out = M.MAVLink_mission_item_message(src, comp, msg.seq, frame, it.command, current,
+                                                 int(it.autocontinue), p[0], p[1], p[2], p[3],
+                                                 p[4], p[5], p[6], 0)
+        self.emit(out, t_ms)
+
+    def _on_mission_request_int(self, msg, t_ms: int) -> None:
+        if self.upload is None:
+            self._send_item(msg, t_ms, True)
+
+    def _on_mission_request(self, msg, t_ms: int) -> None:
+        if self.upload is None:
+            self._send_item(msg, t_ms, False)
+
+    def _on_mission_clear_all(self, msg, t_ms: int) -> None:
+        mtype = getattr(msg, "mission_type", 0)
+        if mtype == 0:
+            self._store([])
+        self.emit(M.MAVLink_mission_ack_message(msg.get_srcSystem(), msg.get_srcComponent(),
+                                                M.MAV_MISSION_ACCEPTED, mtype), t_ms)
+
+    def _on_mission_set_current(self, msg, t_ms: int) -> None:
+        v = self.vehicle
+        if 1 <= msg.seq <= len(v.items):
+            v.current = msg.seq - 1
+            v.set_items(v.items)
+            v.current = msg.seq - 1
+            self.emit(self._mission_current(), t_ms)
+
+    def _on_mission_count(self, msg, t_ms: int) -> None:
+        mtype = getattr(msg, "mission_type", 0)
+        src, comp = msg.get_srcSystem(), msg.get_srcComponent()
+        if msg.count == 0:
+            if mtype == 0:
+                self._store([])
+            self.emit(M.MAVLink_mission_ack_message(src, comp, M.MAV_MISSION_ACCEPTED, mtype),
+                      t_ms)
+            return
+        self.upload = {"count": msg.count, "type": mtype, "items": [], "src": src,
+                       "comp": comp, "wall": time.monotonic(), "tries": 0}
+        self._request_next(t_ms)
+
+    def _request_next(self, t_ms: int) -> None:
+        up = self.upload
+        assert up is not None
+        up["wall"] = time.monotonic()
+        self.emit(M.MAVLink_mission_request_int_message(up["src"], up["comp"],
+                                                        len(up["items"]), up["type"]), t_ms)
+
+    def _upload_timeout(self, t_ms: int) -> None:
+        up = self.upload
+        if up is not None and time.monotonic() - up["wall"] > 1.0:
+            up["tries"] += 1
+            if up["tries"] > 5:
+                self.emit(M.MAVLink_mission_ack_message(up["src"], up["comp"],
+                                                        M.MAV_MISSION_OPERATION_CANCELLED,
+                                                        up["type"]), t_ms)
+                self.upload = None
+            else:
+                self._request_next(t_ms)
+
+    def _on_mission_item_int(self, msg, t_ms: int) -> None:
+        self._receive_item(msg, t_ms, msg.x / 1e7, msg.y / 1e7)
+
+    def _on_mission_item(self, msg, t_ms: int) -> None:
+        self._receive_item(msg, t_ms, msg.x, msg.y)
+
+    def _receive_item(self, msg, t_ms: int, lat: float, lon: float) -> None:
+        up = self.upload
+        if up is None:
+            return
+        if msg.seq != len(up["items"]):
+            self._request_next(t_ms)
+            return
+        frame = msg.frame
+        item = MissionItem(msg.command, frame, (msg.param1, msg.param2, msg.param3,
+                                                msg.param4, lat, lon, msg.z),
+                           bool(msg.autocontinue))
+        up["items"].append(item)
+        if len(up["items"]) < up["count"]:
+            self._request_next(t_ms)
+            return
+        self.upload = None
+        result = M.MAV_MISSION_ACCEPTED
+        if up["type"] == 0:
+            try:
+                for i, it in enumerate(up["items"][1:], start=1):
+                    P.check_item(it, f"uploaded item {i}")
+            except Exception:
+                result = M.MAV_MISSION_UNSUPPORTED
+            else:
+                self._store(up["items"][1:])
+        self.emit(M.MAVLink_mission_ack_message(up["src"], up["comp"], result, up["type"]),
+                  t_ms)
+
+    def _store(self, items: list[MissionItem]) -> None:
+        self.mission = self.mission.with_items(items)
+        self.vehicle.set_items(items)
+        self.params["MIS_TOTAL"] = (self.mission.count_with_home, M.MAV_PARAM_TYPE_INT32)
+        if self.on_mission_stored is not None:
+            self.on_mission_stored(self.mission)
+
+    on_mission_stored: Callable[[Mission], None] | None = None
+
+
+def mode_number(name: str) -> int:
+    """ArduCopter custom mode number of ``name``."""
+    return MODES[name]
+
+
+__all__ = ["DEFAULT_INTERVALS", "STREAM_GROUPS", "Autopilot", "FaultLog", "mode_number"]

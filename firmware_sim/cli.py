@@ -1,0 +1,118 @@
+"""The ``firmware-sim`` command.
+
+Examples
+--------
+.. code-block:: console
+
+   $ firmware-sim --mission missions/plume-box.plan --speedup 50 --seed 1 --truth t.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from .errors import SimError
+from .sim import DEFAULT_START_UTC, SimConfig, Simulation
+
+FAULT_HELP = """\
+fault specs (--fault, repeatable; several may be joined by commas):
+  loss=P          drop each packet with probability P
+  corrupt=P       flip one random byte of a packet with probability P
+  garbage=P       insert 1-32 random bytes before a packet with probability P
+  delay=S         deliver every packet S seconds late
+  jitter=S        add a random 0..S s to the delay (order is kept)
+  reorder=P       hold a packet back and send it after the next one, probability P
+  outage=A:B      drop everything sent from A to B s (radio drop-out)
+  reboot=T        autopilot reboot at T s: 0.5 s silence, time_boot_ms and packet
+                  sequence numbers restart from 0 (repeatable)
+  gpsloss=A:B     no GPS fix from A to B s: fix_type 1, lat = lon = 0
+  clock=S         SYSTEM_TIME UTC off by S seconds
+Times are simulated seconds since start. Every fault that fires is written to
+--faults-log as a JSON line: kind, t, time_boot_ms, msg, seq, offset (tlog byte offset).
+
+outputs:
+  --truth   CSV, one row per sensor reading: sysid,sensor,name,quantity,units,
+            time_boot_ms,time_utc,lat,lon,alt_amsl,height,true_value,reported_value
+  --track   CSV, true position at every GLOBAL_POSITION_INT:
+            time_boot_ms,time_utc,lat,lon,alt_amsl,height
+  --tlog    ground-station telemetry log: 8-byte big-endian UNIX us + packet
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``firmware-sim``."""
+    p = argparse.ArgumentParser(
+        prog="firmware-sim",
+        description="Simulated air-quality drone speaking MAVLink 2: flies a QGroundControl "
+                    ".plan, samples a known field and reports NAMED_VALUE_FLOAT readings.",
+        epilog=FAULT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mission", required=True, metavar="PLAN",
+                   help="QGroundControl .plan file to fly")
+    p.add_argument("--field", metavar="TOML",
+                   help="field and sensor file (default: the .toml beside the .plan)")
+    p.add_argument("--connect", default="udpout:127.0.0.1:14550", metavar="CONN",
+                   help="pymavlink connection string: udpout:HOST:PORT (default "
+                        "%(default)s), udpin:, tcpin:HOST:PORT, tcp:, or a serial device; "
+                        "'none' for no link")
+    p.add_argument("--baud", type=int, default=57600, help="serial baud rate (%(default)s)")
+    p.add_argument("--speedup", type=float, default=1.0, metavar="X",
+                   help="run X times faster than real time; 0 = as fast as possible")
+    p.add_argument("--seed", type=int, default=0, help="random seed (%(default)s)")
+    p.add_argument("--truth", metavar="CSV", help="write the truth of every sensor reading")
+    p.add_argument("--track", metavar="CSV", help="write the true vehicle track")
+    p.add_argument("--tlog", metavar="FILE", help="write the packet stream as a .tlog")
+    p.add_argument("--sysid", type=int, default=1, help="MAVLink system id (%(default)s)")
+    p.add_argument("--stay", action="store_true",
+                   help="after landing stay on the ground, connected, until stopped")
+    p.add_argument("--wait-for-start", action="store_true",
+                   help="sit on the ground until MAV_CMD_MISSION_START, or arm + AUTO mode")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="fly the mission N times (5 s on the ground between flights)")
+    p.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                   help="inject a fault (see below); repeatable")
+    p.add_argument("--faults-log", metavar="JSONL", help="write every fault that fires")
+    p.add_argument("--start-utc", default=DEFAULT_START_UTC, metavar="ISO",
+                   help="UTC of the simulated boot, or 'now' (default %(default)s)")
+    p.add_argument("--gps-noise", type=float, default=0.0, metavar="M",
+                   help="standard deviation of the reported GPS position error, m (0)")
+    p.add_argument("--max-time", type=float, metavar="S",
+                   help="stop after S simulated seconds")
+    p.add_argument("--quiet", action="store_true", help="no summary line")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit code (0 ok, 1 bad input, 2 bad usage)."""
+    args = build_parser().parse_args(argv)
+    connect = None if args.connect.lower() in ("none", "") else args.connect
+    if connect is None and not args.tlog and not args.truth and not args.track:
+        print("firmware-sim: --connect none needs --tlog, --truth or --track",
+              file=sys.stderr)
+        return 2
+    cfg = SimConfig(mission=Path(args.mission), field=args.field, connect=connect,
+                    baud=args.baud, speedup=args.speedup, seed=args.seed, truth=args.truth,
+                    track=args.track, tlog=args.tlog, faults=args.fault,
+                    faults_log=args.faults_log, sysid=args.sysid, stay=args.stay,
+                    wait_for_start=args.wait_for_start, start_utc=args.start_utc,
+                    repeat=args.repeat, gps_noise=args.gps_noise, max_time=args.max_time,
+                    quiet=args.quiet)
+    try:
+        sim = Simulation(cfg)
+
+        def _stop(signum, frame):
+            sim.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        result = sim.run()
+    except SimError as exc:
+        print(f"firmware-sim: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if not args.quiet:
+        print(result.summary(), file=sys.stderr)
+    return 0

@@ -1,0 +1,230 @@
+"""Link impairments and vehicle faults, with a record of every fault that fires.
+
+A fault spec is ``KIND=VALUE``; several may be given (``--fault`` repeated, or joined by
+commas in one spec). Link faults act on the encoded packets between the autopilot's encoder
+and the transport (and the ``--tlog`` file, which records what a ground station received):
+
+===================  ===================================================================
+``loss=P``           drop each packet with probability P
+``corrupt=P``        flip one random byte of a packet with probability P (CRC then fails)
+``garbage=P``        with probability P insert 1-32 random bytes before a packet
+``delay=S``          deliver every packet S seconds late (sim time)
+``jitter=S``         add a random 0..S s to the delay (the link stays first-in first-out)
+``reorder=P``        with probability P hold a packet back and send it after the next one
+``outage=A:B``       drop everything sent from A to B s (a radio drop-out)
+``reboot=T``         the autopilot reboots at T s: 0.5 s of silence, then time_boot_ms
+                     restarts from 0 and packet sequence numbers from 0 (repeatable)
+``gpsloss=A:B``      no GPS fix from A to B s: fix_type 1, lat = lon = 0
+``clock=S``          SYSTEM_TIME's UTC is S seconds off the true time
+===================  ===================================================================
+
+Times are simulated seconds since the start. Each fault that fires is written to the
+faults log (JSON lines, see :class:`FaultLog`).
+
+Examples
+--------
+>>> specs = parse_faults(["loss=0.05,delay=0.2", "reboot=120", "gpsloss=60:75"])
+>>> specs.loss, specs.delay, specs.reboots, specs.gpsloss
+(0.05, 0.2, [120.0], [(60.0, 75.0)])
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import random
+from dataclasses import dataclass, field
+from typing import IO
+
+from .errors import SimError
+
+PROBABILITIES = ("loss", "corrupt", "garbage", "reorder")
+DURATIONS = ("delay", "jitter", "clock")
+INTERVALS = ("gpsloss", "outage")
+
+
+@dataclass
+class FaultSpecs:
+    """All requested faults (see the module docstring)."""
+
+    loss: float = 0.0
+    corrupt: float = 0.0
+    garbage: float = 0.0
+    reorder: float = 0.0
+    delay: float = 0.0
+    jitter: float = 0.0
+    clock: float = 0.0
+    reboots: list[float] = field(default_factory=list)
+    gpsloss: list[tuple[float, float]] = field(default_factory=list)
+    outage: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def link_active(self) -> bool:
+        """True if any packet-level impairment is on."""
+        return bool(self.loss or self.corrupt or self.garbage or self.reorder or self.delay
+                    or self.jitter or self.outage)
+
+    def gps_lost(self, t: float) -> bool:
+        """True if the GPS has no fix at sim time ``t``."""
+        return any(a <= t < b for a, b in self.gpsloss)
+
+
+def parse_faults(specs: list[str] | None) -> FaultSpecs:
+    """Parse ``--fault`` specs.
+
+    Raises
+    ------
+    SimError
+        ``--fault SPEC: problem`` for a bad spec.
+    """
+    out = FaultSpecs()
+    for spec in specs or []:
+        for part in spec.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            where = f"--fault {part}"
+            if "=" not in part:
+                raise SimError(f"{where}: expected KIND=VALUE")
+            kind, value = (s.strip() for s in part.split("=", 1))
+            kind = kind.lower()
+            try:
+                if kind in PROBABILITIES:
+                    p = float(value)
+                    if not 0 <= p <= 1:
+                        raise SimError(f"{where}: probability must be in [0, 1]")
+                    setattr(out, kind, p)
+                elif kind in DURATIONS:
+                    s = float(value)
+                    if kind != "clock" and not 0 <= s <= 3600:
+                        raise SimError(f"{where}: seconds must be in [0, 3600]")
+                    setattr(out, kind, s)
+                elif kind == "reboot":
+                    t = float(value)
+                    if t <= 0:
+                        raise SimError(f"{where}: reboot time must be > 0 s")
+                    out.reboots.append(t)
+                elif kind in INTERVALS:
+                    a, b = (float(x) for x in value.split(":"))
+                    if not 0 <= a < b:
+                        raise SimError(f"{where}: expected START:END with 0 <= START < END")
+                    getattr(out, kind).append((a, b))
+                else:
+                    raise SimError(
+                        f"{where}: unknown fault {kind!r} (known: loss, corrupt, garbage, "
+                        "delay, jitter, reorder, outage, reboot, gpsloss, clock)")
+            except ValueError:
+                raise SimError(f"{where}: bad value {value!r}") from None
+    out.reboots.sort()
+    return out
+
+
+class FaultLog:
+    """Writes one JSON object per line for each fault that fires.
+
+    Keys: ``kind``, ``t`` (sim seconds), ``time_boot_ms`` (of the affected packet or of
+    the autopilot when the fault fired), ``msg`` (message type, where a packet is
+    affected), ``seq`` (packet sequence number), ``offset`` (byte offset in the ``--tlog``
+    file where the affected record starts, or where the dropped record would have been;
+    ``null`` without a tlog), plus kind-specific keys (``byte``, ``length``, ``seconds``,
+    ``end``).
+    """
+
+    def __init__(self, fh: IO[str] | None):
+        self.fh = fh
+        self.counts: dict[str, int] = {}
+
+    def write(self, kind: str, t: float, **info) -> None:
+        """Record one fault."""
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if self.fh is not None:
+            rec = {"kind": kind, "t": round(t, 6), **info}
+            self.fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+
+class Impairer:
+    """Applies link faults to packets and hands them to ``deliver(t, data, meta)``.
+
+    ``meta`` is a tuple ``(msg_name, seq, time_boot_ms)``. ``offset()`` reports the
+    current tlog byte offset (or ``None``) for the faults log.
+    """
+
+    def __init__(self, specs: FaultSpecs, seed: int, log: FaultLog, deliver, offset):
+        self.s = specs
+        self.rng = random.Random(seed * 104_729 + 3)
+        self.log = log
+        self.deliver = deliver
+        self.offset = offset
+        self.queue: list[tuple[float, int, bytes, tuple]] = []
+        self.counter = 0
+        self.held: tuple[bytes, tuple] | None = None
+        self.last_due = 0.0
+
+    def _out(self, t: float, data: bytes, meta: tuple) -> None:
+        s = self.s
+        if s.delay or s.jitter:
+            due = t + s.delay + (self.rng.random() * s.jitter if s.jitter else 0.0)
+            due = max(due, self.last_due)
+            self.last_due = due
+            self.counter += 1
+            heapq.heappush(self.queue, (due, self.counter, data, meta))
+        else:
+            self._emit(t, data, meta)
+
+    def _emit(self, t: float, data: bytes, meta: tuple) -> None:
+        s = self.s
+        rng = self.rng
+        if s.garbage and rng.random() < s.garbage:
+            junk = bytes(rng.randrange(256) for _ in range(rng.randint(1, 32)))
+            self.log.write("garbage", t, time_boot_ms=meta[2], offset=self.offset(),
+                           length=len(junk))
+            self.deliver(t, junk, None)
+        if s.corrupt and rng.random() < s.corrupt:
+            i = rng.randrange(len(data))
+            b = bytearray(data)
+            b[i] ^= rng.randint(1, 255)
+            data = bytes(b)
+            self.log.write("corrupt", t, msg=meta[0], seq=meta[1], time_boot_ms=meta[2],
+                           offset=self.offset(), byte=i)
+        self.deliver(t, data, meta)
+
+    def send(self, t: float, data: bytes, meta: tuple) -> None:
+        """Pass one packet sent at sim time ``t`` through the impairments."""
+        s = self.s
+        if s.outage and any(a <= t < b for a, b in s.outage):
+            self.log.write("outage", t, msg=meta[0], seq=meta[1], time_boot_ms=meta[2],
+                           offset=self.offset())
+            return
+        if s.loss and self.rng.random() < s.loss:
+            self.log.write("loss", t, msg=meta[0], seq=meta[1], time_boot_ms=meta[2],
+                           offset=self.offset())
+            return
+        if self.held is not None:
+            self._out(t, data, meta)
+            hdata, hmeta = self.held
+            self.held = None
+            self._out(t, hdata, hmeta)
+            return
+        if s.reorder and self.rng.random() < s.reorder:
+            self.held = (data, meta)
+            self.log.write("reorder", t, msg=meta[0], seq=meta[1], time_boot_ms=meta[2],
+                           offset=self.offset())
+            return
+        self._out(t, data, meta)
+
+    def flush(self, t: float) -> None:
+        """Deliver queued (delayed) packets due at or before ``t``."""
+        q = self.queue
+        while q and q[0][0] <= t:
+            due, _, data, meta = heapq.heappop(q)
+            self._emit(due, data, meta)
+
+    def drain(self) -> None:
+        """Deliver everything still held or queued (end of the run)."""
+        if self.held is not None:
+            hdata, hmeta = self.held
+            self.held = None
+            self._out(self.last_due, hdata, hmeta)
+        while self.queue:
+            due, _, data, meta = heapq.heappop(self.queue)
+            self._emit(due, data, meta)
