@@ -1,0 +1,98 @@
+"""``dronesense pair``: read flight logs after the flight and write paired samples.
+
+Examples
+--------
+>>> import argparse
+>>> p = argparse.ArgumentParser(); sub = p.add_subparsers()
+>>> register(sub)
+>>> a = p.parse_args(["pair", "f.tlog", "--out", "s.nc", "--lag", "ch4=auto"])
+>>> a.logs, a.out, a.lag
+(['f.tlog'], 's.nc', ['ch4=auto'])
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from datetime import UTC, datetime
+
+
+def register(subparsers) -> None:
+    """Add the ``pair`` sub-command."""
+    p = subparsers.add_parser(
+        "pair", help="pair the readings of flight logs with positions (post-flight)",
+        description="Read .tlog, DataFlash .bin, CSV tracks or session directories, align "
+        "clocks, apply declared or estimated sensor lags, pair every reading with the "
+        "position at its sampling time and write CF trajectory samples. Bad bytes are "
+        "skipped and reported with their offsets; the exit status is non-zero only when "
+        "nothing usable is left.",
+    )
+    p.add_argument("logs", nargs="+", metavar="LOG", help=".tlog, .bin, .csv or session dir")
+    p.add_argument("--out", required=True, metavar="samples.nc|.csv|.parquet")
+    p.add_argument("--quantity", action="append", metavar="Q",
+                   help="keep only this quantity key (repeatable)")
+    p.add_argument("--lag", action="append", metavar="Q=SECONDS|Q=auto|auto",
+                   help="sensor lag per quantity, declared or estimated from the data "
+                   "(repeatable)")
+    p.add_argument("--names", metavar="MAP.toml", help="wire name -> quantity mapping")
+    p.add_argument("--csv-map", metavar="MAP.toml", help="column mapping for CSV tracks")
+    p.add_argument("--records", metavar="MAP.toml",
+                   help="DataFlash custom record mapping ([records.PART] ...)")
+    p.add_argument("--max-gap", type=float, default=1.0, metavar="S",
+                   help="longest time between fixes that still gives a position (1 s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Pair the logs, write the samples, print the summary."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from dronesense.export import write_samples
+    from dronesense.lag import parse_lag_option
+    from dronesense.postflight import pair_logs
+    from dronesense.quantities import NameTable
+
+    names = NameTable.from_file(args.names) if args.names else NameTable.default()
+    csv_map = record_map = None
+    if args.csv_map:
+        from dronesense.csvtrack import load_csv_map
+
+        csv_map = load_csv_map(args.csv_map)
+    if args.records:
+        from dronesense.dataflash import load_record_map
+
+        record_map = load_record_map(args.records)
+    declared, auto, auto_all = parse_lag_option(args.lag)
+    console = Console(stderr=True)
+    progress = None
+    bar = None
+    if not args.quiet and console.is_terminal:
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
+                       console=console, transient=True)
+        tasks: dict[str, int] = {}
+
+        def progress(desc, done, total):
+            task = tasks.get(desc)
+            if task is None:
+                task = tasks[desc] = bar.add_task(desc, total=total)
+            bar.update(task, completed=done, total=total)
+
+        bar.start()
+    try:
+        rows, summary = pair_logs(
+            args.logs, names=names, lags=declared, auto=auto, auto_all=auto_all,
+            max_gap_s=args.max_gap, quantities=args.quantity, csv_map=csv_map,
+            record_map=record_map, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    command = "dronesense pair " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    history = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {command}".rstrip()
+    for line in summary.lines():
+        print(line)
+    write_samples(rows, args.out, names=names, history=history,
+                  source=", ".join(summary.files))
+    print(f"wrote {len(rows)} samples to {args.out}")
+    return 0

@@ -1,0 +1,122 @@
+"""MAVLink messages -> flight events (:mod:`dronesense.events`).
+
+:class:`MessageAdapter` keeps the little state the translation needs (the latest GNSS fix
+type per vehicle, which components are ground stations or autopilots) and turns one message
+into zero or more events:
+
+================================  =============================================================
+GLOBAL_POSITION_INT               :class:`Fix` (``fix_ok`` False when lat = lon = 0 or the
+                                  latest GPS_RAW_INT of that vehicle has fix_type < 3)
+NAMED_VALUE_FLOAT / _INT          :class:`Reading`
+SYSTEM_TIME                       :class:`TimeSync` (only with ``time_unix_usec`` > 0)
+HEARTBEAT                         :class:`Status` (autopilot components only)
+================================  =============================================================
+
+Messages from components whose HEARTBEAT says they are a ground station (``MAV_TYPE_GCS``)
+are ignored, so a ground station sharing the link never adds readings. Positions, clock syncs
+and GNSS fix types are taken only from the vehicle's autopilot component: one whose HEARTBEAT
+names an autopilot, or component 1 before any HEARTBEAT was heard from it; a camera or gimbal
+reporting its own position therefore cannot move the track. Readings are taken from every
+non-GCS component of the vehicle (payload computers often send them under their own id).
+
+Examples
+--------
+>>> from pymavlink.dialects.v20 import ardupilotmega as mavlink
+>>> mav = mavlink.MAVLink(None, srcSystem=7, srcComponent=1)
+>>> msg = mavlink.MAVLink_named_value_float_message(1500, b"PM2.5", 12.5)
+>>> msg = mavlink.MAVLink(None).decode(bytearray(msg.pack(mav)))
+>>> MessageAdapter().events(msg)
+[Reading(sysid=7, time_boot_ms=1500.0, name='PM2.5', value=12.5)]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+from dronesense.events import Event, Fix, Reading, Status, TimeSync
+
+__all__ = ["MessageAdapter"]
+
+_GCS = mavlink.MAV_TYPE_GCS
+_NO_AUTOPILOT = mavlink.MAV_AUTOPILOT_INVALID
+_ARMED = mavlink.MAV_MODE_FLAG_SAFETY_ARMED
+
+
+class MessageAdapter:
+    """Translate decoded pymavlink messages into flight events.
+
+    Attributes
+    ----------
+    ignored_gcs
+        Messages dropped because they came from a ground-station component.
+    components
+        (sysid, compid) -> (MAV_TYPE, MAV_AUTOPILOT) from HEARTBEATs.
+    """
+
+    def __init__(self) -> None:
+        self.components: dict[tuple[int, int], tuple[int, int]] = {}
+        self.fix_type: dict[int, int] = {}
+        self.ignored_gcs = 0
+        self._handlers = {
+            "GLOBAL_POSITION_INT": self._position,
+            "NAMED_VALUE_FLOAT": self._named,
+            "NAMED_VALUE_INT": self._named,
+            "SYSTEM_TIME": self._system_time,
+            "HEARTBEAT": self._heartbeat,
+            "GPS_RAW_INT": self._gps_raw,
+        }
+
+    def events(self, msg) -> list[Event]:
+        """The events one message gives (often none)."""
+        handler = self._handlers.get(msg._type)
+        if handler is None:
+            return []
+        header = msg._header
+        key = (header.srcSystem, header.srcComponent)
+        comp = self.components.get(key)
+        if comp is not None and comp[0] == _GCS and msg._type != "HEARTBEAT":
+            self.ignored_gcs += 1
+            return []
+        return handler(msg, key, comp)
+
+    def is_autopilot(self, key: tuple[int, int], comp=None) -> bool:
+        """Whether (sysid, compid) is taken as the vehicle's autopilot."""
+        comp = self.components.get(key) if comp is None else comp
+        if comp is None:
+            return key[1] == 1
+        return comp[0] != _GCS and comp[1] != _NO_AUTOPILOT
+
+    def _position(self, msg, key, comp) -> list[Event]:
+        if not self.is_autopilot(key, comp):
+            return []
+        ok = not (msg.lat == 0 and msg.lon == 0) and self.fix_type.get(key[0], 3) >= 3
+        return [Fix(key[0], float(msg.time_boot_ms), msg.lat / 1e7, msg.lon / 1e7,
+                    msg.alt / 1000.0, msg.relative_alt / 1000.0, ok)]
+
+    def _gps_raw(self, msg, key, comp) -> list[Event]:
+        if self.is_autopilot(key, comp):
+            self.fix_type[key[0]] = msg.fix_type
+        return []
+
+    def _named(self, msg, key, comp) -> list[Event]:
+        name = msg.name
+        if isinstance(name, bytes | bytearray):
+            name = name.decode("ascii", "replace")
+        name = name.rstrip("\x00")
+        value = msg.value
+        if msg._type == "NAMED_VALUE_FLOAT":  # the float32 as its shortest decimal: 1.9, not
+            value = float(str(np.float32(value)))  # 1.899999976158142
+        return [Reading(key[0], float(msg.time_boot_ms), name, float(value))]
+
+    def _system_time(self, msg, key, comp) -> list[Event]:
+        if msg.time_unix_usec <= 0 or not self.is_autopilot(key, comp):
+            return []
+        return [TimeSync(key[0], float(msg.time_boot_ms), int(msg.time_unix_usec))]
+
+    def _heartbeat(self, msg, key, comp) -> list[Event]:
+        self.components[key] = (msg.type, msg.autopilot)
+        if msg.type == _GCS or msg.autopilot == _NO_AUTOPILOT:
+            return []
+        return [Status(key[0], bool(msg.base_mode & _ARMED), int(msg.custom_mode),
+                       int(msg.type), int(msg.autopilot))]

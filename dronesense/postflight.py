@@ -1,0 +1,531 @@
+"""Post-flight pairing: any flight log -> events -> lags -> the pairing engine -> samples.
+
+:func:`load_events` opens a log by its type and reduces it to flight events
+(:mod:`dronesense.events`), keeping every good message and reporting every skipped byte
+range:
+
+=====================  ==============================================================
+``.tlog``              :func:`dronesense.tlogscan.scan_tlog` (vectorised), messages
+                       translated by :class:`dronesense.messages.MessageAdapter`
+session directory      its ``flight.tlog``, as above
+``.bin``               :func:`dronesense.dataflash.read_dataflash`
+``.csv``               :func:`dronesense.csvtrack.read_csv_track` (needs a column map)
+=====================  ==============================================================
+
+:func:`pair_logs` then estimates the lags asked for (:func:`dronesense.lag.estimate_lag`,
+per vehicle boot segment, combined by inverse variance), and pushes the events through one
+:class:`dronesense.pairing.Pairer` per log: the same engine the live listener uses, so the
+same messages give the same samples whichever path they came by. The :class:`Summary`
+says what was found: duration, vehicles, samples per quantity, paired fraction, gaps,
+reboots, lags and every skipped region.
+
+Examples
+--------
+>>> rows, summary = pair_logs(["/work/shared/data/real-logs/sitl-vtol.tlog"])
+... # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dronesense.errors import InputError, NoUsableDataError
+from dronesense.events import Event, Fix, Reading, Status
+from dronesense.lag import LagEstimate, estimate_lag
+from dronesense.quantities import NameTable, _normalise
+from dronesense.samples import Flag, SampleRow
+from dronesense.tlogscan import PAIRING_TYPES, SkippedRegion, TlogScan, scan_tlog
+
+__all__ = [
+    "LogEvents", "Summary", "detect_kind", "events_of", "load_events", "pair_logs",
+    "tlog_events",
+]
+
+#: Boot time going back by more than this (ms) is a reboot (as dronesense.flight).
+_REBOOT_MS = 3000.0
+
+Progress = Callable[[str, float, float], None]
+
+
+@dataclass
+class LogEvents:
+    """One log reduced to events.
+
+    Attributes
+    ----------
+    events
+        ``(event, receive time UNIX µs or None)`` in log order.
+    skipped
+        Byte ranges that held nothing usable.
+    messages
+        Good records / rows read from the log.
+    notes
+        Other warnings about the input (no-fix positions, bad CSV times, ...).
+    """
+
+    path: Path
+    kind: str
+    events: list[tuple[Event, int | None]] = field(default_factory=list)
+    skipped: list[SkippedRegion] = field(default_factory=list)
+    messages: int = 0
+    size: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_kind(path: str | Path) -> str:
+    """``tlog``, ``session``, ``bin`` or ``csv`` from the path (content for unknown suffixes).
+
+    Examples
+    --------
+    >>> detect_kind("flight.BIN"), detect_kind("a.tlog"), detect_kind("track.txt.csv")
+    ('bin', 'tlog', 'csv')
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "session"
+    suffix = path.suffix.lower()
+    if suffix in (".tlog", ".bin", ".csv"):
+        return suffix[1:]
+    if suffix in (".log", ".df"):
+        return "bin"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", path=path) from None
+    if head[:2] == b"\xa3\x95":
+        return "bin"
+    if len(head) > 8 and head[8] in (0xFE, 0xFD):
+        return "tlog"
+    raise InputError("unknown log type (expected .tlog, .bin, .csv or a session directory)",
+                     path=path)
+
+
+class _Header:
+    __slots__ = ("srcComponent", "srcSystem")
+
+    def __init__(self, sysid: int, compid: int):
+        self.srcSystem = sysid
+        self.srcComponent = compid
+
+
+def _lite_class(name: str, fields: Sequence[str]):
+    """A minimal message class the MessageAdapter can read (``_type``, ``_header``, fields)."""
+    return type(f"Lite_{name}", (), {"__slots__": ("_header", *fields), "_type": name})
+
+
+def tlog_events(scan: TlogScan) -> list[tuple[Event, int | None]]:
+    """Events of a scanned tlog in file order, translated by the listener's MessageAdapter.
+
+    The scan's arrays become light message objects carrying exactly the values pymavlink
+    would decode, so the translation rules live in one place.
+    """
+    from dronesense.messages import MessageAdapter
+
+    parts = []
+    for code, name in enumerate(PAIRING_TYPES):
+        cols = scan.messages.get(name)
+        if cols is None or not len(cols["_offset"]):
+            continue
+        parts.append((scan.order[name], np.full(len(cols["_offset"]), code),
+                      np.arange(len(cols["_offset"]))))
+    if not parts:
+        return []
+    order = np.concatenate([p[0] for p in parts])
+    codes = np.concatenate([p[1] for p in parts])
+    rows = np.concatenate([p[2] for p in parts])
+    perm = np.argsort(order, kind="stable")
+    codes, rows = codes[perm].tolist(), rows[perm].tolist()
+    lists = {}
+    classes = {}
+    for code, name in enumerate(PAIRING_TYPES):
+        cols = scan.messages.get(name)
+        if cols is None or not len(cols["_offset"]):
+            continue
+        fields = [k for k in cols if not k.startswith("_")]
+        values = []
+        for k in fields:
+            arr = cols[k]
+            values.append([bytes(x) for x in arr] if arr.dtype.kind == "S" else arr.tolist())
+        lists[code] = (fields, list(zip(*values, strict=True)), cols["_sysid"].tolist(),
+                       cols["_compid"].tolist(), cols["_recv_us"].tolist())
+        classes[code] = _lite_class(name, fields)
+    adapter = MessageAdapter()
+    out: list[tuple[Event, int | None]] = []
+    headers: dict[tuple[int, int], _Header] = {}
+    for code, i in zip(codes, rows, strict=True):
+        fields, vals, sysids, compids, recv = lists[code]
+        msg = classes[code]()
+        for f, v in zip(fields, vals[i], strict=True):
+            setattr(msg, f, v)
+        key = (sysids[i], compids[i])
+        hdr = headers.get(key)
+        if hdr is None:
+            hdr = headers[key] = _Header(*key)
+        msg._header = hdr
+        for ev in adapter.events(msg):
+            out.append((ev, recv[i]))
+    return out
+
+
+def load_events(
+    path: str | Path,
+    *,
+    csv_map=None,
+    record_map: dict | None = None,
+    progress: Progress | None = None,
+) -> LogEvents:
+    """Open a log of any supported type and reduce it to events.
+
+    Parameters
+    ----------
+    path
+        ``.tlog``, ``.bin``, ``.csv`` or a session directory.
+    csv_map
+        A :class:`dronesense.csvtrack.CsvMap` (required for ``.csv``).
+    record_map
+        DataFlash custom record mapping (:func:`dronesense.dataflash.load_record_map`).
+    progress
+        ``progress(description, done, total)``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or directory", path=path)
+    kind = detect_kind(path)
+    log = LogEvents(path=path, kind=kind)
+    if kind in ("tlog", "session"):
+        tlog = path / "flight.tlog" if kind == "session" else path
+        if not tlog.exists():
+            raise InputError("not a session directory (no flight.tlog)", path=path)
+        log.path = tlog
+        cb = (lambda d, t: progress(f"scan {tlog.name}", d, t)) if progress else None
+        scan = scan_tlog(tlog, progress=cb)
+        log.size = scan.size
+        log.messages = scan.records
+        log.skipped = scan.skipped
+        log.events = tlog_events(scan)
+    elif kind == "bin":
+        from dronesense.dataflash import read_dataflash
+
+        cb = (lambda d, t: progress(f"read {path.name}", d, t)) if progress else None
+        df = read_dataflash(path, record_map, progress=cb)
+        log.size = df.size
+        log.messages = sum(df.counts.values())
+        log.skipped = df.skipped
+        log.events = [(e, None) for _, e in df.events]
+    else:
+        from dronesense.csvtrack import read_csv_track
+
+        if csv_map is None:
+            raise InputError("a CSV track needs a column mapping (--csv-map MAP.toml)",
+                             path=path)
+        track = read_csv_track(path, csv_map)
+        log.size = path.stat().st_size
+        log.messages = track.rows
+        log.events = [(e, None) for _, e in track.events]
+        if track.bad_times:
+            lines = ", ".join(map(str, track.bad_lines[:10]))
+            log.notes.append(f"{track.bad_times} row(s) with unreadable time skipped "
+                             f"(lines {lines}{', ...' if track.bad_times > 10 else ''})")
+        if track.missing:
+            log.notes.append(f"{track.missing} missing cell(s) skipped")
+        if track.backwards:
+            log.notes.append(f"{track.backwards} row(s) earlier than the row before")
+    return log
+
+
+@dataclass
+class _Segment:
+    fix_t: list = field(default_factory=list)
+    fix_pos: list = field(default_factory=list)
+    fix_ok: list = field(default_factory=list)
+    readings: dict = field(default_factory=dict)
+
+
+@dataclass
+class Summary:
+    """What a post-flight run found (see :meth:`lines` for the printed form)."""
+
+    files: list[str] = field(default_factory=list)
+    messages: int = 0
+    duration_s: float = 0.0
+    vehicles: list[int] = field(default_factory=list)
+    samples: dict[str, int] = field(default_factory=dict)
+    paired: dict[str, int] = field(default_factory=dict)
+    flags: dict[int, int] = field(default_factory=dict)
+    gaps: int = 0
+    gap_s: float = 0.0
+    longest_gap_s: float = 0.0
+    reboots: dict[int, int] = field(default_factory=dict)
+    no_fix: int = 0
+    out_of_order: int = 0
+    lags: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+    skipped: dict[str, list[SkippedRegion]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def paired_fraction(self) -> float:
+        """Paired rows / all rows (NaN without rows)."""
+        total = sum(self.samples.values())
+        return sum(self.paired.values()) / total if total else math.nan
+
+    def lines(self, max_regions: int = 20) -> list[str]:
+        """The summary as text lines."""
+        out = [
+            f"logs: {', '.join(self.files)} ({self.messages} messages/records)",
+            f"duration: {self.duration_s:.1f} s of track; vehicles (sysid): "
+            f"{', '.join(map(str, self.vehicles)) or 'none'}",
+        ]
+        for q in sorted(self.samples):
+            n, p = self.samples[q], self.paired.get(q, 0)
+            out.append(f"  {q}: {n} samples, {p} paired ({100.0 * p / n:.1f}%)")
+        out.append(f"paired fraction: {100.0 * self.paired_fraction:.1f}%" if self.samples
+                   else "paired fraction: no samples")
+        out.append(f"track gaps > max gap: {self.gaps} ({self.gap_s:.1f} s, longest "
+                   f"{self.longest_gap_s:.1f} s)")
+        reboots = sum(self.reboots.values())
+        out.append(f"reboots: {reboots}" + (
+            f" ({', '.join(f'sysid {k}: {v}' for k, v in self.reboots.items() if v)})"
+            if reboots else ""))
+        for q, (lag, unc, how) in sorted(self.lags.items()):
+            if math.isfinite(lag):
+                out.append(f"lag {q}: {lag:.2f} s ± {unc:.2f} s ({how})"
+                           if math.isfinite(unc) else f"lag {q}: {lag:.2f} s ({how})")
+            else:
+                out.append(f"lag {q}: not estimated ({how})")
+        for name, regions in self.skipped.items():
+            if not regions:
+                continue
+            total = sum(r.length for r in regions)
+            out.append(f"{name}: skipped {len(regions)} region(s), {total} bytes:")
+            for r in regions[:max_regions]:
+                out.append(f"  byte {r.offset}: {r.length} bytes, {r.reason}")
+            if len(regions) > max_regions:
+                out.append(f"  ... {len(regions) - max_regions} more")
+        out.extend(f"warning: {w}" for w in self.warnings)
+        return out
+
+
+def _quantity_key(names: NameTable, name: str) -> str:
+    hit = names.names.get(_normalise(name))
+    return hit[0] if hit is not None else _normalise(name)
+
+
+def _segments(events, names: NameTable, summary: Summary) -> dict[tuple[int, int], _Segment]:
+    """Split events by vehicle boot (as the flight state does) and collect arrays."""
+    last: dict[int, float] = {}
+    boot: dict[int, int] = {}
+    last_fix: dict[int, float] = {}
+    segs: dict[tuple[int, int], _Segment] = {}
+    for ev, _ in events:
+        if isinstance(ev, Status):
+            continue
+        sysid, t = ev.sysid, ev.time_boot_ms
+        prev = last.get(sysid)
+        b = boot.setdefault(sysid, 0)
+        if prev is not None and t < prev - _REBOOT_MS:
+            b = boot[sysid] = b + 1
+            last[sysid] = t
+            last_fix.pop(sysid, None)
+        elif prev is None or t > prev:
+            last[sysid] = t
+        seg = segs.get((sysid, b))
+        if seg is None:
+            seg = segs[(sysid, b)] = _Segment()
+        if isinstance(ev, Fix):
+            lf = last_fix.get(sysid)
+            if lf is not None and t <= lf:
+                summary.out_of_order += 1
+                continue
+            last_fix[sysid] = t
+            if not ev.fix_ok:
+                summary.no_fix += 1
+            seg.fix_t.append(t)
+            seg.fix_ok.append(ev.fix_ok)
+            seg.fix_pos.append((ev.lat, ev.lon, ev.alt_amsl))
+        elif isinstance(ev, Reading):
+            key = _quantity_key(names, ev.name)
+            seg.readings.setdefault(key, ([], []))
+            seg.readings[key][0].append(t)
+            seg.readings[key][1].append(ev.value)
+    return segs
+
+
+def _estimate(segs, key: str, **kw) -> LagEstimate:
+    ests = []
+    reasons = []
+    for seg in segs.values():
+        if key not in seg.readings or len(seg.fix_t) < 10:
+            continue
+        ok = np.array(seg.fix_ok)
+        pos = np.array(seg.fix_pos)[ok]
+        ft = np.array(seg.fix_t)[ok]
+        t, v = (np.array(a) for a in seg.readings[key])
+        est = estimate_lag(ft, pos[:, 0], pos[:, 1], pos[:, 2], t, v, **kw)
+        (ests if est.ok else reasons).append(est if est.ok else est.reason)
+    if not ests:
+        return LagEstimate(math.nan, math.nan, 0, reasons[0] if reasons else "no data")
+    w = np.array([1.0 / e.uncertainty_s ** 2 for e in ests])
+    lag = float(np.sum(w * [e.lag_s for e in ests]) / w.sum())
+    return LagEstimate(lag, float(1.0 / math.sqrt(w.sum())), sum(e.pairs for e in ests))
+
+
+def _track_stats(segs, max_gap_s: float, summary: Summary) -> None:
+    for seg in segs.values():
+        if len(seg.fix_t) < 2:
+            continue
+        t = np.array(seg.fix_t)
+        summary.duration_s += (t[-1] - t[0]) / 1000.0
+        d = np.diff(t) / 1000.0
+        big = d[d > max_gap_s]
+        summary.gaps += int(big.size)
+        summary.gap_s += float(big.sum())
+        if big.size:
+            summary.longest_gap_s = max(summary.longest_gap_s, float(big.max()))
+
+
+def pair_logs(
+    paths: Sequence[str | Path],
+    *,
+    names: NameTable | None = None,
+    lags: dict[str, float] | None = None,
+    auto: set[str] | None = None,
+    auto_all: bool = False,
+    max_gap_s: float = 1.0,
+    quantities: Sequence[str] | None = None,
+    csv_map=None,
+    record_map: dict | None = None,
+    progress: Progress | None = None,
+    lag_options: dict | None = None,
+) -> tuple[list[SampleRow], Summary]:
+    """Pair the readings of one or more logs with their positions.
+
+    Parameters
+    ----------
+    paths
+        Logs (each paired on its own: no pairing across files).
+    names
+        Wire name -> quantity table.
+    lags
+        Declared lags in seconds per quantity key.
+    auto, auto_all
+        Quantities whose lag is estimated from the data (all of them with ``auto_all``).
+        An estimate that fails leaves the declared lag (or none) and adds a warning.
+    max_gap_s
+        Longest time between fixes that still gives a position.
+    quantities
+        Keep only rows of these quantity keys (all if omitted).
+    csv_map, record_map
+        Column mapping for CSV tracks, custom record mapping for DataFlash logs.
+    progress
+        ``progress(description, done, total)``.
+    lag_options
+        Extra keyword arguments for :func:`dronesense.lag.estimate_lag`.
+
+    Returns
+    -------
+    rows, summary
+
+    Raises
+    ------
+    NoUsableDataError
+        If no log gave a single usable reading, with the reason.
+    """
+    from dronesense.pairing import Pairer
+
+    names = names if names is not None else NameTable.default()
+    declared = dict(lags or {})
+    auto = set(auto or ())
+    summary = Summary()
+    rows: list[SampleRow] = []
+    wanted = set(quantities) if quantities else None
+    reasons = []
+    for path in paths:
+        log = load_events(path, csv_map=csv_map, record_map=record_map, progress=progress)
+        summary.files.append(str(path))
+        summary.messages += log.messages
+        summary.skipped[str(log.path)] = log.skipped
+        summary.warnings.extend(f"{path}: {n}" for n in log.notes)
+        if log.skipped:
+            total = sum(r.length for r in log.skipped)
+            first = log.skipped[0]
+            summary.warnings.append(
+                f"{log.path}: skipped {len(log.skipped)} bad region(s), {total} bytes "
+                f"(first at byte {first.offset}: {first.reason})")
+        if not log.events:
+            reasons.append(f"{path}: no positions, readings or clock messages")
+            continue
+        segs = _segments(log.events, names, summary)
+        _track_stats(segs, max_gap_s, summary)
+        present = {k for s in segs.values() for k in s.readings}
+        to_estimate = (present if auto_all else auto & present)
+        if wanted is not None:
+            to_estimate &= wanted
+        file_lags = dict(declared)
+        for key in sorted(to_estimate):
+            est = _estimate(segs, key, **(lag_options or {}))
+            if est.ok:
+                file_lags[key] = est.lag_s
+                summary.lags[key] = (est.lag_s, est.uncertainty_s,
+                                     f"estimated, {est.pairs} pairs")
+            else:
+                summary.lags[key] = (math.nan, math.nan, est.reason)
+                summary.warnings.append(f"{path}: lag of {key} not estimated: {est.reason}")
+        for key in auto - present:
+            summary.warnings.append(f"{path}: --lag {key}=auto: no {key} readings")
+        for key, val in declared.items():
+            summary.lags.setdefault(key, (val, math.nan, "declared"))
+        pairer = Pairer(names, max_gap_s=max_gap_s, lags=file_lags)
+        n = len(log.events)
+        step = max(1, n // 100)
+        out: list[SampleRow] = []
+        push = pairer.push
+        for i, (ev, recv) in enumerate(log.events):
+            r = push(ev, recv)
+            if r:
+                out.extend(r)
+            if progress is not None and i % step == 0:
+                progress(f"pair {Path(path).name}", i, n)
+        out.extend(pairer.finish())
+        if progress is not None:
+            progress(f"pair {Path(path).name}", n, n)
+        for sysid, st in pairer.states.items():
+            if sysid not in summary.vehicles:
+                summary.vehicles.append(sysid)
+            summary.reboots[sysid] = summary.reboots.get(sysid, 0) + st.reboots
+        if wanted is not None:
+            out = [r for r in out if r.quantity in wanted]
+        if not out:
+            reasons.append(f"{path}: no sensor readings"
+                           + (f" of {', '.join(sorted(wanted))}" if wanted else ""))
+        rows.extend(out)
+    summary.vehicles.sort()
+    if len(summary.vehicles) > 1:
+        summary.warnings.append(
+            f"several vehicles (system ids {', '.join(map(str, summary.vehicles))}): "
+            "each is paired with its own track")
+    if summary.no_fix:
+        summary.warnings.append(f"{summary.no_fix} position(s) without GPS fix "
+                                "(lat = lon = 0 or fix type < 3): never used for pairing")
+    if summary.out_of_order:
+        summary.warnings.append(f"{summary.out_of_order} duplicate or out-of-order "
+                                "position(s) dropped")
+    for r in rows:
+        summary.samples[r.quantity] = summary.samples.get(r.quantity, 0) + 1
+        summary.flags[r.flag] = summary.flags.get(r.flag, 0) + 1
+        if r.flag == Flag.PAIRED:
+            summary.paired[r.quantity] = summary.paired.get(r.quantity, 0) + 1
+    if not rows:
+        raise NoUsableDataError("nothing usable: " + "; ".join(reasons or ["no readings"]))
+    return rows, summary
+
+
+def events_of(log: LogEvents, kind: type) -> list:
+    """Events of one type from a log (helper for tests and notebooks)."""
+    return [e for e, _ in log.events if isinstance(e, kind)]
+

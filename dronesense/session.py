@@ -1,0 +1,422 @@
+"""Recording a session: raw tlog, rejected bytes, samples journal and ``session.json``.
+
+A session directory holds
+
+``flight.tlog``
+    every MAVLink packet received, byte for byte, each preceded by its 8-byte big-endian UNIX
+    microsecond receive time (the standard tlog layout);
+``rejected.bin``
+    the received bytes that were not MAVLink packets (garbage, frames failing their CRC, cut
+    off frames), as records of 8-byte big-endian UNIX µs + 4-byte big-endian length + bytes.
+    Together with ``flight.tlog`` it holds every byte that arrived. Created on first use;
+``samples.csv``
+    the samples journal (:mod:`dronesense.samples`);
+``session.json``
+    what was recorded: times, vehicles, counts, loss, versions, command line.
+
+:class:`Recorder` is the live path (raw chunks in, files out). :func:`replay` runs a recorded
+tlog through the very same :class:`Processor`, so it gives exactly the journal's rows.
+
+Examples
+--------
+>>> import tempfile
+>>> from pymavlink.dialects.v20 import ardupilotmega as mavlink
+>>> from dronesense.link import Chunk
+>>> mav = mavlink.MAVLink(None, srcSystem=1, srcComponent=1)
+>>> raw = bytes(mavlink.MAVLink_named_value_float_message(1000, b"CH4", 1.9).pack(mav))
+>>> out = tempfile.mkdtemp()
+>>> rec = Recorder(out)
+>>> rec.feed(Chunk(raw + b"zz", 1_714_557_600_000_000, ("127.0.0.1", 5000), True))
+>>> summary = rec.close()
+>>> summary["packets"], summary["bad_bytes"], summary["samples"]["total"]
+(1, 2, 1)
+>>> [r.flag for r in replay(out)]     # no position ever came: flagged, still recorded
+[2]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import struct
+import time
+from collections import Counter, deque
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pymavlink
+
+from dronesense import __version__
+from dronesense.errors import InputError
+from dronesense.link import Chunk
+from dronesense.messages import MessageAdapter
+from dronesense.pairing import Pairer
+from dronesense.quantities import NameTable
+from dronesense.samples import JournalWriter, SampleRow
+from dronesense.sources import Framer, Packet, iter_packets, tlog_record
+
+__all__ = ["LinkStats", "Processor", "Recorder", "replay", "replay_packets", "session_settings"]
+
+#: Files are flushed at least this often (seconds): a crash loses at most this much.
+FLUSH_INTERVAL_S = 0.5
+_REJECT_HEADER = struct.Struct(">QI")
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LinkStats:
+    """Counts of what came over the link: messages, loss from sequence numbers, bad input.
+
+    Loss is counted per (sysid, compid) from the MAVLink sequence number: a jump from *s* to
+    *s + k + 1* means *k* packets were lost on the way (a repeat of the same number is counted
+    as a duplicate instead).
+    """
+
+    def __init__(self) -> None:
+        self.packets = 0
+        self.bytes = 0
+        self.bad_bytes = 0
+        self.crc_errors = 0
+        self.by_type: Counter[str] = Counter()
+        self.versions: Counter[str] = Counter()
+        self.signed = 0
+        self.seq: dict[tuple[int, int], list[int]] = {}  # key -> [last, received, lost, dup]
+        self.last_packet_mono: float | None = None
+        self._recent: deque[tuple[float, int]] = deque()
+
+    def packet(self, msg, raw: bytes) -> None:
+        """Count one good packet."""
+        self.packets += 1
+        self.bytes += len(raw)
+        self.by_type[msg._type] += 1
+        if raw[0] == 0xFD:  # header read from the bytes: unknown ids have no decoded header
+            self.versions["v2"] += 1
+            self.signed += raw[2] & 1
+            seq, key = raw[4], (raw[5], raw[6])
+        else:
+            self.versions["v1"] += 1
+            seq, key = raw[2], (raw[3], raw[4])
+        s = self.seq.get(key)
+        if s is None:
+            self.seq[key] = [seq, 1, 0, 0]
+            return
+        diff = (seq - s[0] - 1) % 256
+        if diff == 255:
+            s[3] += 1
+        else:
+            s[2] += diff
+        s[0] = seq
+        s[1] += 1
+
+    def mark(self, n: int) -> None:
+        """Note ``n`` packets received now (for the message rate)."""
+        now = time.monotonic()
+        self.last_packet_mono = now
+        self._recent.append((now, n))
+
+    def rate(self, window_s: float = 2.0) -> float:
+        """Messages per second over the last ``window_s`` seconds."""
+        now = time.monotonic()
+        while self._recent and self._recent[0][0] < now - window_s:
+            self._recent.popleft()
+        return sum(n for _, n in self._recent) / window_s
+
+    def loss(self) -> dict[str, dict[str, float]]:
+        """Per ``"sysid:compid"``: received, lost, duplicates, loss fraction."""
+        out = {}
+        for (sysid, compid), (_, received, lost, dup) in sorted(self.seq.items()):
+            total = received + lost
+            out[f"{sysid}:{compid}"] = {
+                "received": received, "lost": lost, "duplicates": dup,
+                "loss": round(lost / total, 6) if total else 0.0,
+            }
+        return out
+
+    def total_loss(self) -> float:
+        """Lost / (received + lost) over all components."""
+        received = sum(s[1] for s in self.seq.values())
+        lost = sum(s[2] for s in self.seq.values())
+        return lost / (received + lost) if received + lost else 0.0
+
+
+class Processor:
+    """Packets -> events -> pairing: the part live and replay share exactly.
+
+    Parameters
+    ----------
+    names, max_gap_s, lags
+        Passed to :class:`~dronesense.pairing.Pairer`.
+    """
+
+    def __init__(self, names: NameTable | None = None, max_gap_s: float = 1.0,
+                 lags: dict[str, float] | None = None):
+        self.adapter = MessageAdapter()
+        self.pairer = Pairer(names, max_gap_s=max_gap_s, lags=lags)
+        self.readings = 0
+
+    def process(self, msg, recv_us: int) -> list[SampleRow]:
+        """Feed one decoded message received at ``recv_us``; return completed rows."""
+        events = self.adapter.events(msg)
+        if not events:
+            return []
+        rows: list[SampleRow] = []
+        for ev in events:
+            rows.extend(self.pairer.push(ev, recv_us))
+        return rows
+
+    def finish(self) -> list[SampleRow]:
+        """End of data (see :meth:`Pairer.finish`)."""
+        return self.pairer.finish()
+
+
+class Recorder:
+    """Live recording into a session directory.
+
+    Feed it raw :class:`~dronesense.link.Chunk` objects; it frames them, writes the tlog and
+    rejected bytes, pairs, appends the journal, forwards good packets and keeps statistics.
+    Call :meth:`maybe_flush` often (cheap) and :meth:`close` at the end.
+
+    Parameters
+    ----------
+    out_dir
+        Session directory (created; existing session files are refused).
+    names, max_gap_s, lags
+        Pairing settings.
+    forward
+        An object with ``send(bytes)`` (a :class:`~dronesense.link.Forwarder`) or None.
+    meta
+        Extra fields for ``session.json`` (command line, connection, ...).
+    """
+
+    def __init__(self, out_dir: str | Path, *, names: NameTable | None = None,
+                 max_gap_s: float = 1.0, lags: dict[str, float] | None = None,
+                 forward=None, meta: dict | None = None):
+        self.dir = Path(out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if (self.dir / "flight.tlog").exists():
+            raise InputError("already holds a session (flight.tlog exists); choose a new "
+                             "directory", path=self.dir)
+        self.meta = dict(meta or {})
+        self.meta.setdefault("max_gap_s", max_gap_s)
+        self.meta.setdefault("lags_s", lags or {})
+        self.start_utc = _utc_now()
+        self.end_utc: str | None = None
+        self.stats = LinkStats()
+        self.processor = Processor(names, max_gap_s, lags)
+        self.forward = forward
+        self.journal = JournalWriter(self.dir / "samples.csv")
+        self._tlog = open(self.dir / "flight.tlog", "wb", buffering=1 << 20)
+        self._rejected = None
+        self._framers: dict[object, Framer] = {}
+        self._last_flush = time.monotonic()
+        self.flags: Counter[int] = Counter()
+        self.latest: dict[tuple[int, str], tuple[float, str, str]] = {}
+        self.write_summary()
+
+    @property
+    def pairer(self) -> Pairer:
+        """The pairing engine (flight states per vehicle live here)."""
+        return self.processor.pairer
+
+    def feed(self, chunk: Chunk) -> None:
+        """Record and process one chunk of received bytes."""
+        framer = self._framers.get(chunk.peer)
+        if framer is None:
+            framer = self._framers[chunk.peer] = Framer()
+        res = framer.feed(chunk.data, final=chunk.datagram)
+        recv_us = chunk.recv_us
+        if res.bad:
+            self._reject(recv_us, bytes(res.bad))
+            self.stats.crc_errors += res.crc_errors
+        msgs = res.messages
+        if not msgs:
+            return
+        write = self._tlog.write
+        stats_packet = self.stats.packet
+        process = self.processor.process
+        raws = []
+        rows: list[SampleRow] = []
+        for msg in msgs:
+            raw = bytes(msg._msgbuf)
+            raws.append(raw)
+            write(tlog_record(recv_us, raw))
+            stats_packet(msg, raw)
+            if msg._type == "NAMED_VALUE_FLOAT" or msg._type == "NAMED_VALUE_INT":
+                self._note_value(msg)
+            rows.extend(process(msg, recv_us))
+        self.stats.mark(len(msgs))
+        if self.forward is not None:
+            self.forward.send(b"".join(raws))
+        if rows:
+            self._write_rows(rows)
+
+    def _note_value(self, msg) -> None:
+        key, scale, units = self.pairer._lookup(msg.name)
+        self.latest[(msg._header.srcSystem, key)] = (msg.value * scale, units, msg.name)
+
+    def _write_rows(self, rows: Iterable[SampleRow]) -> None:
+        rows = list(rows)
+        self.journal.write(rows)
+        for r in rows:
+            self.flags[r.flag] += 1
+
+    def _reject(self, recv_us: int, data: bytes) -> None:
+        self.stats.bad_bytes += len(data)
+        if self._rejected is None:
+            self._rejected = open(self.dir / "rejected.bin", "ab")
+        self._rejected.write(_REJECT_HEADER.pack(recv_us, len(data)) + data)
+
+    def maybe_flush(self, force: bool = False) -> None:
+        """Flush files if :data:`FLUSH_INTERVAL_S` has passed (or ``force``)."""
+        now = time.monotonic()
+        if force or now - self._last_flush >= FLUSH_INTERVAL_S:
+            self._tlog.flush()
+            self.journal.flush()
+            if self._rejected is not None:
+                self._rejected.flush()
+            self._last_flush = now
+
+    def close(self, reason: str = "stopped") -> dict:
+        """Flush pending pairing, close files, write ``session.json``; return its content."""
+        for peer, framer in self._framers.items():
+            if framer.pending:  # a stream cut mid-frame: keep the bytes as rejected
+                res = framer.feed(b"", final=True)
+                if res.bad:
+                    self._reject(time.time_ns() // 1000, bytes(res.bad))
+                del peer
+        self._write_rows(self.processor.finish())
+        self.end_utc = _utc_now()
+        self.meta["stop_reason"] = reason
+        self._tlog.close()
+        self.journal.close()
+        if self._rejected is not None:
+            self._rejected.close()
+        return self.write_summary()
+
+    def summary(self) -> dict:
+        """The ``session.json`` content as it stands."""
+        st = self.stats
+        pairer = self.pairer
+        vehicles = {}
+        for sysid, fs in sorted(pairer.states.items()):
+            status = fs.status
+            last = fs.track.last_fix()
+            vehicles[str(sysid)] = {
+                "boots": fs.boot + 1,
+                "reboots": fs.reboots,
+                "clock_syncs": fs.clock.syncs,
+                "fixes_dropped_out_of_order": fs.track.dropped,
+                "armed": None if status is None else status.armed,
+                "mode": None if status is None else status.mode,
+                "vehicle_type": None if status is None else status.vehicle_type,
+                "autopilot": None if status is None else status.autopilot,
+                "has_flown": fs.has_flown,
+                "last_position": None if last is None else {
+                    "time_boot_ms": last[0], "fix_ok": last[1],
+                    "lat": float(last[2][0]), "lon": float(last[2][1]),
+                    "alt_amsl": float(last[2][2]), "height": float(last[2][3]),
+                },
+            }
+        unknown = {k: v for k, v in st.by_type.items() if k.startswith("UNKNOWN_")}
+        return {
+            "format": "dronesense-session-1",
+            "start_utc": self.start_utc,
+            "end_utc": self.end_utc,
+            **self.meta,
+            "versions": {
+                "dronesense": __version__,
+                "pymavlink": getattr(pymavlink, "__version__", _pymavlink_version()),
+                "python": platform.python_version(),
+            },
+            "packets": st.packets,
+            "bytes": st.bytes,
+            "bad_bytes": st.bad_bytes,
+            "crc_errors": st.crc_errors,
+            "unknown_message_ids": sum(unknown.values()),
+            "signed_packets": st.signed,
+            "mavlink_versions": dict(st.versions),
+            "messages": dict(sorted(st.by_type.items())),
+            "loss": st.loss(),
+            "loss_total": round(st.total_loss(), 6),
+            "ignored_gcs_messages": self.processor.adapter.ignored_gcs,
+            "vehicles": vehicles,
+            "samples": {
+                "total": self.journal.rows,
+                "by_quantity": dict(sorted(pairer.counts.items())),
+                "by_flag": {str(k): v for k, v in sorted(self.flags.items())},
+                "pending": pairer.pending,
+            },
+            "forward": None if self.forward is None else {
+                "sent": self.forward.sent, "dropped": self.forward.dropped},
+        }
+
+    def write_summary(self) -> dict:
+        """Write ``session.json`` atomically; return its content."""
+        doc = self.summary()
+        tmp = self.dir / "session.json.tmp"
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        os.replace(tmp, self.dir / "session.json")
+        return doc
+
+
+def _pymavlink_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pymavlink")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def replay_packets(packets: Iterable[Packet], *, names: NameTable | None = None,
+                   max_gap_s: float = 1.0, lags: dict[str, float] | None = None,
+                   ) -> list[SampleRow]:
+    """Sample rows of a packet stream, through the same :class:`Processor` as live."""
+    proc = Processor(names, max_gap_s, lags)
+    rows: list[SampleRow] = []
+    for p in packets:
+        rows.extend(proc.process(p.msg, p.recv_us))
+    rows.extend(proc.finish())
+    return rows
+
+
+def session_settings(path: str | Path) -> dict:
+    """Pairing settings recorded in a session's ``session.json`` (empty if none)."""
+    path = Path(path)
+    meta = path / "session.json" if path.is_dir() else path.with_name("session.json")
+    try:
+        doc = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        return {}
+    out: dict = {}
+    if doc.get("names_file") and Path(doc["names_file"]).exists():
+        out["names"] = NameTable.from_file(doc["names_file"])
+    if "max_gap_s" in doc:
+        out["max_gap_s"] = float(doc["max_gap_s"])
+    if doc.get("lags_s"):
+        out["lags"] = {k: float(v) for k, v in doc["lags_s"].items()}
+    return out
+
+
+def replay(path: str | Path, *, names: NameTable | None = None, max_gap_s: float | None = None,
+           lags: dict[str, float] | None = None) -> list[SampleRow]:
+    """Sample rows of a session directory or ``.tlog``, exactly as the live listener made them.
+
+    Settings not given are taken from the session's ``session.json`` when there is one, so a
+    plain ``replay(session_dir)`` reproduces the journal (a custom name table must be passed
+    again if its file named in ``session.json`` has moved).
+    """
+    settings = session_settings(path)
+    if max_gap_s is None:
+        max_gap_s = settings.get("max_gap_s", 1.0)
+    if lags is None:
+        lags = settings.get("lags")
+    if names is None:
+        names = settings.get("names")
+    packets = iter_packets(path)
+    return replay_packets(packets, names=names, max_gap_s=max_gap_s, lags=lags)
+

@@ -1,0 +1,328 @@
+"""Packets: decoded MAVLink messages with their raw bytes and receive time.
+
+Every source of MAVLink data (a live link, a ``.tlog`` file, a recorded session directory) is
+reduced to a stream of :class:`Packet`. The :class:`Framer` cuts a byte stream into packets
+with pymavlink's decoder, but resynchronises byte by byte after a corrupt frame, so one bad
+packet never swallows the good ones after it, and it hands back every byte it could not use.
+
+Examples
+--------
+>>> from pymavlink.dialects.v20 import ardupilotmega as mavlink
+>>> raw = bytes(mavlink.MAVLink_named_value_float_message(1000, b"CH4", 1.9)
+...             .pack(mavlink.MAVLink(None, srcSystem=1, srcComponent=1)))
+>>> result = Framer().feed(b"junk" + raw, final=True)
+>>> [m.get_type() for m in result.messages], bytes(result.bad), result.crc_errors
+(['NAMED_VALUE_FLOAT'], b'junk', 0)
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+from dronesense.errors import InputError
+
+__all__ = [
+    "FrameResult",
+    "Framer",
+    "Packet",
+    "TlogReader",
+    "iter_packets",
+    "tlog_record",
+]
+
+MAGIC_V1 = 0xFE
+MAGIC_V2 = 0xFD
+_MAGIC_RE = re.compile(b"[\xfd\xfe]")
+_TS = struct.Struct(">Q")
+#: Plausible tlog timestamps: 2000-01-01 .. 2100-01-01 in UNIX microseconds.
+_TS_MIN, _TS_MAX = 946_684_800_000_000, 4_102_444_800_000_000
+
+MAVLinkMessage = mavlink.MAVLink_message
+
+
+@dataclass(slots=True)
+class Packet:
+    """One MAVLink packet as received.
+
+    Attributes
+    ----------
+    msg
+        The decoded pymavlink message (``MAVLink_unknown`` for ids the dialect lacks).
+    raw
+        The packet bytes exactly as they arrived.
+    recv_us
+        Receive time, integer UNIX microseconds (what a ``.tlog`` record stores).
+    offset
+        Byte offset of the record in its file, ``None`` for live packets.
+    """
+
+    msg: MAVLinkMessage
+    raw: bytes
+    recv_us: int
+    offset: int | None = None
+
+    @property
+    def recv_time(self) -> float:
+        """Receive time in UNIX seconds."""
+        return self.recv_us / 1e6
+
+
+def tlog_record(recv_us: int, raw: bytes) -> bytes:
+    """A ``.tlog`` record: 8-byte big-endian UNIX microseconds, then the packet.
+
+    Examples
+    --------
+    >>> tlog_record(1, b"\\xfe")
+    b'\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01\\xfe'
+    """
+    return _TS.pack(recv_us) + raw
+
+
+@dataclass(slots=True)
+class FrameResult:
+    """What one :meth:`Framer.feed` call produced."""
+
+    messages: list = field(default_factory=list)
+    bad: bytearray = field(default_factory=bytearray)
+    crc_errors: int = 0
+
+
+def _frame_length(buf: bytes | bytearray, i: int, n: int) -> int:
+    """Length of the frame starting at ``buf[i]`` (a magic byte).
+
+    Returns 0 if more bytes are needed to tell, -1 if the header is impossible.
+    """
+    if buf[i] == MAGIC_V1:
+        if n - i < 2:
+            return 0
+        return buf[i + 1] + 8
+    if n - i < 3:
+        return 0
+    flags = buf[i + 2]
+    if flags & ~1:
+        return -1
+    return buf[i + 1] + 12 + (13 if flags & 1 else 0)
+
+
+class Framer:
+    """Cut a MAVLink byte stream (v1 and v2 mixed) into decoded messages.
+
+    Known message ids must pass their CRC; a frame that fails is not trusted: its first byte
+    is counted as bad and scanning resumes at the next byte, so a corrupt header cannot eat the
+    good packets behind it. A frame with an unknown message id cannot be checked (its CRC seed
+    is unknown); it is accepted only where framing is certain: starting where the buffer (a
+    datagram) starts or a good frame ended, and followed by another frame start or the end of
+    the datagram. That rejects garbage that merely contains a magic byte; an unknown packet
+    right after garbage is rejected too (its bytes are still returned as bad bytes).
+
+    Parameters
+    ----------
+    mav
+        A pymavlink ``MAVLink`` decoder (a fresh one by default; no signing key, so signed
+        packets are decoded but their signature is not checked).
+
+    Examples
+    --------
+    >>> framer = Framer()
+    >>> framer.feed(b"\\xfd\\x09", final=False).messages   # half a header: wait for more
+    []
+    """
+
+    def __init__(self, mav: mavlink.MAVLink | None = None):
+        self.mav = mav if mav is not None else mavlink.MAVLink(None)
+        self.buf = bytearray()
+
+    def feed(self, data: bytes, *, final: bool = False) -> FrameResult:
+        """Add bytes; return the complete messages and the bytes that were not MAVLink.
+
+        Parameters
+        ----------
+        data
+            The next bytes of the stream (or one whole UDP datagram).
+        final
+            True when no more bytes belong to this buffer (end of a datagram or of a file):
+            an incomplete frame at the end is then returned as bad bytes.
+        """
+        buf = self.buf
+        buf += data
+        out = FrameResult()
+        msgs = out.messages
+        bad = out.bad
+        decode = self.mav.decode
+        n = len(buf)
+        i = boundary = 0
+        while i < n:
+            b = buf[i]
+            if b != MAGIC_V2 and b != MAGIC_V1:
+                hit = _MAGIC_RE.search(buf, i)
+                j = n if hit is None else hit.start()
+                bad += buf[i:j]
+                i = j
+                continue
+            length = _frame_length(buf, i, n)
+            if length < 0:
+                bad.append(b)
+                i += 1
+                continue
+            if length == 0 or n - i < length:
+                if not final:
+                    break  # wait for the rest of the frame
+                bad.append(b)  # cannot be complete: not a frame start
+                i += 1
+                continue
+            try:
+                msg = decode(buf[i : i + length])
+            except Exception:  # pymavlink raises MAVError, struct.error, ... on corrupt frames
+                out.crc_errors += 1
+                bad.append(b)
+                i += 1
+                continue
+            if msg._type.startswith("UNKNOWN_"):
+                end = i + length
+                if i != boundary:  # not right after a good frame or the buffer start
+                    bad.append(b)
+                    i += 1
+                    continue
+                if end < n:
+                    if buf[end] != MAGIC_V2 and buf[end] != MAGIC_V1:
+                        bad.append(b)
+                        i += 1
+                        continue
+                elif not final:
+                    break
+            msgs.append(msg)
+            i += length
+            boundary = i
+        if final and i < n:
+            bad += buf[i:n]
+            i = n
+        del buf[:i]
+        return out
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back waiting for the rest of a frame."""
+        return len(self.buf)
+
+
+class TlogReader:
+    """Iterate the packets of a ``.tlog`` file (8-byte big-endian UNIX µs + packet).
+
+    Records that do not parse are skipped by searching for the next plausible record; the
+    number of bytes skipped and a truncated tail (a write cut short by a crash) are counted.
+
+    Parameters
+    ----------
+    path
+        The ``.tlog`` file.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from pymavlink.dialects.v20 import ardupilotmega as mavlink
+    >>> mav = mavlink.MAVLink(None, srcSystem=1, srcComponent=1)
+    >>> raw = bytes(mavlink.MAVLink_system_time_message(10**15, 5).pack(mav))
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.tlog")
+    >>> _ = open(path, "wb").write(tlog_record(10**15, raw) + b"\\x00\\x01")
+    >>> reader = TlogReader(path)
+    >>> [p.msg.get_type() for p in reader], reader.truncated_bytes
+    (['SYSTEM_TIME'], 2)
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.skipped_bytes = 0
+        self.truncated_bytes = 0
+        self.records = 0
+
+    def __iter__(self) -> Iterator[Packet]:
+        try:
+            with open(self.path, "rb") as fh:
+                size = self.path.stat().st_size
+                if size == 0:
+                    return
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    yield from self._records(data, size)
+        except OSError as err:
+            raise InputError(f"cannot read tlog: {err.strerror or err}", path=self.path) from None
+
+    def _try(self, data, i: int, n: int, decode) -> tuple[Packet | None, int]:
+        """Decode the record at ``i``: (packet, length), (None, 0) if not a record,
+        (None, -1) if the record runs past the end of the file."""
+        if n - i < 9:
+            return None, -1
+        ts = _TS.unpack_from(data, i)[0]
+        if not _TS_MIN <= ts <= _TS_MAX or data[i + 8] not in (MAGIC_V1, MAGIC_V2):
+            return None, 0
+        length = _frame_length(data, i + 8, n)
+        if length < 0:
+            return None, 0
+        if length == 0 or i + 8 + length > n:
+            return None, -1
+        raw = data[i + 8 : i + 8 + length]
+        try:
+            msg = decode(bytearray(raw))
+        except Exception:
+            return None, 0
+        return Packet(msg, raw, ts, i), 8 + length
+
+    def _records(self, data, n: int) -> Iterator[Packet]:
+        decode = mavlink.MAVLink(None).decode
+        i = 0
+        while i < n:
+            packet, length = self._try(data, i, n, decode)
+            if packet is not None:
+                self.records += 1
+                yield packet
+                i += length
+                continue
+            # No record here: find the next place one parses.
+            j = self._resync(data, i + 1, n, decode)
+            if j is None:
+                if length == -1:
+                    self.truncated_bytes += n - i
+                else:
+                    self.skipped_bytes += n - i
+                return
+            self.skipped_bytes += j - i
+            i = j
+
+    def _resync(self, data, start: int, n: int, decode) -> int | None:
+        """Offset of the next record that parses at or after ``start``, if any."""
+        j = start
+        while j + 8 < n:
+            hit = _MAGIC_RE.search(data, j + 8)
+            if hit is None:
+                return None
+            j = hit.start() - 8
+            packet, _ = self._try(data, j, n, decode)
+            if packet is not None:
+                return j
+            j += 1
+        return None
+
+
+def iter_packets(path: str | Path) -> Iterator[Packet]:
+    """Packets of a ``.tlog`` file or of a session directory (its ``flight.tlog``).
+
+    Raises
+    ------
+    InputError
+        If the path is neither.
+    """
+    path = Path(path)
+    if path.is_dir():
+        tlog = path / "flight.tlog"
+        if not tlog.exists():
+            raise InputError("not a session directory (no flight.tlog)", path=path)
+        path = tlog
+    elif not path.exists():
+        raise InputError("no such file or directory", path=path)
+    return iter(TlogReader(path))

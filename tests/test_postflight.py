@@ -1,0 +1,135 @@
+"""End to end against firmware_sim: lag, clock, reboot and corrupt bytes with known truth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dronesense.messages import MessageAdapter
+from dronesense.pairing import Pairer
+from dronesense.postflight import load_events, pair_logs
+from dronesense.samples import Flag
+from dronesense.sources import TlogReader
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "missions" / "plume-box.plan"
+FIELD = ROOT / "missions" / "plume-box.toml"
+
+CH4_OFFSET_S = 2.0  # injected clock offset of the CH4 sensor (a pure delay)
+CH4_LAG_S = 0.2  # injected first-order response time of the CH4 sensor
+REBOOT_S = 300.0
+
+
+def _field(tmp: Path) -> Path:
+    text = FIELD.read_text()
+    head, sep, rest = text.partition('name = "CH4"')
+    rest = rest.replace("lag_s = 1.0", f"lag_s = {CH4_LAG_S}", 1)
+    rest = rest.replace("time_offset_s = 0.0", f"time_offset_s = {CH4_OFFSET_S}", 1)
+    out = tmp / "field.toml"
+    out.write_text(head + sep + rest)
+    return out
+
+
+def run_sim(tmp: Path, *faults: str, field: Path | None = None, seed: int = 7) -> dict:
+    """Fly plume-box as fast as possible; return the paths of its outputs."""
+    paths = {k: tmp / f"{k}" for k in ("tlog", "truth", "track", "faults")}
+    cmd = [sys.executable, "-m", "firmware_sim", "--mission", str(PLAN), "--speedup", "0",
+           "--seed", str(seed), "--connect", "none", "--quiet",
+           "--tlog", str(paths["tlog"]), "--truth", str(paths["truth"]),
+           "--track", str(paths["track"]), "--faults-log", str(paths["faults"])]
+    if field is not None:
+        cmd += ["--field", str(field)]
+    for f in faults:
+        cmd += ["--fault", f]
+    subprocess.run(cmd, check=True, cwd=ROOT, timeout=120)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("faulty")
+    return run_sim(tmp, "corrupt=0.01,garbage=0.01", f"reboot={REBOOT_S}", "clock=3.5",
+                   field=_field(tmp))
+
+
+@pytest.fixture(scope="module")
+def faulty_result(faulty):
+    return pair_logs([faulty["tlog"]], auto={"ch4"})
+
+
+def test_lag_recovered(faulty_result):
+    _, summary = faulty_result
+    lag, unc, how = summary.lags["ch4"]
+    assert "estimated" in how
+    assert abs(lag - (CH4_OFFSET_S + CH4_LAG_S)) < 0.5
+    assert unc < 0.5
+
+
+def test_corrupt_regions_at_the_faults_offsets(faulty):
+    faults = [json.loads(line) for line in faulty["faults"].read_text().splitlines()]
+    bad = [f for f in faults if f["kind"] in ("corrupt", "garbage")]
+    assert len(bad) > 100
+    _, summary = pair_logs([faulty["tlog"]])
+    regions = next(iter(summary.skipped.values()))
+    starts = np.array([r.offset for r in regions])
+    ends = starts + np.array([r.length for r in regions])
+    fault_offsets = {f["offset"] for f in bad}
+    for f in bad:  # each fault lies inside a reported region ...
+        k = np.searchsorted(starts, f["offset"], side="right") - 1
+        assert k >= 0 and f["offset"] < ends[k], f
+    for r in regions:  # ... and each region begins at a fault
+        assert r.offset in fault_offsets, r
+
+
+def test_no_pairing_across_the_reboot(faulty_result, faulty):
+    rows, summary = faulty_result
+    assert summary.reboots == {1: 1}
+    boots = {r.boot for r in rows}
+    assert boots == {0, 1}
+    reboot_ms = REBOOT_S * 1000.0
+    for r in rows:
+        if r.boot == 0 and r.flag == Flag.PAIRED:
+            assert r.time_boot_ms <= reboot_ms
+    # readings of boot 1 are paired with boot-1 positions only: compare with the truth
+    truth = np.genfromtxt(faulty["track"], delimiter=",", names=True, dtype=None,
+                          encoding="utf-8")
+    t_true = truth["time_boot_ms"].astype(float)
+    after = t_true[1:] < t_true[:-1]
+    cut = int(np.flatnonzero(after)[0]) + 1
+    seg = slice(cut, None)
+    paired = [r for r in rows if r.boot == 1 and r.flag == Flag.PAIRED]
+    assert paired
+    lat = np.interp([r.time_boot_ms for r in paired], t_true[seg], truth["lat"][seg])
+    assert np.max(np.abs(lat - [r.lat for r in paired])) < 1e-5
+
+
+def test_clock_fault_shifts_utc_only(faulty_result, faulty):
+    rows, _ = faulty_result
+    truth = np.genfromtxt(faulty["truth"], delimiter=",", names=True, dtype=None,
+                          encoding="utf-8")
+    first = next(r for r in rows if r.quantity == "pm2p5" and r.boot == 0)
+    k = np.flatnonzero((truth["name"] == "PM2.5")
+                       & (truth["time_boot_ms"].astype(float) == first.time_boot_ms))
+    assert k.size == 1
+    t_truth = np.datetime64(truth["time_utc"][k[0]].rstrip("Z"))
+    t_mine = np.datetime64(first.time_utc.rstrip("Z"))
+    # the autopilot's SYSTEM_TIME ran 3.5 s off; we follow the vehicle clock
+    assert abs((t_mine - t_truth) / np.timedelta64(1, "ms") - 3500.0) < 1.0
+
+
+def test_fast_path_gives_the_per_message_samples(faulty):
+    adapter, pairer, ref = MessageAdapter(), Pairer(), []
+    for packet in TlogReader(faulty["tlog"]):
+        for ev in adapter.events(packet.msg):
+            ref += pairer.push(ev, packet.recv_us)
+    ref += pairer.finish()
+    pairer, fast = Pairer(), []
+    for ev, recv in load_events(faulty["tlog"]).events:
+        fast += pairer.push(ev, recv)
+    fast += pairer.finish()
+    assert fast == ref and len(ref) > 1000

@@ -1,0 +1,59 @@
+"""Journal round trip and CF trajectory Dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dronesense.errors import InputError
+from dronesense.samples import (
+    COLUMNS,
+    JournalWriter,
+    SampleRow,
+    read_journal,
+    to_dataset,
+    write_samples,
+)
+
+ROWS = [
+    SampleRow("2024-05-01T10:00:00.100000Z", 100.0, 0, 1, 52.1, 5.1, 40.25, 30.0, "ch4", "CH4",
+              1.93, "1e-6", 0.1, 0, "sync"),
+    SampleRow("2024-05-01T10:00:00.200000Z", 200.5, 0, 1, None, None, None, None, "pm2p5",
+              "PM2.5", 8.0, "ug m-3", 2.5, 1, "sync"),
+    SampleRow(None, 300.0, 1, 2, None, None, None, None, "batt", "BATT,\"x", 11.8, "", None, 2,
+              ""),
+]
+
+
+def test_journal_roundtrip_and_torn_line(tmp_path):
+    path = tmp_path / "samples.csv"
+    with JournalWriter(path) as j:
+        j.write(ROWS)
+    assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
+    assert read_journal(path) == ROWS
+    with open(path, "a") as fh:
+        fh.write("2024-05-01T10:00:00.3")  # crash mid-line
+    assert read_journal(tmp_path) == ROWS
+    (tmp_path / "bad.csv").write_text("a,b\n")
+    with pytest.raises(InputError):
+        read_journal(tmp_path / "bad.csv")
+
+
+def test_dataset_is_cf_trajectory(tmp_path):
+    ds = to_dataset(ROWS)
+    assert ds.sizes["obs"] == 3
+    assert ds.attrs["featureType"] == "trajectory"
+    assert ds["ch4"].attrs["standard_name"] == "mole_fraction_of_methane_in_air"
+    assert ds["ch4"].attrs["ancillary_variables"] == "flag position_gap"
+    assert np.isnan(ds["ch4"].values[1:]).all()
+    assert ds["batt"].attrs["units"] == ""
+    assert ds["flag"].attrs["flag_meanings"].split()[1] == "position_gap"
+    assert np.isnat(ds.time.values[2])
+    path = write_samples(ROWS, tmp_path / "s.nc")
+    import xarray as xr
+
+    with xr.open_dataset(path) as back:
+        assert back["pm2p5"].values[1] == 8.0
+        assert str(back.time.values[0]).startswith("2024-05-01T10:00:00.1")
+    with pytest.raises(InputError):
+        write_samples(ROWS, tmp_path / "s.txt")

@@ -1,0 +1,105 @@
+"""Blocked cross-validation against known truth, and --method auto."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from gridtools import ORIGIN, flight, samples_dataset, truth_grid
+
+from dronesense.cli import main
+from dronesense.grid import GridSpec, grid_samples
+from dronesense.interpolate import IDW, BlockReduce, KernelDMV, Kriging
+from dronesense.validation import cross_validate, select_method, track_segments
+
+NOISE = 0.02
+
+
+@pytest.fixture(scope="module")
+def data():
+    coords, values, _, ids = flight(layers=(10, 25, 40), extent=(-100, 200, -80, 80),
+                                    line_spacing=40, step=2.0, noise=NOISE)
+    spec = GridSpec((10, 10, 5), ORIGIN).fit(*coords)
+    return coords, values, ids, spec
+
+
+def test_track_segments():
+    x = np.r_[np.arange(0.0, 100.0), np.arange(0.0, 100.0)]
+    y = np.r_[np.zeros(100), np.full(100, 500.0)]
+    ids = track_segments((x, y, np.zeros(200)), 25.0)
+    assert np.unique(ids[:100]).size == 4
+    assert set(ids[:100]).isdisjoint(ids[100:])  # the jump starts a new block
+    assert (np.diff(ids[:100]) >= 0).all()
+
+
+@pytest.mark.parametrize(
+    "method", [IDW(anisotropy=3.0), KernelDMV(sigma_h=10.0, sigma_v=5.0),
+               Kriging(anisotropy=3.0, max_points=400)], ids=repr)
+def test_cv_rmse_close_to_true_rmse(data, method):
+    coords, values, _, spec = data
+    scores = cross_validate(method, coords, values, spec=spec, folds=4)
+    est = method.clone().fit(coords, values, spec=spec).grid()["value"].values
+    ok = np.isfinite(est)
+    true_rmse = np.sqrt(np.mean((est[ok] - truth_grid(spec)[ok]) ** 2))
+    # held-out samples also carry sensor noise
+    expected = np.hypot(true_rmse, NOISE)
+    assert 0.5 * expected < scores.rmse < 2.5 * expected, (scores.rmse, expected)
+    assert abs(scores.bias) < scores.rmse
+    assert scores.coverage == 1.0 and scores.folds == 4
+
+
+def test_blocked_cv_is_more_honest_than_random_points(data):
+    coords, values, _, spec = data
+    blocked = cross_validate(IDW(anisotropy=3.0), coords, values, spec=spec)
+    random = cross_validate(IDW(anisotropy=3.0), coords, values, spec=spec,
+                            groups=np.arange(values.size))
+    assert random.rmse < 0.5 * blocked.rmse
+
+
+def test_flight_line_groups(data):
+    coords, values, ids, spec = data
+    scores = cross_validate(IDW(anisotropy=3.0), coords, values, spec=spec, groups=ids)
+    assert scores.groups == np.unique(ids).size
+    assert "given groups" in scores.attrs()["cross_validation_method"]
+
+
+def test_block_method_coverage_is_reported(data):
+    coords, values, _, spec = data
+    scores = cross_validate(BlockReduce(), coords, values, spec=spec)
+    assert 0 < scores.coverage < 0.6
+
+
+def test_scores_stored_in_product(data):
+    coords, values, _, spec = data
+    samples = samples_dataset(coords, values)
+    ds = grid_samples(samples, "ch4", spec, method=IDW(anisotropy=3.0), cross_validate=True)
+    assert ds.attrs["cross_validation_rmse"] > 0
+    assert ds["ch4"].attrs["cross_validation_rmse"] == ds.attrs["cross_validation_rmse"]
+    assert "bias" in " ".join(ds.attrs)
+
+
+@pytest.fixture(scope="module")
+def small():
+    coords, values, _, _ = flight(layers=(10, 30), extent=(-60, 100, -40, 40),
+                                  line_spacing=40, step=3.0, noise=NOISE)
+    return samples_dataset(coords, values)
+
+
+def test_select_method_picks_lowest_cv_rmse(small):
+    spec = GridSpec((10, 10, 10), ORIGIN)
+    methods = [IDW(k=1, anisotropy=1.0), IDW(k=8, anisotropy=2.0),
+               KernelDMV(sigma_h=80.0, sigma_v=40.0)]
+    ds = select_method(small, "ch4", spec, methods=methods)
+    cands = ds.attrs["cross_validation_candidates"].split("; ")
+    assert len(cands) == 3
+    rmses = [float(c.split("rmse=")[1].split()[0]) for c in cands]
+    assert ds.attrs["made_by"] == repr(methods[int(np.argmin(rmses))])
+
+
+def test_cli_auto(small, tmp_path, capsys):
+    small.to_netcdf(tmp_path / "s.nc")
+    out = tmp_path / "g.nc"
+    assert main(["grid", str(tmp_path / "s.nc"), "-q", "ch4", "--spacing", "10,10,10",
+                 "--method", "auto", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "chosen by cross-validation" in text and "RMSE" in text
+    with xr.open_dataset(out) as ds:
+        assert "cross_validation_candidates" in ds.attrs
