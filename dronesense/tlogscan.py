@@ -264,6 +264,135 @@ def _crc_extra_table() -> tuple[np.ndarray, np.ndarray]:
 _KNOWN = None
 _EXTRA = None
 
+try:  # pragma: no cover - exercised when numba is installed
+    import numba as _numba
+except ImportError:  # pragma: no cover
+    _numba = None
+
+if _numba is not None:
+
+    @_numba.njit(cache=True, nogil=True)
+    def _walk_kernel(buf, known, extra, t8, ts_min, ts_max):  # pragma: no cover - compiled
+        """The sequential walk of :class:`~dronesense.sources.TlogReader` in one pass.
+
+        At each offset: if a good record starts here (plausible timestamp, magic, sane v2
+        flags, complete, CRC for known ids), take it and jump over it; else step one byte.
+        Returns the accepted records (start, msgid, header length, payload length) and the
+        gaps between them with the first record candidate (bad CRC, incomplete) in each.
+        """
+        n = buf.size
+        cap = n // 16 + 2
+        r_start = np.empty(cap, np.int64)
+        r_id = np.empty(cap, np.int64)
+        r_hdr = np.empty(cap, np.uint8)
+        r_plen = np.empty(cap, np.int64)
+        g_start = np.empty(cap, np.int64)
+        g_stop = np.empty(cap, np.int64)
+        g_cand = np.empty(cap, np.int64)
+        g_cand_end = np.empty(cap, np.int64)
+        nrec = 0
+        ngap = 0
+        gap_from = 0
+        first_cand = -1
+        first_cand_end = 0
+        last = n - 1
+        nknown = known.size
+        pos = 0
+        stop_at = n - 8 if n >= 16 else 0
+        while pos < stop_at:
+            magic = buf[pos + 8]
+            good = False
+            total = 0
+            mid = np.int64(0)
+            hdr = 6
+            plen = np.int64(0)
+            if (magic == 0xFE or magic == 0xFD) and buf[pos] == 0 and buf[pos + 1] >= 0x03 \
+                    and buf[pos + 1] <= 0x0E:
+                ts = np.uint64(0)
+                for k in range(8):
+                    ts = (ts << np.uint64(8)) | np.uint64(buf[pos + k])
+                v2 = magic == 0xFD
+                flags = buf[min(pos + 10, last)]
+                if ts >= ts_min and ts <= ts_max and (not v2 or (flags & 0xFE) == 0):
+                    plen = np.int64(buf[min(pos + 9, last)])
+                    hdr = 10 if v2 else 6
+                    total = 8 + hdr + plen + 2
+                    if v2:
+                        if flags & 1:
+                            total += 13
+                        mid = (np.int64(buf[min(pos + 15, last)])
+                               | (np.int64(buf[min(pos + 16, last)]) << 8)
+                               | (np.int64(buf[min(pos + 17, last)]) << 16))
+                    else:
+                        mid = np.int64(buf[min(pos + 13, last)])
+                    if pos + total <= n:
+                        kid = mid if mid < nknown else nknown - 1
+                        if not known[kid]:
+                            good = True
+                        else:
+                            crc = 0xFFFF
+                            end = pos + 8 + hdr + plen
+                            for k in range(pos + 9, end + 1):
+                                b = buf[k] if k < end else extra[kid]
+                                tmp = (crc ^ b) & 0xFF
+                                crc = (crc >> 8) ^ t8[tmp]
+                            stored = np.int64(buf[end]) | (np.int64(buf[end + 1]) << 8)
+                            good = crc == stored
+                    if not good and first_cand < 0:
+                        first_cand = pos
+                        first_cand_end = pos + total
+            if good:
+                if pos > gap_from:
+                    g_start[ngap] = gap_from
+                    g_stop[ngap] = pos
+                    g_cand[ngap] = first_cand
+                    g_cand_end[ngap] = first_cand_end
+                    ngap += 1
+                r_start[nrec] = pos
+                r_id[nrec] = mid
+                r_hdr[nrec] = hdr
+                r_plen[nrec] = plen
+                nrec += 1
+                pos += total
+                gap_from = pos
+                first_cand = -1
+            else:
+                pos += 1
+        if n > gap_from:
+            g_start[ngap] = gap_from
+            g_stop[ngap] = n
+            g_cand[ngap] = first_cand
+            g_cand_end[ngap] = first_cand_end
+            ngap += 1
+        return (r_start[:nrec], r_id[:nrec], r_hdr[:nrec], r_plen[:nrec],
+                g_start[:ngap], g_stop[:ngap], g_cand[:ngap], g_cand_end[:ngap])
+
+    @_numba.njit(cache=True, nogil=True)
+    def _gather_kernel(buf, starts, hdr, plen, width):  # pragma: no cover - compiled
+        """Zero-padded payload rows and the tlog/MAVLink header fields of some records."""
+        m = starts.size
+        rows = np.zeros((m, width), np.uint8)
+        recv = np.empty(m, np.int64)
+        seq = np.empty(m, np.uint8)
+        sysid = np.empty(m, np.uint8)
+        compid = np.empty(m, np.uint8)
+        for i in range(m):
+            p = starts[i]
+            h = np.int64(hdr[i])
+            first = p + 8 + h
+            k = min(np.int64(plen[i]), width)
+            for j in range(k):
+                rows[i, j] = buf[first + j]
+            ts = np.int64(0)
+            for j in range(8):
+                ts = (ts << 8) | np.int64(buf[p + j])
+            recv[i] = ts
+            o = 12 if h == 10 else 10
+            seq[i] = buf[p + o]
+            sysid[i] = buf[p + o + 1]
+            compid[i] = buf[p + o + 2]
+        return rows, recv, seq, sysid, compid
+
 
 def _check_crc(buf, p, hdr, plen, msgid, idx) -> np.ndarray:
     """CRC verdict for candidates ``idx`` (all complete with known ids)."""
@@ -296,7 +425,7 @@ def _walk(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[tuple[
     """
     m = starts.size
     if m == 0:
-        return np.zeros(0, dtype=np.int64), []
+        return np.zeros(0, dtype=np.int64), [(0, -1)]
     contiguous = np.zeros(m, dtype=bool)
     contiguous[:-1] = ends[:-1] == starts[1:]
     breaks = np.flatnonzero(~contiguous)  # run ends
@@ -368,56 +497,105 @@ def scan_tlog(
     size = int(buf.size)
     scan = TlogScan(path=path, size=size)
     step = (lambda k: progress(k, 4)) if progress else (lambda k: None)
-    p, total, hdr, plen, msgid = _candidates(buf)
     step(1)
-    complete = p + total <= size
-    msgid_raw = msgid
-    msgid = np.minimum(msgid, _KNOWN.size - 1)  # ids past the dialect: unknown
-    known = _KNOWN[msgid]
-    check = np.flatnonzero(complete & known)
-    good = complete & ~known  # unknown ids: accepted unchecked, as pymavlink does
-    good[check] = _check_crc(buf, p, hdr, plen, msgid, check)
+    if _numba is not None and size:
+        starts, rec_ids, hdrs, plens, skipped = _records_numba(buf)
+    else:
+        starts, rec_ids, hdrs, plens, skipped = _records_numpy(buf)
     step(2)
-    gidx = np.flatnonzero(good)
-    gstarts, gends = p[gidx], p[gidx] + total[gidx]
-    take, gaps = _walk(gstarts, gends)
-    rec = gidx[take]  # candidate index of each accepted record, file order
-    scan.records = int(rec.size)
-    # skipped regions
-    for a, b in gaps:
-        b = size if b == -1 else b
-        if b > a:
-            scan.skipped.append(SkippedRegion(a, b - a, _classify(buf, a, b, p, total)))
-    rec_ids = msgid_raw[rec]
-    unknown = np.flatnonzero(~known[rec])
+    scan.records = int(starts.size)
+    scan.skipped = skipped
+    kid = np.minimum(rec_ids, _KNOWN.size - 1)
+    unknown = np.flatnonzero(~_KNOWN[kid])
     if unknown.size:  # kept as records (as pymavlink does) but their CRC cannot be checked
         for k in unknown.tolist():
-            c = rec[k]
-            scan.skipped.append(SkippedRegion(int(p[c]), int(total[c]),
-                                              f"unknown message id {int(msgid_raw[c])}"))
+            total = 8 + int(hdrs[k]) + int(plens[k]) + 2
+            if hdrs[k] == 10 and buf[starts[k] + 10] & 1:
+                total += 13
+            scan.skipped.append(SkippedRegion(int(starts[k]), total,
+                                              f"unknown message id {int(rec_ids[k])}"))
         scan.skipped.sort(key=lambda r: r.offset)
     step(3)
-    uniq, cnt = np.unique(rec_ids, return_counts=True)
-    for mid, c in zip(uniq.tolist(), cnt.tolist(), strict=True):
-        cls = mavlink.mavlink_map.get(mid)
-        scan.counts[cls.msgname if cls else f"UNKNOWN_{mid}"] = c
+    counts = np.bincount(kid, minlength=_KNOWN.size)
+    for mid in np.flatnonzero(counts * _KNOWN).tolist():
+        scan.counts[mavlink.mavlink_map[mid].msgname] = int(counts[mid])
+    if unknown.size:
+        uniq, cnt = np.unique(rec_ids[unknown], return_counts=True)
+        for mid, c in zip(uniq.tolist(), cnt.tolist(), strict=True):
+            scan.counts[f"UNKNOWN_{mid}"] = c
     for name in types:
         mid = getattr(mavlink, f"MAVLINK_MSG_ID_{name}", None)
         if mid is None:
             raise InputError(f"unknown MAVLink message type {name!r}")
-        sel_pos = np.flatnonzero(rec_ids == mid)
-        scan.order[name] = sel_pos
-        scan.messages[name] = _decode(buf, p, hdr, plen, rec[sel_pos], mavlink.mavlink_map[mid])
+        sel = np.flatnonzero(rec_ids == mid)
+        scan.order[name] = sel
+        scan.messages[name] = _decode(buf, starts[sel], hdrs[sel], plens[sel],
+                                      mavlink.mavlink_map[mid])
     step(4)
     return scan
 
 
-def _decode(buf, p, hdr, plen, sel, cls) -> dict[str, np.ndarray]:
+def _records_numba(buf: np.ndarray):
+    """Accepted records and skipped regions by the compiled walk."""
+    (starts, ids, hdrs, plens, g_start, g_stop, g_cand,
+     g_cand_end) = _walk_kernel(buf, _KNOWN, _EXTRA, _T8, _TS_MIN, _TS_MAX)
+    size = buf.size
+    skipped = []
+    for a, b, c, ce in zip(g_start.tolist(), g_stop.tolist(), g_cand.tolist(),
+                           g_cand_end.tolist(), strict=True):
+        if c < 0:
+            reason = "not MAVLink"
+        elif b == size and ce > size:
+            reason = "truncated record"
+        else:
+            reason = "corrupt packet"
+        skipped.append(SkippedRegion(a, b - a, reason))
+    return starts, ids, hdrs, plens, skipped
+
+
+def _records_numpy(buf: np.ndarray):
+    """Accepted records and skipped regions, vectorised (without numba)."""
+    size = int(buf.size)
+    p, total, hdr, plen, msgid = _candidates(buf)
+    complete = p + total <= size
+    msgid_k = np.minimum(msgid, _KNOWN.size - 1)  # ids past the dialect: unknown
+    known = _KNOWN[msgid_k]
+    check = np.flatnonzero(complete & known)
+    good = complete & ~known  # unknown ids: accepted unchecked, as pymavlink does
+    good[check] = _check_crc(buf, p, hdr, plen, msgid_k, check)
+    gidx = np.flatnonzero(good)
+    take, gaps = _walk(p[gidx], p[gidx] + total[gidx])
+    rec = gidx[take]  # candidate index of each accepted record, file order
+    skipped = []
+    for a, b in gaps:
+        b = size if b == -1 else b
+        if b > a:
+            skipped.append(SkippedRegion(a, b - a, _classify(buf, a, b, p, total)))
+    return p[rec], msgid[rec], hdr[rec].astype(np.uint8), plen[rec], skipped
+
+
+def _decode(buf, starts, hdr, plen, cls) -> dict[str, np.ndarray]:
     dtype = message_dtype(cls)
     width = dtype.itemsize
-    start = p[sel] + 8 + hdr[sel]
-    n = plen[sel]
-    rows = np.zeros((sel.size, width), dtype=np.uint8)
+    if _numba is not None:
+        rows, recv, seq, sysid, compid = _gather_kernel(buf, starts, hdr, plen, width)
+    else:
+        rows, recv, seq, sysid, compid = _gather_numpy(buf, starts, hdr, plen, width)
+    rec = rows.view(dtype).ravel()
+    out = {name: rec[name] for name in dtype.names}
+    out["_offset"] = starts
+    out["_recv_us"] = recv
+    out["_seq"] = seq
+    out["_sysid"] = sysid
+    out["_compid"] = compid
+    return out
+
+
+def _gather_numpy(buf, ps, hdr, plen, width):
+    hdr = hdr.astype(np.int64)
+    start = ps + 8 + hdr
+    n = plen
+    rows = np.zeros((ps.size, width), dtype=np.uint8)
     full = n >= width
     if full.any():
         rows[full] = _gather(buf, start[full], width)
@@ -426,14 +604,10 @@ def _decode(buf, p, hdr, plen, sel, cls) -> dict[str, np.ndarray]:
         cols = np.arange(width)
         idx = np.minimum(start[short, None] + cols, buf.size - 1)
         rows[short] = np.where(cols < n[short, None], buf[idx], 0)
-    rec = rows.view(dtype).ravel()
-    out = {name: rec[name] for name in dtype.names}
-    ps = p[sel]
-    out["_offset"] = ps
-    out["_recv_us"] = _gather(buf, ps, 8).view(">u8").ravel().astype(np.int64) if sel.size \
+    recv = _gather(buf, ps, 8).view(">u8").ravel().astype(np.int64) if ps.size \
         else np.zeros(0, np.int64)
-    v2 = hdr[sel] == 10
-    out["_seq"] = np.where(v2, buf[np.minimum(ps + 12, buf.size - 1)], buf[ps + 10])
-    out["_sysid"] = np.where(v2, buf[np.minimum(ps + 13, buf.size - 1)], buf[ps + 11])
-    out["_compid"] = np.where(v2, buf[np.minimum(ps + 14, buf.size - 1)], buf[ps + 12])
-    return out
+    v2 = hdr == 10
+    seq = np.where(v2, buf[np.minimum(ps + 12, buf.size - 1)], buf[ps + 10])
+    sysid = np.where(v2, buf[np.minimum(ps + 13, buf.size - 1)], buf[ps + 11])
+    compid = np.where(v2, buf[np.minimum(ps + 14, buf.size - 1)], buf[ps + 12])
+    return rows, recv, seq.astype(np.uint8), sysid.astype(np.uint8), compid.astype(np.uint8)

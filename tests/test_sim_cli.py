@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import pytest
 from conftest import MISSIONS, ROOT, sim_cmd
@@ -73,21 +72,25 @@ def test_bad_input_one_line_error(tmp_path, tcp_port, case):
 
 
 def test_fast_tlog_output(tmp_path):
-    """A long tlog is written quickly with --speedup 0 (the post-flight benchmark needs it)."""
+    """--speedup 0 writes a long tlog that pymavlink reads back whole, record for record."""
+    from pymavlink import mavutil
+
     tlog = tmp_path / "big.tlog"
-    t0 = time.time()
     r = run("--mission", MISSIONS / "plume-box.plan", "--connect", "none", "--speedup", "0",
             "--tlog", tlog, "--repeat", "3")
-    wall = time.time() - t0
     assert r.returncode == 0, r.stderr
     summary = r.stderr.strip().splitlines()[-1]
     messages = int(summary.split(" messages")[0].rsplit(" ", 1)[1])
-    assert messages > 75_000
-    assert messages / wall > 10_000, (messages, wall)  # ~45k/s alone; -n 2 shares the CPU
     data = tlog.read_bytes()
     assert data[8] == 0xFD  # MAVLink 2 after the first 8-byte stamp
+    log = mavutil.mavlink_connection(str(tlog))
+    read = 0
+    while log.recv_msg() is not None:
+        read += 1
+    assert read == messages
+    assert log.mav.total_receive_errors == 0
 
 
 def test_python_module_entry_point():
-    r = run("--version") if False else run("--help")
+    r = run("--help")
     assert "firmware-sim" in r.stdout

@@ -128,6 +128,17 @@ def _landed(recorder) -> bool:
     return bool(flown) and all(fs.status is not None and not fs.status.armed for fs in flown)
 
 
+def _drain(link, recorder, limit_s: float = 1.0) -> None:
+    """Record what already arrived before the stop (at most ``limit_s`` seconds of work)."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        chunks = link.recv(0.0)
+        if not chunks:
+            return
+        for chunk in chunks:
+            recorder.feed(chunk)
+
+
 def run(args) -> int:
     """Record until stopped; returns the exit code."""
     from dronesense.link import Forwarder, Link
@@ -181,6 +192,7 @@ def run(args) -> int:
                         reason["why"] = "landed"
                 else:
                     landed_at = None
+        _drain(link, recorder)
     except KeyboardInterrupt:
         reason["why"] = "interrupted"
     finally:

@@ -17,7 +17,9 @@ Download::
     GCS  MISSION_ACK(ACCEPTED)   ->
 
 When a reply does not come within ``timeout`` seconds the last message is sent again, up to
-``retries`` times; then :class:`MissionTimeout` says which step stalled. A MISSION_ACK with
+``retries`` times; then :class:`MissionTimeout` says which step stalled. If only the final
+MISSION_ACK is missing (lost on the radio, and a vehicle that does not repeat it), the client
+downloads the mission and accepts the upload if it matches. A MISSION_ACK with
 any other result than ACCEPTED raises :class:`MissionRejected` with the MAV_MISSION_RESULT
 name and meaning.
 
@@ -103,11 +105,13 @@ def result_name(result: int) -> str:
 @dataclass
 class TransferStats:
     """What the last upload or download took: ``items`` sent or received, wall ``seconds``,
-    and how many messages had to be sent again (``resends``)."""
+    how many messages had to be sent again (``resends``), and whether a lost final
+    MISSION_ACK was replaced by downloading and comparing the mission (``verified``)."""
 
     items: int = 0
     seconds: float = 0.0
     resends: int = 0
+    verified: bool = False
 
 
 class MissionClient:
@@ -241,6 +245,9 @@ class MissionClient:
                              self.timeout)
             if msg is None:
                 tries += 1
+                if tries > self.retries and last == count - 1 and self._verify(mission):
+                    stats.verified = True
+                    break
                 if tries > self.retries:
                     step = ("MISSION_COUNT" if last is None
                             else f"item {last} of {count}" if last < count - 1
@@ -272,6 +279,15 @@ class MissionClient:
         stats.seconds = time.monotonic() - t0
         self.stats = stats
         return stats
+
+    def _verify(self, mission: Mission) -> bool:
+        """After a lost final MISSION_ACK: download and compare (the vehicle may have stored
+        the mission and not repeat its ACK)."""
+        try:
+            back = self.download()
+        except MissionError:
+            return False
+        return back.items == mission.as_float32().items
 
     # ---------------------------------------------------------------- download
     def _item_from(self, msg) -> MissionItem:
