@@ -116,6 +116,7 @@ class Autopilot:
         self.pending_reboots = list(faults.reboots)
         self.gps_was_lost = False
         self.upload: dict | None = None
+        self.last_upload: dict | None = None
         self.now_ms = 0
         self.start_requested = False
         self.counts: dict[str, int] = {}
@@ -490,11 +491,13 @@ class Autopilot:
         p = it.params
         current = 1 if msg.seq == self.vehicle.current + 1 else 0
         if as_int:
+            # MISSION_ITEM_INT carries the plain frame (0/3/10): the _INT frames are
+            # deprecated, and ArduPilot answers with the plain ones.
             x, y = round(p[4] * 1e7), round(p[5] * 1e7)
-            frame = {P.FRAME_GLOBAL: P.FRAME_GLOBAL_INT,
-                     P.FRAME_GLOBAL_RELATIVE_ALT: P.FRAME_GLOBAL_RELATIVE_ALT_INT,
-                     P.FRAME_GLOBAL_TERRAIN_ALT: P.FRAME_GLOBAL_TERRAIN_ALT_INT}.get(it.frame,
-                                                                                  it.frame)
+            frame = {P.FRAME_GLOBAL_INT: P.FRAME_GLOBAL,
+                     P.FRAME_GLOBAL_RELATIVE_ALT_INT: P.FRAME_GLOBAL_RELATIVE_ALT,
+                     P.FRAME_GLOBAL_TERRAIN_ALT_INT: P.FRAME_GLOBAL_TERRAIN_ALT}.get(it.frame,
+                                                                                   it.frame)
             out = M.MAVLink_mission_item_int_message(src, comp, msg.seq, frame, it.command,
                                                      current, int(it.autocontinue), p[0], p[1],
                                                      p[2], p[3], x, y, p[6], 0)
@@ -572,14 +575,21 @@ class Autopilot:
     def _receive_item(self, msg, t_ms: int, lat: float, lon: float) -> None:
         up = self.upload
         if up is None:
+            done = self.last_upload
+            if done is not None and msg.seq == done["count"] - 1:
+                # the GCS re-sent the last item: our final MISSION_ACK was lost, repeat it
+                self.emit(M.MAVLink_mission_ack_message(done["src"], done["comp"],
+                                                        done["result"], done["type"]), t_ms)
             return
         if msg.seq != len(up["items"]):
             self._request_next(t_ms)
             return
         frame = msg.frame
-        item = MissionItem(msg.command, frame, (msg.param1, msg.param2, msg.param3,
-                                                msg.param4, lat, lon, msg.z),
-                           bool(msg.autocontinue))
+        # NaN in params 1-4 means "default / unchanged" (QGC sends NaN yaw): fly it as 0,
+        # the way the .plan reader does
+        head = tuple(v if math.isfinite(v) else 0.0
+                     for v in (msg.param1, msg.param2, msg.param3, msg.param4))
+        item = MissionItem(msg.command, frame, (*head, lat, lon, msg.z), bool(msg.autocontinue))
         up["items"].append(item)
         if len(up["items"]) < up["count"]:
             self._request_next(t_ms)
@@ -594,6 +604,7 @@ class Autopilot:
                 result = M.MAV_MISSION_UNSUPPORTED
             else:
                 self._store(up["items"][1:])
+        self.last_upload = {**up, "result": result}
         self.emit(M.MAVLink_mission_ack_message(up["src"], up["comp"], result, up["type"]),
                   t_ms)
 

@@ -184,9 +184,9 @@ def check_item(item: MissionItem, where: str) -> None:
     if item.command in NAV_COMMANDS and item.command not in (NAV_RETURN_TO_LAUNCH, NAV_DELAY):
         if item.frame == FRAME_MISSION:
             raise SimError(f"{where}: {item.name} needs a global frame, got frame 2")
-        for v in item.params:
+        for v in item.params[4:]:
             if not math.isfinite(v):
-                raise SimError(f"{where}: {item.name} has a non-finite parameter")
+                raise SimError(f"{where}: {item.name} has a non-finite position")
         if not (-90 <= item.lat <= 90 and -180 <= item.lon <= 180):
             raise SimError(f"{where}: {item.name} position out of range")
 

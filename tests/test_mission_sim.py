@@ -81,13 +81,25 @@ def test_upload_then_download_equals_original(tmp_path):
                                                        [1.5, 0, 0, 0, 50.9941, 6.988, 12.34]),
                                MissionItem(177, 2, (2, 1, 0, 0), autocontinue=False),
                                MissionItem.return_to_launch()])]
-    # NaN params (QGC's "unchanged yaw") are left out: firmware_sim rejects them on upload
     with simulator(tmp_path, "--fault", "loss=0.05", timeout=0.25) as (client, *_):
         for m in missions:
             client.upload(m)
             back = client.download()
             assert back.items == m.items
             assert back.home == HOME
+
+
+def test_unchanged_yaw_nan_is_accepted_like_ardupilot(tmp_path):
+    """QGC sends NaN yaw ("unchanged"); the vehicle accepts it and flies it as 0."""
+    nan = float("nan")
+    wp = MissionItem.from_params(16, 3, [0, 2, 0, nan, 50.9941, 6.988, 20.0])
+    m = Mission(HOME, [MissionItem.takeoff(HOME, 10), wp, MissionItem.return_to_launch()])
+    with simulator(tmp_path, timeout=0.25) as (client, *_):
+        client.upload(m)
+        back = client.download()
+    assert back.items[1].params[3] == 0.0
+    assert back.items[1].lat == pytest.approx(50.9941)
+    assert back.items[1].frame == 3
 
 
 @pytest.mark.parametrize("name", list(_small_patterns()))
