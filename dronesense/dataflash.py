@@ -19,8 +19,7 @@ cut is reported as a skipped region, like bytes the reader could not use in betw
 
 Examples
 --------
->>> log = read_dataflash("/work/shared/data/real-logs/arducopter-truncated.bin")
-... # doctest: +SKIP
+>>> log = read_dataflash("flight.bin")  # doctest: +SKIP
 >>> sum(isinstance(e, Fix) for _, e in log.events)  # doctest: +SKIP
 23
 """

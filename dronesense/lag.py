@@ -50,15 +50,20 @@ class LagEstimate:
     uncertainty_s
         One standard deviation (block bootstrap, never below half the search step).
     pairs
-        Opposite-direction reading pairs that entered the score at the best lag.
+        ``centroid``: plume crossings used; ``shift``: opposite-direction reading pairs that
+        entered the score at the best lag.
     reason
         Why there is no estimate, or ``""``.
+    method
+        ``centroid`` (plume-crossing centroids: the sensor's mean delay) or ``shift``
+        (best pure shift of the values: the fallback without distinct plume crossings).
     """
 
     lag_s: float
     uncertainty_s: float
     pairs: int
     reason: str = ""
+    method: str = ""
 
     @property
     def ok(self) -> bool:
@@ -163,6 +168,105 @@ def _argmin_refined(score: np.ndarray, lags: np.ndarray) -> float:
     return float(lags[k])
 
 
+def _crossings(t: np.ndarray, value: np.ndarray, margin_s: float, k_detect: float = 6.0):
+    """Plume crossings of a reading series: ``(centroid time ms, excess sum)`` each.
+
+    A crossing is a run of readings more than ``k_detect`` noise deviations above a running
+    background (20th percentile over 60 s), merged across dips shorter than 2 s. Its window
+    reaches ``margin_s`` past the run on both sides (halfway to a neighbouring run at most),
+    so the slow tail of a lagging sensor stays inside; the background under it is the median
+    of the 10 s just outside the window. The centroid is the excess-weighted mean time.
+    """
+    from scipy.ndimage import percentile_filter
+
+    interval = float(np.median(np.diff(t)))
+    win = max(5, round(60_000.0 / interval) | 1)
+    base = percentile_filter(value, 20, size=win, mode="nearest")
+    d = np.diff(value)
+    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
+    if not sigma > 0:  # quantised, noise-free values
+        sigma = max(float(np.std(value)) * 1e-3, 1e-12)
+    exc = value - base
+    idx = np.flatnonzero(exc > k_detect * sigma)
+    if not idx.size:
+        return []
+    runs = np.split(idx, np.flatnonzero(np.diff(t[idx]) > 2000.0) + 1)
+    runs = [r for r in runs if r.size >= 3 and exc[r].max() > 2 * k_detect * sigma]
+    out = []
+    for j, r in enumerate(runs):
+        lo = t[r[0]] - margin_s * 1000.0
+        hi = t[r[-1]] + margin_s * 1000.0
+        if j > 0:
+            lo = max(lo, 0.5 * (t[runs[j - 1][-1]] + t[r[0]]))
+        if j + 1 < len(runs):
+            hi = min(hi, 0.5 * (t[r[-1]] + t[runs[j + 1][0]]))
+        w = np.flatnonzero((t >= lo) & (t <= hi))
+        side = np.flatnonzero(((t >= lo - 10_000.0) & (t < lo)) | ((t > hi) & (t <= hi + 10_000.0)))
+        background = float(np.median(value[side])) if side.size >= 3 \
+            else float(np.median(base[w]))
+        excess = value[w] - background
+        total = float(excess.sum())
+        if total > 0:
+            out.append((float((excess * t[w]).sum() / total), total))
+    return out
+
+
+def _centroid_estimate(fix_t, enu, vel, speed, t, value, lags, cross_m, dz_m, n_boot,
+                       seed, margin_s) -> LagEstimate | str:
+    """Lag from plume-crossing centroids (see :func:`estimate_lag`); a reason if none."""
+    found = _crossings(t, value, margin_s)
+    if len(found) < 4:
+        return f"{len(found)} plume crossing(s), 4 needed"
+    tc = np.array([c for c, _ in found])
+    # crossings flown straight along a flight line for every trial lag
+    keep = np.ones(tc.size, dtype=bool)
+    sign = None
+    for lag in lags[[0, -1]].tolist() + lags[::5].tolist():
+        tt = tc - lag * 1000.0
+        inside = (tt >= fix_t[0]) & (tt <= fix_t[-1])
+        vx = np.interp(tt, fix_t, vel[:, 0])
+        s = np.sign(vx)
+        keep &= inside & (np.abs(vx) > 0.5 * speed)
+        if sign is None:
+            sign = s
+        keep &= s == sign
+    tc, sign = tc[keep], sign[keep]
+    if (sign > 0).sum() < 2 or (sign < 0).sum() < 2:
+        return "fewer than 2 plume crossings in each direction"
+    m = tc.size
+    # per trial lag: along-line position of each crossing, explained by its line (cross
+    # position, height) through a plane x = a + b*y + c*z; the lag minimising the residual
+    # makes crossings flown in opposite directions agree
+    tt = tc[None, :] - lags[:, None] * 1000.0
+    pos = np.stack([np.interp(tt, fix_t, enu[:, j]) for j in range(3)], axis=-1)
+    x = pos[..., 0]
+    design = np.stack([np.ones_like(x), pos[..., 1] / cross_m, pos[..., 2] / dz_m], axis=-1)
+
+    def residuals(w):  # w: (B, m) crossing weights -> (B, nlags) weighted RSS / weight
+        xtx = np.einsum("bm,lmi,lmj->blij", w, design, design)
+        xty = np.einsum("bm,lmi,lm->bli", w, design, x)
+        coef = np.linalg.solve(xtx + 1e-9 * np.eye(3), xty[..., None])[..., 0]
+        res = x[None] - np.einsum("lmi,bli->blm", design, coef)
+        return np.einsum("bm,blm->bl", w, res ** 2) / w.sum(axis=1)[:, None]
+
+    score = residuals(np.ones((1, m)))[0]
+    k = int(np.argmin(score))
+    if k in (0, lags.size - 1):
+        return f"best lag at the edge of the range searched ({lags[0]:g}, {lags[-1]:g}) s"
+    best = _argmin_refined(score, lags)
+    rng = np.random.default_rng(seed)
+    w = np.stack([np.bincount(rng.integers(0, m, m), minlength=m) for _ in range(n_boot)])
+    w = w[((w * (sign > 0)).sum(axis=1) > 0) & ((w * (sign < 0)).sum(axis=1) > 0)]
+    boots = np.array([_argmin_refined(s, lags) for s in residuals(w.astype(float))])
+    boots = boots[np.isfinite(boots)]
+    step = float(lags[1] - lags[0])
+    # robust spread (scaled MAD): with few crossings, some resamples leave a direction
+    # nearly empty and their minimum wanders; they should not dominate the ±
+    spread = 1.4826 * float(np.median(np.abs(boots - np.median(boots)))) \
+        if boots.size > 2 else math.nan
+    return LagEstimate(best, max(spread, step / 2), m, method="centroid")
+
+
 def estimate_lag(
     fix_t: np.ndarray,
     lat: np.ndarray,
@@ -179,8 +283,28 @@ def estimate_lag(
     block_s: float = 20.0,
     n_boot: int = 200,
     seed: int = 0,
+    method: str = "auto",
+    margin_s: float = 10.0,
 ) -> LagEstimate:
     """Estimate a sensor's lag from passes flown in opposite directions.
+
+    Two methods:
+
+    ``centroid`` (used when the readings show at least 4 distinct plume crossings)
+        Each crossing's excess over the local background is reduced to its centroid in time
+        (first moment). A sensor that reports the air of ``d`` seconds ago through a
+        first-order response of time constant ``tau`` shows every crossing's centroid exactly
+        ``d + tau`` seconds late (the mean delay of the response), whatever the plume's
+        shape. The lag is the one that, placing each centroid where the vehicle was ``lag``
+        seconds before it, makes crossings flown in opposite directions agree: for each trial
+        lag the along-line positions of the centroids are fitted by a plane over the line's
+        cross position and height, and the lag with the smallest residual wins
+        (parabola-refined). Uncertainty: bootstrap over the crossings.
+    ``shift``
+        The fallback: readings are placed along the track for each trial lag, pairs of
+        readings that sampled the same air on opposite passes are found and the lag with the
+        lowest mean squared difference wins; uncertainty from a block bootstrap. This
+        matches the plume's *peaks*, so it falls short of ``tau`` for a slow sensor.
 
     Parameters
     ----------
@@ -193,26 +317,37 @@ def estimate_lag(
     step_s
         Step of the search.
     radius_m
-        Distance along the flight lines within which two readings count as the same air
-        (default: the distance flown in 1.5 reading intervals, at least 2 m).
+        ``shift``: distance along the flight lines within which two readings count as the
+        same air (default: the distance flown in 1.5 reading intervals, at least 2 m).
     dz_m
-        Vertical distance within which two readings count as the same air.
+        Vertical distance within which two readings count as the same air (``shift``);
+        height scale of the plane fit (``centroid``).
     cross_m
         Distance across the flight lines within which two passes are compared: parallel
         lines of a survey pattern (flown across the wind) cut the plume at the same
         along-line place, so neighbouring lines flown the other way count.
     block_s, n_boot, seed
-        Block bootstrap for the uncertainty.
+        Bootstrap for the uncertainty (``block_s`` for ``shift`` only).
+    method
+        ``auto`` (centroid, else shift), ``centroid`` or ``shift``.
+    margin_s
+        ``centroid``: seconds of readings kept on both sides of each crossing (several
+        response times, so that the slow tail counts).
 
     Returns
     -------
     LagEstimate
+        ``lag_s`` is what the pairing engine subtracts from reading times.
     """
+    if method not in ("auto", "centroid", "shift"):
+        raise ValueError(f"method must be auto, centroid or shift, not {method!r}")
     fix_t = np.asarray(fix_t, float)
     t = np.asarray(t, float)
     value = np.asarray(value, float)
     good = np.isfinite(t) & np.isfinite(value)
     t, value = t[good], value[good]
+    o = np.argsort(t, kind="stable")
+    t, value = t[o], value[o]
     okf = np.isfinite(fix_t) & np.isfinite(lat) & np.isfinite(lon) & np.isfinite(alt)
     okf &= ~((np.asarray(lat) == 0) & (np.asarray(lon) == 0))
     fix_t, lat, lon, alt = (np.asarray(a, float)[okf] for a in (fix_t, lat, lon, alt))
@@ -236,25 +371,46 @@ def estimate_lag(
     enu[:, :2] = enu[:, :2] @ rot.T
     vel = vel @ rot.T
     speed = float(np.median(speed_all[moving]))
+    lags = np.arange(search_s[0], search_s[1] + step_s / 2, step_s)
+    shift = _shift_estimate(fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cross_m,
+                            block_s, n_boot, seed, step_s, search_s)
+    if method == "shift":
+        return shift
+    # the shift estimate (peak matching) is at or a little below the mean delay: search the
+    # centroid lag near it, so that only crossings flown straight around it are needed
+    near = lags
+    if shift.ok:
+        near = lags[(lags >= shift.lag_s - 3.0) & (lags <= shift.lag_s + 5.0)]
+    est = _centroid_estimate(fix_t, enu, vel, speed, t, value, near, cross_m, dz_m, n_boot,
+                             seed, margin_s)
+    if isinstance(est, LagEstimate):
+        return est
+    if method == "centroid" or not shift.ok:
+        return LagEstimate(math.nan, math.nan, 0, f"{est}; {shift.reason}"
+                           if method == "auto" else est, "centroid")
+    return shift
+
+
+def _shift_estimate(fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cross_m,
+                    block_s, n_boot, seed, step_s, search_s) -> LagEstimate:
     if radius_m is None:
-        interval = float(np.median(np.diff(np.sort(t)))) / 1000.0
+        interval = float(np.median(np.diff(t))) / 1000.0
         radius_m = max(2.0, 1.5 * speed * interval)
     scale = np.array([radius_m, cross_m, dz_m])
-    lags = np.arange(search_s[0], search_s[1] + step_s / 2, step_s)
     blocks = ((t - t.min()) // (block_s * 1000.0)).astype(int)
     nblocks = int(blocks.max()) + 1
     ssd, cnt = _scores(fix_t, enu, vel, t, value, lags, scale, speed, blocks, nblocks)
     total = cnt.sum(axis=1)
     if total.max() < 10:
         return LagEstimate(math.nan, math.nan, int(total.max()),
-                           "no passes in opposite directions through the same air")
+                           "no passes in opposite directions through the same air", "shift")
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(total > 0, ssd.sum(axis=1) / total, np.nan)
     best = _argmin_refined(score, lags)
     k = int(np.nanargmin(score))
     if k in (0, lags.size - 1):
         return LagEstimate(math.nan, math.nan, int(total[k]),
-                           f"best lag at the edge of the search range {search_s} s")
+                           f"best lag at the edge of the search range {search_s} s", "shift")
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
@@ -264,7 +420,7 @@ def estimate_lag(
             boots.append(_argmin_refined(np.where(c > 0, s / c, np.nan), lags))
     boots = np.array(boots)
     spread = float(np.nanstd(boots)) if np.isfinite(boots).sum() > 2 else math.nan
-    return LagEstimate(best, max(spread, step_s / 2), int(total[k]))
+    return LagEstimate(best, max(spread, step_s / 2), int(total[k]), method="shift")
 
 
 def synthetic_passes(n_passes: int = 8, speed: float = 5.0, length_m: float = 200.0,

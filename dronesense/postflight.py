@@ -21,8 +21,8 @@ reboots, lags and every skipped region.
 
 Examples
 --------
->>> rows, summary = pair_logs(["/work/shared/data/real-logs/sitl-vtol.tlog"])
-... # doctest: +SKIP
+>>> rows, summary = pair_logs(["flight.tlog"], auto={"ch4"})  # doctest: +SKIP
+>>> print("\\n".join(summary.lines()))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -372,7 +372,9 @@ def _estimate(segs, key: str, **kw) -> LagEstimate:
         return LagEstimate(math.nan, math.nan, 0, reasons[0] if reasons else "no data")
     w = np.array([1.0 / e.uncertainty_s ** 2 for e in ests])
     lag = float(np.sum(w * [e.lag_s for e in ests]) / w.sum())
-    return LagEstimate(lag, float(1.0 / math.sqrt(w.sum())), sum(e.pairs for e in ests))
+    methods = sorted({e.method for e in ests})
+    return LagEstimate(lag, float(1.0 / math.sqrt(w.sum())), sum(e.pairs for e in ests),
+                       method="+".join(methods))
 
 
 def _track_stats(segs, max_gap_s: float, summary: Summary) -> None:
@@ -471,8 +473,9 @@ def pair_logs(
             est = _estimate(segs, key, **(lag_options or {}))
             if est.ok:
                 file_lags[key] = est.lag_s
+                what = "plume crossings" if est.method == "centroid" else "pairs"
                 summary.lags[key] = (est.lag_s, est.uncertainty_s,
-                                     f"estimated, {est.pairs} pairs")
+                                     f"estimated by {est.method}, {est.pairs} {what}")
             else:
                 summary.lags[key] = (math.nan, math.nan, est.reason)
                 summary.warnings.append(f"{path}: lag of {key} not estimated: {est.reason}")

@@ -1,7 +1,12 @@
 """Fast vectorised ``.tlog`` reader for the message types pairing needs.
 
 :class:`~dronesense.sources.TlogReader` decodes one packet at a time with pymavlink (about
-60-70k messages/s). This module reads the same records with numpy only:
+60-70k messages/s). This module reads the same records without per-message Python.
+
+With numba (a project dependency), one compiled pass walks the file exactly as
+``TlogReader`` does (take a good record and jump over it, else step one byte; CRC one table
+step per byte) and a second kernel gathers the wanted payloads; the kernels are cached on
+disk (``cache=True``). Without numba, a vectorised numpy path gives the identical result:
 
 1. the file becomes one ``uint8`` array;
 2. every place a record could start is found at once: a magic byte (``0xFE`` MAVLink 1,

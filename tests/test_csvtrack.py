@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from test_postflight import run_sim
+from postflight_helpers import run_sim
 
 from dronesense.csvtrack import CsvMap, load_csv_map, read_csv_track
 from dronesense.errors import InputError, NoUsableDataError

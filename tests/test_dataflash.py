@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
+from postflight_helpers import BIN, needs_bin
 from pymavlink import DFReader
 
 from dronesense.dataflash import gps_to_unix_us, load_record_map, read_dataflash
 from dronesense.errors import InputError
 from dronesense.events import Fix, Reading, TimeSync
-
-BIN = Path("/work/shared/data/real-logs/arducopter-truncated.bin")
-if not BIN.exists():  # pragma: no cover
-    BIN = Path(__file__).resolve().parents[2] / "shared/data/real-logs/arducopter-truncated.bin"
-needs_bin = pytest.mark.skipif(not BIN.exists(), reason="real logs not available")
 
 
 def _dfreader(kind):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import xarray as xr
-from test_dataflash import BIN, needs_bin
-from test_postflight import run_sim
+from postflight_helpers import BIN, needs_bin, run_sim
 
 from dronesense.cli import main
 

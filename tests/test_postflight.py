@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from postflight_helpers import run_sim, sensor_field
 
 from dronesense.messages import MessageAdapter
 from dronesense.pairing import Pairer
@@ -16,45 +14,17 @@ from dronesense.postflight import load_events, pair_logs
 from dronesense.samples import Flag
 from dronesense.sources import TlogReader
 
-ROOT = Path(__file__).resolve().parents[1]
-PLAN = ROOT / "missions" / "plume-box.plan"
-FIELD = ROOT / "missions" / "plume-box.toml"
-
 CH4_OFFSET_S = 2.0  # injected clock offset of the CH4 sensor (a pure delay)
 CH4_LAG_S = 0.2  # injected first-order response time of the CH4 sensor
 REBOOT_S = 300.0
-
-
-def _field(tmp: Path) -> Path:
-    text = FIELD.read_text()
-    head, sep, rest = text.partition('name = "CH4"')
-    rest = rest.replace("lag_s = 1.0", f"lag_s = {CH4_LAG_S}", 1)
-    rest = rest.replace("time_offset_s = 0.0", f"time_offset_s = {CH4_OFFSET_S}", 1)
-    out = tmp / "field.toml"
-    out.write_text(head + sep + rest)
-    return out
-
-
-def run_sim(tmp: Path, *faults: str, field: Path | None = None, seed: int = 7) -> dict:
-    """Fly plume-box as fast as possible; return the paths of its outputs."""
-    paths = {k: tmp / f"{k}" for k in ("tlog", "truth", "track", "faults")}
-    cmd = [sys.executable, "-m", "firmware_sim", "--mission", str(PLAN), "--speedup", "0",
-           "--seed", str(seed), "--connect", "none", "--quiet",
-           "--tlog", str(paths["tlog"]), "--truth", str(paths["truth"]),
-           "--track", str(paths["track"]), "--faults-log", str(paths["faults"])]
-    if field is not None:
-        cmd += ["--field", str(field)]
-    for f in faults:
-        cmd += ["--fault", f]
-    subprocess.run(cmd, check=True, cwd=ROOT, timeout=120)
-    return paths
 
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("faulty")
     return run_sim(tmp, "corrupt=0.01,garbage=0.01", f"reboot={REBOOT_S}", "clock=3.5",
-                   field=_field(tmp))
+                   field=sensor_field(tmp, "CH4", lag_s=CH4_LAG_S,
+                                      time_offset_s=CH4_OFFSET_S))
 
 
 @pytest.fixture(scope="module")

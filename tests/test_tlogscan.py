@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
+from postflight_helpers import VTOL, needs_vtol
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from pymavlink.generator.mavcrc import x25crc
 
+from dronesense import tlogscan
 from dronesense.sources import TlogReader, tlog_record
 from dronesense.tlogscan import PAIRING_TYPES, scan_tlog, x25_crc
-
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-logs"
-VTOL = REAL / "sitl-vtol.tlog"
-if not VTOL.exists():  # pragma: no cover - layout of a CI clone
-    VTOL = Path("/work/shared/data/real-logs/sitl-vtol.tlog")
-needs_vtol = pytest.mark.skipif(not VTOL.exists(), reason="real logs not available")
 
 
 def _pymavlink_messages(path, types):
@@ -127,3 +122,40 @@ def test_corruption_keeps_the_same_records_as_the_per_message_reader(tmp_path):
     bad = sum(r.length for r in scan.skipped if not r.reason.startswith("unknown"))
     covered = bad + sum(len(p.raw) + 8 for p in ref)
     assert covered == len(data)
+
+
+def _scan_both(data, monkeypatch):
+    fast = scan_tlog(data)
+    with monkeypatch.context() as m:
+        m.setattr(tlogscan, "_numba", None)
+        slow = scan_tlog(data)
+    return fast, slow
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_and_numpy_paths_agree(seed, monkeypatch):
+    t0 = 1_714_557_600_000_000
+    data = bytearray(b"".join(tlog_record(t0 + k, p) for k, p in enumerate(_packets() * 4)))
+    rng = random.Random(seed)
+    for _ in range(15):
+        i = rng.randrange(len(data))
+        data[i] = rng.randrange(256)
+    for _ in range(6):
+        i = rng.randrange(len(data))
+        data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+    data = bytes(data[:len(data) - rng.randrange(0, 30)])
+    for chunk in (data, data[:15], b"", bytes(range(256)) * 2):
+        fast, slow = _scan_both(chunk, monkeypatch)
+        assert (fast.records, fast.skipped, fast.counts) == (slow.records, slow.skipped,
+                                                             slow.counts)
+        for name, cols in fast.messages.items():
+            assert np.array_equal(fast.order[name], slow.order[name])
+            for f, arr in cols.items():
+                assert arr.dtype == slow.messages[name][f].dtype, (name, f)
+                assert np.array_equal(arr, slow.messages[name][f]), (name, f)
+
+
+def test_bytes_without_records_are_one_region():
+    scan = scan_tlog(bytes(range(256)) * 3)
+    assert scan.records == 0
+    assert [(r.offset, r.length, r.reason) for r in scan.skipped] == [(0, 768, "not MAVLink")]
