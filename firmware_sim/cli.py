@@ -39,6 +39,12 @@ outputs:
   --track   CSV, true position at every GLOBAL_POSITION_INT:
             time_boot_ms,time_utc,lat,lon,alt_amsl,height
   --tlog    ground-station telemetry log: 8-byte big-endian UNIX us + packet
+
+serial payloads (--serial-payload FORMAT:DEVICE[:BAUD][,garbage=P][,corrupt=P][,rate=HZ][,noise=X]):
+  FORMAT is pms5003 (9600 baud), sds011 (9600) or sps30 (115200, SHDLC); DEVICE a serial
+  port or 'pty' (a new pty; its path is printed). Real sensor frames at RATE (1 Hz), truth
+  rows with sensor=FORMAT; garbage/corrupt damage the serial line (faults log:
+  serial_garbage, serial_corrupt with the stream offset).
 """
 
 
@@ -80,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="standard deviation of the reported GPS position error, m (0)")
     p.add_argument("--max-time", type=float, metavar="S",
                    help="stop after S simulated seconds")
+    p.add_argument("--serial-payload", action="append", default=[], metavar="SPEC",
+                   help="also write a particle sensor's frames to a serial device, e.g. "
+                        "pms5003:pty or sds011:/dev/pts/5,garbage=0.05 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
     return p
 
@@ -98,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                     faults_log=args.faults_log, sysid=args.sysid, stay=args.stay,
                     wait_for_start=args.wait_for_start, start_utc=args.start_utc,
                     repeat=args.repeat, gps_noise=args.gps_noise, max_time=args.max_time,
-                    quiet=args.quiet)
+                    quiet=args.quiet, serial_payloads=args.serial_payload)
     try:
         sim = Simulation(cfg)
 

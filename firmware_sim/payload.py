@@ -118,14 +118,20 @@ class Sensor:
     seed : int
     index : int
         Position of the sensor in the payload (decorrelates the noise and the phase).
+    phase_ms : int, optional
+        Time of the first report (ms); sensors reporting together in one serial frame share
+        it. Default: drawn from the seed.
     """
 
-    def __init__(self, spec: SensorSpec, value_at, seed: int, index: int):
+    def __init__(self, spec: SensorSpec, value_at, seed: int, index: int,
+                 phase_ms: int | None = None):
         self.spec = spec
         self.value_at = value_at
         self.rng = random.Random(seed * 1_000_003 + index * 7_919 + 1)
         self.period = spec.period_ms
         self.next_report = 1 + self.rng.randrange(self.period)  # ms, phase in a period
+        if phase_ms is not None:
+            self.next_report = max(1, int(phase_ms))
         self.internal = max(1, round(1000.0 / spec.internal_hz))
         self.next_internal = self.next_report
         self.y: float | None = None

@@ -33,6 +33,7 @@ from .faults import FaultLog, Impairer, parse_faults
 from .link import TlogWriter, check_writable, open_connection
 from .payload import Sensor, sensors_from_field
 from .plan import Mission, load_plan
+from .serial_payload import SerialPayloadOutput, parse_serial_payload
 from .vehicle import Vehicle, VehicleConfig
 from .world import Field, load_field
 
@@ -92,6 +93,7 @@ class SimConfig:
     arm_delay: float = 2.0
     max_time: float | None = None
     quiet: bool = True
+    serial_payloads: list[str] = dc_field(default_factory=list)
 
 
 @dataclass
@@ -106,6 +108,7 @@ class SimResult:
     tlog_records: int = 0
     counts: dict[str, int] = dc_field(default_factory=dict)
     faults: dict[str, int] = dc_field(default_factory=dict)
+    serial_frames: dict[str, int] = dc_field(default_factory=dict)
 
     def summary(self) -> str:
         """One-line summary."""
@@ -113,7 +116,9 @@ class SimResult:
         faults = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items()))
         return (f"firmware-sim: {self.flights} flight(s), {self.sim_time:.1f} s simulated in "
                 f"{self.wall_time:.2f} s ({rate:.1f}x), {self.messages} messages, "
-                f"{self.readings} sensor readings" + (f", faults: {faults}" if faults else ""))
+                f"{self.readings} sensor readings"
+                + "".join(f", {n} {k} serial frames" for k, n in self.serial_frames.items())
+                + (f", faults: {faults}" if faults else ""))
 
 
 class Simulation:
@@ -152,6 +157,12 @@ class Simulation:
         self.start = parse_utc(c.start_utc)
         self.start_us = int(self.start.timestamp() * 1e6)
         self.vehicle = Vehicle(self.mission, VehicleConfig(gps_noise=c.gps_noise), seed=c.seed)
+        self.serial_outputs = [
+            SerialPayloadOutput(parse_serial_payload(text), self._value_at, c.seed, i,
+                                self.field.units)
+            for i, text in enumerate(c.serial_payloads)]
+        #: devices the ground side opens, one per serial payload (set by :meth:`run`)
+        self.serial_paths: list[str] = []
         self._stop = threading.Event()
         self.started = threading.Event()
         self.result = SimResult()
@@ -186,6 +197,11 @@ class Simulation:
         try:
             if c.connect:
                 link = open_connection(c.connect, c.baud)
+            for sp in self.serial_outputs:
+                self.serial_paths.append(sp.open())
+                if sp.spec.device == "pty" or not c.quiet:
+                    print(f"firmware-sim: serial payload {sp.spec.fmt} on {sp.path}",
+                          file=sys.stderr, flush=True)
             if not c.quiet:
                 src = self.mission.source
                 print(f"firmware-sim: flying {src} -> {c.connect or 'no link'} "
@@ -194,6 +210,8 @@ class Simulation:
         finally:
             for fh in files.values():
                 fh.close()
+            for sp in self.serial_outputs:
+                sp.close()
             if link is not None:
                 try:
                     link.close()
@@ -332,6 +350,20 @@ class Simulation:
             else:
                 for s in sensors:  # the payload is down while the autopilot reboots
                     s.advance(t_ms, t1, pos)
+            # ---- serial payloads: their own line, their own power (reboots do not stop them)
+            for sp in self.serial_outputs:
+                sp.drain()
+                for chans in sp.advance(t_ms, t1, pos, t1 / 1000.0, log):
+                    if truth_w is None:
+                        continue
+                    for r, wire in zip(chans, sp.truth_values(chans), strict=True):
+                        lat, lon = frame.to_latlon(r.e, r.n)
+                        truth_w.writerow([
+                            sysid, sp.spec.fmt, r.spec.name, r.spec.quantity,
+                            units[r.spec.quantity], ap.boot_ms(round(r.t_sample * 1000)),
+                            iso(start, r.t_sample), f"{lat:.9f}", f"{lon:.9f}",
+                            f"{home_alt + r.u:.3f}", f"{r.u:.3f}", f"{r.true_value:.9g}",
+                            repr(wire)])
             # ---- telemetry and link
             ap.telemetry(t1)
             if imp is not None:
@@ -376,6 +408,7 @@ class Simulation:
         res.messages = sum(ap.counts.values())
         res.faults = dict(log.counts)
         res.tlog_records = tlog.records if tlog else 0
+        res.serial_frames = {sp.spec.fmt: sp.frames for sp in self.serial_outputs}
         self.autopilot = ap
         return res
 
