@@ -675,7 +675,7 @@ def statistic_variables(
         if name == "count":
             continue
         attrs = dict(base)
-        attrs["cell_methods"] = f"{dims} {cm[name]} (voxel {_voxel(spec)})"
+        attrs["cell_methods"] = f"{dims} {cm[name]} (comment: voxel {_voxel(spec)})"
         if name == primary:
             key = q
         else:

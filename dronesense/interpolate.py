@@ -199,7 +199,7 @@ class BaseGridder:
         attrs = quantity.attrs()
         out = {}
         est = dict(attrs)
-        est["cell_methods"] = f"x: y: z: point (interpolated by {type(self).__name__})"
+        est["cell_methods"] = f"x: y: z: point (comment: interpolated by {type(self).__name__})"
         suffix, _cm, long = self._spread
         anc = []
         out[q] = (fields.pop("estimate"), est)
@@ -524,6 +524,10 @@ class Kriging(BaseGridder):
         Block size for the means; ``None``: the spec's voxels.
     max_points
         Upper bound on the number of block means kriged.
+    neighbours
+        Krige each voxel from this many nearest block means (moving neighbourhood: one small
+        system per voxel, cost linear in the voxels); ``None`` solves the global system
+        (exact, cost quadratic in the block means per voxel).
     support
         Mask voxels farther than this many voxels from data.
     """
@@ -532,11 +536,12 @@ class Kriging(BaseGridder):
 
     def __init__(self, model: str = "Exponential", anisotropy: float = 5.0,
                  block_spacing: tuple | None = None, max_points: int = 2000,
-                 support: int = 1):
+                 neighbours: int | None = 32, support: int = 1):
         self.model = model
         self.anisotropy = anisotropy
         self.block_spacing = block_spacing
         self.max_points = max_points
+        self.neighbours = neighbours
         self.support = support
 
     def _fit(self, coordinates, values, spec):
@@ -580,14 +585,18 @@ class Kriging(BaseGridder):
         mat = np.ones((n + 1, n + 1))
         mat[:n, :n] = model.covariance(dist) + model.nugget * np.eye(n)
         mat[n, n] = 0.0
+        self._cov = mat[:n, :n].copy()  # with the nugget on the diagonal
         self._lu = lu_factor(mat)
         self._pos = pos
+        self._tree = cKDTree(pos.T)
 
     def _run(self, coordinates):
         x, y, z = coordinates
         targets = np.column_stack([x, y, z * float(self.anisotropy)])
-        model = self.variogram_
         n = self.block_values_.size
+        if self.neighbours is not None and int(self.neighbours) < n:
+            return self._run_local(targets, int(self.neighbours))
+        model = self.variogram_
         out = np.empty(x.size)
         var = np.empty(x.size)
         step = max(1, 4_000_000 // (n + 1))
@@ -597,6 +606,24 @@ class Kriging(BaseGridder):
             sol = lu_solve(self._lu, rhs)
             out[i:i + step] = sol[:n].T @ self.block_values_
             var[i:i + step] = model.var - np.einsum("ij,ij->j", sol[:n], rhs[:n]) - sol[n]
+        return out, np.maximum(var, 0.0)
+
+    def _run_local(self, targets, k):
+        model = self.variogram_
+        out = np.empty(len(targets))
+        var = np.empty(len(targets))
+        step = 4096
+        for i in range(0, len(targets), step):
+            t = targets[i:i + step]
+            dist, idx = self._tree.query(t, k=k)
+            a = np.ones((len(t), k + 1, k + 1))
+            a[:, :k, :k] = self._cov[idx[:, :, None], idx[:, None, :]]
+            a[:, k, k] = 0.0
+            b = np.ones((len(t), k + 1))
+            b[:, :k] = model.covariance(dist)
+            sol = np.linalg.solve(a, b[..., None])[..., 0]
+            out[i:i + step] = np.einsum("ij,ij->i", sol[:, :k], self.block_values_[idx])
+            var[i:i + step] = model.var - np.einsum("ij,ij->i", sol[:, :k], b[:, :k]) - sol[:, k]
         return out, np.maximum(var, 0.0)
 
     def _predict(self, coordinates):
