@@ -1,7 +1,11 @@
 """The incremental flight state of one vehicle: position track, clock model, boots.
 
 Everything here runs on the vehicle's own clock (milliseconds since boot). A reboot shows as
-the boot time jumping back; it starts a new boot segment with its own track and clock.
+the autopilot's boot time jumping back by more than :data:`REBOOT_THRESHOLD_MS`; it starts a
+new boot segment with its own track and clock. Only the autopilot's own timed messages
+(positions and SYSTEM_TIME, see :class:`~dronesense.pairing.Pairer`) are fed to
+:meth:`FlightState.observe_time`: a payload stamping its readings late (or early) can
+therefore neither fake a reboot nor hide one.
 
 Examples
 --------
@@ -39,9 +43,10 @@ REBOOT_THRESHOLD_MS = 3000.0
 class Track:
     """Positions of one boot segment, in arrival order, strictly increasing in time.
 
-    Storage grows by doubling so appending is amortised O(1) and :meth:`arrays` returns views
-    without copying. A fix not later than the last one (duplicate or reordered) is dropped and
-    counted in ``dropped``.
+    Fixes are kept in plain Python lists (appending and the per-reading lookups of the live
+    pairing engine stay cheap); :meth:`arrays` gives numpy arrays for bulk callers, built
+    once per length and cached. A fix not later than the last one (duplicate or reordered)
+    is dropped and counted in ``dropped``.
 
     Examples
     --------
@@ -53,53 +58,65 @@ class Track:
     ([100.0], [True], [[1.0, 2.0, 3.0, 4.0]])
     """
 
+    __slots__ = ("_arrays", "dropped", "ok", "pos", "times")
+
     def __init__(self, capacity: int = 1024):
-        self._t = np.empty(capacity)
-        self._ok = np.empty(capacity, dtype=bool)
-        self._pos = np.empty((capacity, 4))
-        self._n = 0
+        del capacity  # kept for compatibility: lists grow by themselves
+        #: Fix times (ms since boot, float), strictly increasing.
+        self.times: list[float] = []
+        #: Whether each fix had a usable GNSS solution.
+        self.ok: list[bool] = []
+        #: (lat, lon, alt_amsl, height) of each fix, floats.
+        self.pos: list[tuple[float, float, float, float]] = []
         self.dropped = 0
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return self._n
+        return len(self.times)
 
     @property
     def last_time(self) -> float | None:
         """Time of the latest fix (ms since boot), ``None`` if empty."""
-        return float(self._t[self._n - 1]) if self._n else None
+        return self.times[-1] if self.times else None
 
     @property
     def first_time(self) -> float | None:
         """Time of the earliest fix (ms since boot), ``None`` if empty."""
-        return float(self._t[0]) if self._n else None
+        return self.times[0] if self.times else None
 
     def last_fix(self) -> tuple[float, bool, np.ndarray] | None:
         """(time, fix_ok, [lat, lon, alt_amsl, height]) of the latest fix."""
-        if not self._n:
+        if not self.times:
             return None
-        k = self._n - 1
-        return float(self._t[k]), bool(self._ok[k]), self._pos[k]
+        return self.times[-1], self.ok[-1], np.array(self.pos[-1])
 
     def append(self, fix: Fix) -> bool:
         """Add a fix; False (and counted) if it is not later than the last one."""
-        n = self._n
-        if n and fix.time_boot_ms <= self._t[n - 1]:
+        times = self.times
+        t = float(fix.time_boot_ms)
+        if times and t <= times[-1]:
             self.dropped += 1
             return False
-        if n == len(self._t):
-            self._t = np.resize(self._t, 2 * n)
-            self._ok = np.resize(self._ok, 2 * n)
-            self._pos = np.resize(self._pos, (2 * n, 4))
-        self._t[n] = fix.time_boot_ms
-        self._ok[n] = fix.fix_ok
-        self._pos[n] = (fix.lat, fix.lon, fix.alt_amsl, fix.height)
-        self._n = n + 1
+        times.append(t)
+        self.ok.append(bool(fix.fix_ok))
+        self.pos.append((float(fix.lat), float(fix.lon), float(fix.alt_amsl),
+                         float(fix.height)))
         return True
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Views (time ms, fix_ok, positions ``(n, 4)``: lat, lon, alt_amsl, height)."""
-        n = self._n
-        return self._t[:n], self._ok[:n], self._pos[:n]
+        """Arrays (time ms, fix_ok, positions ``(n, 4)``: lat, lon, alt_amsl, height).
+
+        Treat them as read-only: they are cached until the next fix arrives.
+        """
+        cached = self._arrays
+        n = len(self.times)
+        if cached is None or cached[0].shape[0] != n:
+            cached = self._arrays = (
+                np.array(self.times, dtype=float),
+                np.array(self.ok, dtype=bool),
+                np.array(self.pos, dtype=float).reshape(n, 4),
+            )
+        return cached
 
 
 class Clock:
@@ -122,6 +139,10 @@ class Clock:
     def known(self, boot: int) -> bool:
         """Whether boot segment ``boot`` has been synchronised."""
         return boot in self._offset_us
+
+    def offset_us(self, boot: int) -> float | None:
+        """UNIX µs minus boot ms x 1000 of that boot, ``None`` if it has no sync yet."""
+        return self._offset_us.get(boot)
 
     def to_unix_us(self, boot: int, time_boot_ms: float) -> int | None:
         """UNIX microseconds of a vehicle time, ``None`` if that boot has no sync yet."""
@@ -158,7 +179,8 @@ class FlightState:
     max_height: float = float("-inf")
 
     def observe_time(self, time_boot_ms: float) -> bool:
-        """Note a vehicle time; True if it reveals a reboot (a new boot segment begins)."""
+        """Note a vehicle time read from the autopilot itself (a position fix or a clock sync);
+        True if it reveals a reboot (a new boot segment begins)."""
         last = self.last_time_ms
         if last is not None and time_boot_ms < last - REBOOT_THRESHOLD_MS:
             self.boot += 1

@@ -36,7 +36,32 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.events import Event, Fix, Reading, Status, TimeSync
 
-__all__ = ["MessageAdapter"]
+__all__ = ["MessageAdapter", "float32_decimal"]
+
+_f32_cache: dict[float, float] = {}
+
+
+def float32_decimal(value: float) -> float:
+    """A float32 value as the double of its shortest decimal: ``float(str(np.float32(v)))``.
+
+    Memoised (sensor values repeat a lot), with a shortcut for whole numbers, which are their
+    own shortest decimal.
+
+    Examples
+    --------
+    >>> float32_decimal(float(np.float32(1.9))), float32_decimal(12.0)
+    (1.9, 12.0)
+    """
+    value = float(value)
+    if value.is_integer() and -16_777_216.0 <= value <= 16_777_216.0:
+        return float(value)
+    hit = _f32_cache.get(value)
+    if hit is None:
+        hit = float(str(np.float32(value)))
+        if len(_f32_cache) > 65536:
+            _f32_cache.clear()
+        _f32_cache[value] = hit
+    return hit
 
 _GCS = mavlink.MAV_TYPE_GCS
 _NO_AUTOPILOT = mavlink.MAV_AUTOPILOT_INVALID
@@ -54,10 +79,15 @@ class MessageAdapter:
         (sysid, compid) -> (MAV_TYPE, MAV_AUTOPILOT) from HEARTBEATs.
     """
 
+    #: Message types the adapter reads; others never give events.
+    TYPES = ("GLOBAL_POSITION_INT", "NAMED_VALUE_FLOAT", "NAMED_VALUE_INT", "SYSTEM_TIME",
+             "HEARTBEAT", "GPS_RAW_INT")
+
     def __init__(self) -> None:
         self.components: dict[tuple[int, int], tuple[int, int]] = {}
         self.fix_type: dict[int, int] = {}
         self.ignored_gcs = 0
+        self._names: dict[bytes, str] = {}
         self._handlers = {
             "GLOBAL_POSITION_INT": self._position,
             "NAMED_VALUE_FLOAT": self._named,
@@ -102,11 +132,17 @@ class MessageAdapter:
     def _named(self, msg, key, comp) -> list[Event]:
         name = msg.name
         if isinstance(name, bytes | bytearray):
-            name = name.decode("ascii", "replace")
-        name = name.rstrip("\x00")
+            name = self._names.get(name)
+            if name is None:
+                raw = msg.name
+                name = raw.decode("ascii", "replace").rstrip("\x00")
+                if len(self._names) < 4096:
+                    self._names[bytes(raw)] = name
+        else:
+            name = name.rstrip("\x00")
         value = msg.value
         if msg._type == "NAMED_VALUE_FLOAT":  # the float32 as its shortest decimal: 1.9, not
-            value = float(str(np.float32(value)))  # 1.899999976158142
+            value = float32_decimal(value)  # 1.899999976158142
         return [Reading(key[0], float(msg.time_boot_ms), name, float(value))]
 
     def _system_time(self, msg, key, comp) -> list[Event]:

@@ -39,17 +39,17 @@ Examples
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass
+import math
+from bisect import bisect_left, insort
 
 import numpy as np
 
 from dronesense.events import Fix, Reading, Status, TimeSync
-from dronesense.flight import FlightState
+from dronesense.flight import REBOOT_THRESHOLD_MS, FlightState
 from dronesense.quantities import NameTable, _normalise
 from dronesense.samples import Flag, SampleRow, format_utc
 
-__all__ = ["Pairer", "interpolate_positions"]
+__all__ = ["Pairer", "interpolate_one", "interpolate_positions"]
 
 
 def interpolate_positions(
@@ -133,21 +133,53 @@ def interpolate_positions(
     return pos, gap, flag
 
 
-@dataclass(slots=True)
-class _Pending:
-    t: float  # pairing time: reading time minus lag (ms since boot)
-    seq: int  # arrival order, breaks ties
-    reading: Reading
-    recv_us: int | None
+def interpolate_one(
+    fix_t: list[float],
+    fix_ok: list[bool],
+    fix_pos: list[tuple[float, ...]],
+    t: float,
+    max_gap_s: float = 1.0,
+) -> tuple[tuple[float, ...] | None, float, int]:
+    """:func:`interpolate_positions` for one reading time, on plain Python lists.
 
-    def __lt__(self, other: _Pending) -> bool:
-        return (self.t, self.seq) < (other.t, other.seq)
+    The same rule with the same floating-point operations in the same order, so the result
+    is bit-for-bit the vectorised one (the tests check it); it only avoids numpy's per-call
+    overhead, which dominates when the live engine resolves one reading at a time.
 
+    Returns
+    -------
+    (pos, gap_s, flag)
+        ``pos`` is ``None`` unless ``flag`` is ``PAIRED``; ``gap_s`` is NaN for an empty track.
 
-@dataclass(slots=True)
-class _Resolved:
-    row: SampleRow
-    recv_us: int | None
+    Examples
+    --------
+    >>> interpolate_one([0.0, 1000.0], [True, True], [(0.0, 0.0), (1.0, 10.0)], 500.0)
+    ((0.5, 5.0), 1.0, 0)
+    """
+    n = len(fix_t)
+    if n == 0:
+        return None, math.nan, Flag.BEFORE_TRACK
+    b = bisect_left(fix_t, t)  # first fix at or after t
+    if b >= n:
+        return None, (t - fix_t[n - 1]) / 1000.0, Flag.AFTER_TRACK
+    ta = fix_t[b]
+    if ta == t:
+        a = b
+    else:
+        a = b - 1  # last fix at or before t (fix times are strictly increasing)
+        if a < 0:
+            return None, (fix_t[0] - t) / 1000.0, Flag.BEFORE_TRACK
+        ta = fix_t[a]
+    tb = fix_t[b]
+    span = (tb - ta) / 1000.0
+    if not (fix_ok[a] and fix_ok[b]):
+        return None, span, Flag.NO_FIX
+    if span > max_gap_s:
+        return None, span, Flag.GAP
+    dt = tb - ta
+    w = (t - ta) / dt if dt > 0 else 0.0
+    pa, pb = fix_pos[a], fix_pos[b]
+    return tuple([x + (y - x) * w for x, y in zip(pa, pb, strict=True)]), span, Flag.PAIRED
 
 
 class Pairer:
@@ -162,6 +194,15 @@ class Pairer:
     lags
         Sensor lag in seconds per quantity key (or wire name), subtracted from the reading
         time before pairing: the air was sampled that long before the value was reported.
+
+    Reboots are decided from the autopilot's own times only (:class:`Fix` and
+    :class:`TimeSync` events, which :class:`~dronesense.messages.MessageAdapter` takes from the
+    autopilot component alone). A reading stamped more than the reboot threshold before the
+    autopilot's latest time (a payload reporting late, or the first readings after a reboot)
+    is held until the next autopilot time tells which boot it belongs to: if that time went
+    back too, the vehicle rebooted and the reading belongs to the new boot; otherwise it is an
+    old reading of the current boot and is paired there. The decision still depends only on
+    event order, so replay gives the live rows.
 
     Attributes
     ----------
@@ -183,10 +224,16 @@ class Pairer:
         self.states: dict[int, FlightState] = {}
         self.counts: dict[str, int] = {}
         self.latest: dict[tuple[int, str], tuple[float, str]] = {}
-        self._pending: dict[int, list[_Pending]] = {}
-        self._held: dict[tuple[int, int], list[_Resolved]] = {}
+        # per sysid: sorted [(t, seq, reading, recv_us)] waiting for a fix at or after t
+        self._pending: dict[int, list[tuple]] = {}
+        # per sysid: [(reading, recv_us)] stamped far back, waiting for the next autopilot time
+        self._suspect: dict[int, list[tuple]] = {}
+        # per (sysid, boot): [(row, recv_us)] resolved but waiting for a clock sync
+        self._held: dict[tuple[int, int], list[tuple]] = {}
         self._seq = 0
-        self._quantity_cache: dict[str, tuple[str, float, str]] = {}
+        self._quantity_cache: dict[str, tuple[str, float, str, float]] = {}
+        self._push = {Reading: self._push_reading, Fix: self._push_fix,
+                      TimeSync: self._push_sync, Status: self._push_status}
 
     # -- public API -------------------------------------------------------------------------
     def state(self, sysid: int) -> FlightState:
@@ -195,6 +242,7 @@ class Pairer:
         if st is None:
             st = self.states[sysid] = FlightState(sysid)
             self._pending[sysid] = []
+            self._suspect[sysid] = []
         return st
 
     def push(self, event, recv_us: int | None = None) -> list[SampleRow]:
@@ -209,20 +257,19 @@ class Pairer:
             Ground receive time (UNIX µs) of the message, used only as the UTC fallback of a
             reading whose boot never gets a clock sync.
         """
-        st = self.state(event.sysid)
+        st = self.states.get(event.sysid)
+        if st is None:
+            st = self.state(event.sysid)
         out: list[SampleRow] = []
-        if isinstance(event, Reading):
-            self._check_reboot(st, event.time_boot_ms, out)
-            self._on_reading(st, event, recv_us, out)
-        elif isinstance(event, Fix):
-            self._check_reboot(st, event.time_boot_ms, out)
-            self._on_fix(st, event, out)
-        elif isinstance(event, TimeSync):
-            self._check_reboot(st, event.time_boot_ms, out)
-            st.clock.update(st.boot, event)
-            self._release(st, st.boot, out)
-        elif isinstance(event, Status):
-            st.observe_status(event)
+        handler = self._push.get(type(event))
+        if handler is None:  # a subclass, or something unknown: dispatch like before
+            for cls, h in self._push.items():
+                if isinstance(event, cls):
+                    handler = h
+                    break
+            else:
+                return out
+        handler(st, event, recv_us, out)
         return out
 
     def finish(self) -> list[SampleRow]:
@@ -234,12 +281,12 @@ class Pairer:
         out: list[SampleRow] = []
         for sysid in sorted(self.states):
             st = self.states[sysid]
+            self._release_suspects(st, out)
             self._flush_pending(st, None, out)
         for key in sorted(self._held):
-            for item in self._held[key]:
-                row = item.row
-                if item.recv_us is not None:
-                    row = row._replace(time_utc=format_utc(item.recv_us), time_source="receive")
+            for row, recv_us in self._held[key]:
+                if recv_us is not None:
+                    row = row._replace(time_utc=format_utc(recv_us), time_source="receive")
                 out.append(row)
                 self._count(row)
         self._held.clear()
@@ -247,49 +294,84 @@ class Pairer:
 
     @property
     def pending(self) -> int:
-        """Readings waiting for a later fix or for a clock sync."""
-        return sum(len(p) for p in self._pending.values()) + sum(
-            len(h) for h in self._held.values()
-        )
+        """Readings waiting for a later fix, for the next autopilot time or a clock sync."""
+        return (sum(len(p) for p in self._pending.values())
+                + sum(len(p) for p in self._suspect.values())
+                + sum(len(h) for h in self._held.values()))
 
     # -- internals --------------------------------------------------------------------------
+    def _push_reading(self, st: FlightState, reading: Reading, recv_us, out) -> None:
+        last = st.last_time_ms
+        if last is not None and reading.time_boot_ms < last - REBOOT_THRESHOLD_MS:
+            self._suspect[st.sysid].append((reading, recv_us))
+            return
+        self._on_reading(st, reading, recv_us, out)
+
+    def _push_fix(self, st: FlightState, fix: Fix, recv_us, out) -> None:
+        self._check_reboot(st, fix.time_boot_ms, out)
+        self._on_fix(st, fix, out)
+
+    def _push_sync(self, st: FlightState, sync: TimeSync, recv_us, out) -> None:
+        self._check_reboot(st, sync.time_boot_ms, out)
+        st.clock.update(st.boot, sync)
+        self._release(st, st.boot, out)
+
+    def _push_status(self, st: FlightState, status: Status, recv_us, out) -> None:
+        st.observe_status(status)
+
     def _check_reboot(self, st: FlightState, time_ms: float, out: list[SampleRow]) -> None:
+        """An autopilot time: detect a reboot, then place the readings held for it."""
         old_boot = st.boot
         old_track = st.track
         if st.observe_time(time_ms):
             self._flush_pending(st, Flag.REBOOT, out, boot=old_boot, track=old_track)
+        self._release_suspects(st, out)
+
+    def _release_suspects(self, st: FlightState, out: list[SampleRow]) -> None:
+        suspects = self._suspect[st.sysid]
+        if suspects:
+            items = list(suspects)
+            suspects.clear()
+            for reading, recv_us in items:
+                self._on_reading(st, reading, recv_us, out)
 
     def _lookup(self, name: str) -> tuple[str, float, str]:
+        return self._lookup4(name)[:3]
+
+    def _lookup4(self, name: str) -> tuple[str, float, str, float]:
+        """(quantity key, scale, units, lag ms) of a wire name."""
         hit = self._quantity_cache.get(name)
         if hit is None:
             conv = self.names.names.get(_normalise(name))
             if conv is None:
-                hit = (_normalise(name), 1.0, "")
+                key, scale, units = _normalise(name), 1.0, ""
             else:
                 key, scale = conv
-                hit = (key, scale, self.names.quantities[key].units)
-            self._quantity_cache[name] = hit
+                units = self.names.quantities[key].units
+            lag = self.lags_ms.get(key, self.lags_ms.get(name, 0.0))
+            hit = self._quantity_cache[name] = (key, scale, units, lag)
         return hit
 
     def _on_reading(self, st, reading: Reading, recv_us, out) -> None:
-        key, _, _ = self._lookup(reading.name)
-        lag = self.lags_ms.get(key, self.lags_ms.get(reading.name, 0.0))
+        lag = self._lookup4(reading.name)[3]
         self._seq += 1
-        item = _Pending(reading.time_boot_ms - lag, self._seq, reading, recv_us)
-        last = st.track.last_time
-        if last is not None and item.t <= last:
-            self._resolve(st, [item], None, out)
+        item = (reading.time_boot_ms - lag, self._seq, reading, recv_us)
+        times = st.track.times
+        if times and item[0] <= times[-1]:
+            self._resolve(st, (item,), None, out)
         else:
-            bisect.insort(self._pending[st.sysid], item)
+            insort(self._pending[st.sysid], item)
 
     def _on_fix(self, st: FlightState, fix: Fix, out) -> None:
         if not st.track.append(fix):
             return
         st.observe_fix(fix)
         pending = self._pending[st.sysid]
-        if pending and pending[0].t <= fix.time_boot_ms:
-            k = 0
-            while k < len(pending) and pending[k].t <= fix.time_boot_ms:
+        if pending and pending[0][0] <= fix.time_boot_ms:
+            k = 1
+            t = fix.time_boot_ms
+            n = len(pending)
+            while k < n and pending[k][0] <= t:
                 k += 1
             ready = pending[:k]
             del pending[:k]
@@ -303,50 +385,55 @@ class Pairer:
         pending.clear()
         self._resolve(st, ready, flag, out, boot=boot, track=track)
 
-    def _resolve(self, st, items: list[_Pending], force_flag, out, *, boot=None, track=None):
-        """Turn readings into rows with the vectorised rule; hold rows lacking UTC."""
+    def _resolve(self, st, items, force_flag, out, *, boot=None, track=None):
+        """Turn readings into rows with the pairing rule; hold rows lacking UTC."""
         boot = st.boot if boot is None else boot
         track = st.track if track is None else track
-        fix_t, fix_ok, fix_pos = track.arrays()
-        t = np.fromiter((it.t for it in items), dtype=float, count=len(items))
-        pos, gap, flag = interpolate_positions(fix_t, fix_ok, fix_pos, t, self.max_gap_s)
-        if force_flag is not None:  # everything still waiting is cut off by the reboot
-            flag[:] = force_flag
-        clock = st.clock
-        held = self._held.get((st.sysid, boot))
-        for j, it in enumerate(items):
-            r = it.reading
-            key, scale, units = self._lookup(r.name)
-            f = int(flag[j])
-            if f == Flag.PAIRED:
-                lat, lon, alt, height = (float(x) for x in pos[j])
-            else:
+        fix_t, fix_ok, fix_pos = track.times, track.ok, track.pos
+        max_gap = self.max_gap_s
+        sysid = st.sysid
+        offset = st.clock.offset_us(boot)
+        held = self._held.get((sysid, boot))
+        lookup = self._lookup4
+        for t, _, r, recv_us in items:
+            pos, g, f = interpolate_one(fix_t, fix_ok, fix_pos, t, max_gap)
+            if force_flag is not None:  # everything still waiting is cut off by the reboot
+                f = force_flag
+                pos = None
+            key, scale, units, _ = lookup(r.name)
+            if pos is None:
                 lat = lon = alt = height = None
-            g = float(gap[j])
+            else:
+                lat, lon, alt, height = pos
+            if held is None and offset is not None:
+                row = SampleRow(
+                    format_utc(round(t * 1000.0 + offset)), t, boot, sysid, lat, lon, alt,
+                    height, key, r.name, float(r.value) * scale, units,
+                    None if g != g else g, f, "sync",
+                )
+                out.append(row)
+                self._count(row)
+                continue
             row = SampleRow(
-                None, it.t, boot, st.sysid, lat, lon, alt, height, key, r.name,
+                None, t, boot, sysid, lat, lon, alt, height, key, r.name,
                 float(r.value) * scale, units, None if g != g else g, f, "",
             )
             if held is None:
-                unix_us = clock.to_unix_us(boot, it.t)
-                if unix_us is not None:
-                    row = row._replace(time_utc=format_utc(unix_us), time_source="sync")
-                    out.append(row)
-                    self._count(row)
-                    continue
-                held = self._held.setdefault((st.sysid, boot), [])
-            held.append(_Resolved(row, it.recv_us))
+                held = self._held.setdefault((sysid, boot), [])
+            held.append((row, recv_us))
 
     def _release(self, st: FlightState, boot: int, out: list[SampleRow]) -> None:
         held = self._held.pop((st.sysid, boot), None)
         if not held:
             return
-        for item in held:
-            unix_us = st.clock.to_unix_us(boot, item.row.time_boot_ms)
-            row = item.row._replace(time_utc=format_utc(unix_us), time_source="sync")
+        for row, _ in held:
+            unix_us = st.clock.to_unix_us(boot, row.time_boot_ms)
+            row = row._replace(time_utc=format_utc(unix_us), time_source="sync")
             out.append(row)
             self._count(row)
 
     def _count(self, row: SampleRow) -> None:
-        self.counts[row.quantity] = self.counts.get(row.quantity, 0) + 1
-        self.latest[(row.sysid, row.quantity)] = (row.value, row.units)
+        q = row.quantity
+        counts = self.counts
+        counts[q] = counts.get(q, 0) + 1
+        self.latest[(row.sysid, q)] = (row.value, row.units)

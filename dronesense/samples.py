@@ -96,6 +96,10 @@ _FLOAT_COLS = {"time_boot_ms", "lat", "lon", "alt_amsl", "height", "value", "pos
 _INT_COLS = {"boot", "sysid", "flag"}
 
 
+_EPOCH = datetime(1970, 1, 1)
+_utc_prefix_cache: dict[int, str] = {}
+
+
 def format_utc(unix_us: int) -> str:
     """ISO 8601 UTC with microseconds and ``Z`` from integer UNIX microseconds.
 
@@ -103,14 +107,27 @@ def format_utc(unix_us: int) -> str:
     --------
     >>> format_utc(1_714_557_600_123_456)
     '2024-05-01T10:00:00.123456Z'
+    >>> format_utc(-1)
+    '1969-12-31T23:59:59.999999Z'
     """
-    t = datetime(1970, 1, 1) + timedelta(microseconds=int(unix_us))
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    sec, us = divmod(int(unix_us), 1_000_000)
+    prefix = _utc_prefix_cache.get(sec)
+    if prefix is None:  # one strftime per second of data, not per sample
+        if len(_utc_prefix_cache) > 4096:
+            _utc_prefix_cache.clear()
+        prefix = _utc_prefix_cache[sec] = (
+            (_EPOCH + timedelta(seconds=sec)).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{prefix}.{us:06d}Z"
 
 
 def _fmt(value) -> str:
     if value is None:
         return ""
+    t = type(value)
+    if t is str:
+        return value
+    if t is int:
+        return str(value)
     if isinstance(value, float):
         if math.isnan(value):
             return ""
@@ -170,9 +187,9 @@ class JournalWriter:
 
     def write(self, rows: Iterable[SampleRow]) -> None:
         """Append rows (buffered until :meth:`flush`)."""
-        for row in rows:
-            self._csv.writerow(format_row(row))
-            self.rows += 1
+        lines = [[_fmt(v) for v in row] for row in rows]
+        self._csv.writerows(lines)
+        self.rows += len(lines)
 
     def flush(self) -> None:
         """Hand buffered rows to the operating system."""

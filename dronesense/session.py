@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pymavlink
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense import __version__
 from dronesense.errors import InputError
@@ -55,13 +56,15 @@ from dronesense.messages import MessageAdapter
 from dronesense.pairing import Pairer
 from dronesense.quantities import NameTable
 from dronesense.samples import JournalWriter, SampleRow
-from dronesense.sources import Framer, Packet, iter_packets, tlog_record
+from dronesense.sources import Framer, Packet, RawMessage, iter_packets
 
 __all__ = ["LinkStats", "Processor", "Recorder", "replay", "replay_packets", "session_settings"]
 
 #: Files are flushed at least this often (seconds): a crash loses at most this much.
 FLUSH_INTERVAL_S = 0.5
 _REJECT_HEADER = struct.Struct(">QI")
+_TS = struct.Struct(">Q")
+_ID_OF = {cls.msgname: msgid for msgid, cls in mavlink.mavlink_map.items()}
 
 
 def _utc_now() -> str:
@@ -86,7 +89,7 @@ class LinkStats:
         self.signed = 0
         self.seq: dict[tuple[int, int], list[int]] = {}  # key -> [last, received, lost, dup]
         self.last_packet_mono: float | None = None
-        self._recent: deque[tuple[float, int]] = deque()
+        self._recent: deque[list] = deque()  # [monotonic s, packets]
 
     def packet(self, msg, raw: bytes) -> None:
         """Count one good packet."""
@@ -116,7 +119,11 @@ class LinkStats:
         """Note ``n`` packets received now (for the message rate)."""
         now = time.monotonic()
         self.last_packet_mono = now
-        self._recent.append((now, n))
+        recent = self._recent
+        if recent and now - recent[-1][0] < 0.05:  # 50 ms buckets: no entry per datagram
+            recent[-1][1] += n
+        else:
+            recent.append([now, n])
 
     def rate(self, window_s: float = 2.0) -> float:
         """Messages per second over the last ``window_s`` seconds."""
@@ -160,6 +167,8 @@ class Processor:
 
     def process(self, msg, recv_us: int) -> list[SampleRow]:
         """Feed one decoded message received at ``recv_us``; return completed rows."""
+        if type(msg) is RawMessage:  # a type the adapter does not read
+            return []
         events = self.adapter.events(msg)
         if not events:
             return []
@@ -212,6 +221,8 @@ class Recorder:
         self._tlog = open(self.dir / "flight.tlog", "wb", buffering=1 << 20)
         self._rejected = None
         self._framers: dict[object, Framer] = {}
+        # message ids the pairing reads: only these are decoded, the rest only CRC-checked
+        self._decode_ids = frozenset(_ID_OF[t] for t in MessageAdapter.TYPES)
         self._last_flush = time.monotonic()
         self.flags: Counter[int] = Counter()
         self.latest: dict[tuple[int, str], tuple[float, str, str]] = {}
@@ -226,7 +237,7 @@ class Recorder:
         """Record and process one chunk of received bytes."""
         framer = self._framers.get(chunk.peer)
         if framer is None:
-            framer = self._framers[chunk.peer] = Framer()
+            framer = self._framers[chunk.peer] = Framer(decode_ids=self._decode_ids)
         res = framer.feed(chunk.data, final=chunk.datagram)
         recv_us = chunk.recv_us
         if res.bad:
@@ -235,22 +246,43 @@ class Recorder:
         msgs = res.messages
         if not msgs:
             return
-        write = self._tlog.write
+        stamp = _TS.pack(recv_us)
         stats_packet = self.stats.packet
         process = self.processor.process
-        raws = []
-        rows: list[SampleRow] = []
-        for msg in msgs:
-            raw = bytes(msg._msgbuf)
-            raws.append(raw)
-            write(tlog_record(recv_us, raw))
+        rows = None
+        if len(msgs) == 1:
+            msg = msgs[0]
+            raw = msg._msgbuf
+            if type(raw) is not bytes:
+                raw = bytes(raw)
+            self._tlog.write(stamp + raw)
             stats_packet(msg, raw)
-            if msg._type == "NAMED_VALUE_FLOAT" or msg._type == "NAMED_VALUE_INT":
+            t = msg._type
+            if t == "NAMED_VALUE_FLOAT" or t == "NAMED_VALUE_INT":
                 self._note_value(msg)
-            rows.extend(process(msg, recv_us))
+            rows = process(msg, recv_us)
+            if self.forward is not None:
+                self.forward.send(raw)
+        else:
+            raws = []
+            rows = []
+            for msg in msgs:
+                raw = msg._msgbuf
+                if type(raw) is not bytes:
+                    raw = bytes(raw)
+                raws.append(stamp)
+                raws.append(raw)
+                stats_packet(msg, raw)
+                t = msg._type
+                if t == "NAMED_VALUE_FLOAT" or t == "NAMED_VALUE_INT":
+                    self._note_value(msg)
+                got = process(msg, recv_us)
+                if got:
+                    rows.extend(got)
+            self._tlog.write(b"".join(raws))
+            if self.forward is not None:
+                self.forward.send(b"".join(raws[1::2]))
         self.stats.mark(len(msgs))
-        if self.forward is not None:
-            self.forward.send(b"".join(raws))
         if rows:
             self._write_rows(rows)
 
@@ -261,8 +293,9 @@ class Recorder:
     def _write_rows(self, rows: Iterable[SampleRow]) -> None:
         rows = list(rows)
         self.journal.write(rows)
+        flags = self.flags
         for r in rows:
-            self.flags[r.flag] += 1
+            flags[r.flag] += 1
 
     def _reject(self, recv_us: int, data: bytes) -> None:
         self.stats.bad_bytes += len(data)

@@ -32,6 +32,7 @@ __all__ = [
     "FrameResult",
     "Framer",
     "Packet",
+    "RawMessage",
     "TlogReader",
     "iter_packets",
     "tlog_record",
@@ -45,6 +46,68 @@ _TS = struct.Struct(">Q")
 _TS_MIN, _TS_MAX = 946_684_800_000_000, 4_102_444_800_000_000
 
 MAVLinkMessage = mavlink.MAVLink_message
+
+try:  # the C CRC pymavlink itself uses when it is installed
+    from fastcrc.crc16 import mcrf4xx as _mcrf4xx
+except ImportError:  # pragma: no cover - then every frame is decoded by pymavlink
+    _mcrf4xx = None
+
+
+class RawMessage:
+    """A checked but undecoded MAVLink packet of a known type.
+
+    :class:`Framer` returns these instead of pymavlink messages for the types its caller
+    does not read (``decode_ids``): the packet passed exactly the checks pymavlink's
+    ``decode`` makes (length and CRC with the type's CRC_EXTRA; signatures are not checked
+    there either), so it is accepted or rejected just the same, without building the
+    message object. ``_type``, ``_msgbuf``, ``_header`` and the usual ``get_*`` methods
+    work; decode the bytes with pymavlink to read the fields.
+    """
+
+    __slots__ = ("_msgbuf", "_msgid", "_type")
+
+    def __init__(self, msgbuf: bytes, msg_type: str, msgid: int):
+        self._msgbuf = msgbuf
+        self._type = msg_type
+        self._msgid = msgid
+
+    @property
+    def _header(self):
+        b = self._msgbuf
+        if b[0] == MAGIC_V2:
+            return mavlink.MAVLink_header(self._msgid, b[2], b[3], b[1], b[4], b[5], b[6])
+        return mavlink.MAVLink_header(self._msgid, 0, 0, b[1], b[2], b[3], b[4])
+
+    def get_type(self) -> str:
+        """The message type name, e.g. ``ATTITUDE``."""
+        return self._type
+
+    def get_msgbuf(self) -> bytes:
+        """The packet bytes."""
+        return self._msgbuf
+
+    def get_msgId(self) -> int:
+        """The message id."""
+        return self._msgid
+
+    def get_srcSystem(self) -> int:
+        """The sender's system id."""
+        return self._header.srcSystem
+
+    def get_srcComponent(self) -> int:
+        """The sender's component id."""
+        return self._header.srcComponent
+
+    def get_seq(self) -> int:
+        """The packet sequence number."""
+        return self._header.seq
+
+    def decode(self) -> MAVLinkMessage:
+        """The full pymavlink message."""
+        return mavlink.MAVLink(None).decode(bytearray(self._msgbuf))
+
+    def __repr__(self) -> str:
+        return f"RawMessage({self._type}, {len(self._msgbuf)} bytes)"
 
 
 @dataclass(slots=True)
@@ -135,9 +198,37 @@ class Framer:
     []
     """
 
-    def __init__(self, mav: mavlink.MAVLink | None = None):
+    def __init__(self, mav: mavlink.MAVLink | None = None,
+                 decode_ids: frozenset[int] | set[int] | None = None):
         self.mav = mav if mav is not None else mavlink.MAVLink(None)
         self.buf = bytearray()
+        if decode_ids is None or _mcrf4xx is None or self.mav.signing.secret_key is not None:
+            self._light = None
+        else:  # known types nobody reads: check only, as pymavlink's decode would
+            self._light = {
+                msgid: (cls.msgname, cls.crc_extra)
+                for msgid, cls in mavlink.mavlink_map.items() if msgid not in decode_ids
+            }
+
+    def _decode(self, frame: bytearray | bytes):
+        """Decode one complete frame (raises like pymavlink's decode on a bad one)."""
+        light = self._light
+        if light is not None and not mavlink.MAVLINK_IGNORE_CRC:
+            if frame[0] == MAGIC_V2:
+                msgid = frame[7] | frame[8] << 8 | frame[9] << 16
+                end = len(frame) - (15 if frame[2] & 1 else 2)
+            else:
+                msgid = frame[5]
+                end = len(frame) - 2
+            hit = light.get(msgid)
+            if hit is not None:
+                crc = _mcrf4xx(bytes(frame[1:end]) + bytes((hit[1],)))
+                if crc != frame[end] | frame[end + 1] << 8:
+                    raise ValueError("bad CRC")
+                return RawMessage(bytes(frame), hit[0], msgid)
+        if type(frame) is not bytearray:
+            frame = bytearray(frame)
+        return self.mav.decode(frame)
 
     def feed(self, data: bytes, *, final: bool = False) -> FrameResult:
         """Add bytes; return the complete messages and the bytes that were not MAVLink.
@@ -151,11 +242,23 @@ class Framer:
             an incomplete frame at the end is then returned as bad bytes.
         """
         buf = self.buf
+        if final and not buf:
+            # one whole frame in one datagram: the usual case on UDP links
+            n = len(data)
+            if n >= 8:
+                length = _frame_length(data, 0, n) if data[0] in (MAGIC_V1, MAGIC_V2) else -1
+                if length == n:
+                    try:
+                        msg = self._decode(data)
+                    except Exception:
+                        pass  # the general scan below counts and resyncs
+                    else:  # an unknown id filling a whole datagram is certain framing too
+                        return FrameResult([msg])
         buf += data
         out = FrameResult()
         msgs = out.messages
         bad = out.bad
-        decode = self.mav.decode
+        decode = self._decode
         n = len(buf)
         i = boundary = 0
         while i < n:

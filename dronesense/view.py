@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["LineView", "LiveView", "NullView", "make_view", "snapshot", "status_line"]
+__all__ = ["LineView", "LiveView", "NullView", "make_view", "render", "snapshot", "status_line"]
 
 #: Seconds without a packet after which the link is shown as down.
 LINK_TIMEOUT_S = 3.0
@@ -73,6 +73,11 @@ def status_line(snap: dict) -> str:
 
 def _fmt(x, spec: str) -> str:
     return "-" if x is None else format(x, spec)
+
+
+def render(snap: dict, title: str = "dronesense listen"):
+    """The rich renderable of a :func:`snapshot` (what :class:`LiveView` draws)."""
+    return _render(snap, title)
 
 
 def _render(snap: dict, title: str):
@@ -143,13 +148,13 @@ class LineView(NullView):
 class LiveView(NullView):
     """A rich panel redrawn in place at most ``fps`` times a second."""
 
-    def __init__(self, title: str = "dronesense listen", fps: float = 4.0):
+    def __init__(self, title: str = "dronesense listen", fps: float = 4.0, console=None):
         from rich.live import Live
 
         self.title = title
         self._interval = 1.0 / fps
         self._next = 0.0
-        self._live = Live(auto_refresh=False, transient=False)
+        self._live = Live(auto_refresh=False, transient=False, console=console)
 
     def __enter__(self):
         self._live.__enter__()

@@ -138,3 +138,67 @@ def test_interpolate_positions_empty_track():
     _, gap, flag = interpolate_positions(np.zeros(0), np.zeros(0, bool), np.zeros((0, 4)),
                                            np.array([1.0, 2.0]))
     assert flag.tolist() == [Flag.BEFORE_TRACK] * 2 and np.isnan(gap).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e3, 1e6, allow_nan=False), st.booleans(),
+                          st.floats(-90, 90, allow_nan=False),
+                          st.floats(-1e4, 1e4, allow_nan=False)), max_size=30),
+       st.lists(st.floats(-2e3, 1.1e6, allow_nan=False), min_size=1, max_size=20),
+       st.sampled_from([0.0, 0.3, 1.0, 1e9]))
+def test_scalar_path_is_bit_identical_to_numpy(fixes, times, max_gap):
+    """The live engine's pure-Python interpolation gives exactly the numpy floats."""
+    from dronesense.pairing import interpolate_one
+
+    fixes = sorted({f[0]: f for f in fixes}.values())
+    ft = [f[0] for f in fixes]
+    ok = [f[1] for f in fixes]
+    pos = [(f[2], f[2] / 3.0, f[3], f[3] * 0.1) for f in fixes]
+    want_pos, want_gap, want_flag = interpolate_positions(
+        np.array(ft, dtype=float), np.array(ok, dtype=bool),
+        np.array(pos, dtype=float).reshape(len(pos), 4), np.array(times), max_gap)
+    for j, t in enumerate(times):
+        p, g, f = interpolate_one(ft, ok, pos, t, max_gap)
+        assert f == want_flag[j]
+        assert (g != g and want_gap[j] != want_gap[j]) or g == want_gap[j]
+        if f == Flag.PAIRED:
+            assert p == tuple(want_pos[j].tolist())  # exact equality, not approx
+        else:
+            assert p is None and np.isnan(want_pos[j]).all()
+
+
+def test_late_stamped_payload_readings_are_no_reboot():
+    """A payload stamping readings 5 s late must not split the flight into boots."""
+    events = [TimeSync(1, 0.0, T0)]
+    for k in range(200):
+        t = 100.0 * k
+        events.append(fix(t))
+        if t >= 5000 and k % 3 == 0:
+            events.append(Reading(1, t - 5000.0, "PM2.5", float(k)))
+    rows = run(events)
+    assert len(rows) == sum(isinstance(e, Reading) for e in events)
+    assert {r.boot for r in rows} == {0}
+    assert all(r.flag == Flag.PAIRED for r in rows)
+    for r in rows:
+        assert r.lat == pytest.approx(52.0 + r.time_boot_ms * 1e-6, abs=1e-12)
+    p = Pairer()
+    for ev in events:
+        p.push(ev)
+    assert p.states[1].reboots == 0
+    # readings stamped in the future do not fake a reboot later either
+    q = Pairer()
+    for ev in [fix(1000), Reading(1, 60_000.0, "CO", 1.0), fix(1100), fix(1200)]:
+        q.push(ev)
+    assert q.states[1].reboots == 0 and q.states[1].boot == 0
+
+
+def test_reading_first_after_a_reboot_joins_the_new_boot():
+    """After a real reboot the first reading may come before any position of the new boot."""
+    events = [TimeSync(1, 0.0, T0), fix(99_900), fix(100_000), Reading(1, 100_050.0, "CO", 1.0),
+              Reading(1, 300.0, "CO", 2.0),  # new boot: held until the autopilot tells
+              fix(200), TimeSync(1, 250.0, T0 + 500_000_000), fix(400)]
+    rows = run(events)
+    by = {r.value: r for r in rows}
+    assert by[1.0].flag == Flag.REBOOT and by[1.0].boot == 0
+    assert by[2.0].boot == 1 and by[2.0].flag == Flag.PAIRED
+    assert by[2.0].lat == pytest.approx(52.0 + 300e-6)
