@@ -6,7 +6,8 @@ tolerates everything else.
 
 Default streams (Hz): HEARTBEAT 1, SYS_STATUS 1, SYSTEM_TIME 1, GLOBAL_POSITION_INT 10,
 GPS_RAW_INT 5, ATTITUDE 10, VFR_HUD 4, WIND 1, MISSION_CURRENT 1; NAMED_VALUE_FLOAT at each
-sensor's own rate.
+sensor's own rate. EXTENDED_SYS_STATE (landed state) is off until a ground station asks for it
+(SET_MESSAGE_INTERVAL or REQUEST_MESSAGE), as MAVSDK does for its in-air/landed state.
 
 Examples
 --------
@@ -33,6 +34,7 @@ M = mavlink2
 DEFAULT_INTERVALS = {
     "HEARTBEAT": 1000, "SYS_STATUS": 1000, "SYSTEM_TIME": 1000, "GLOBAL_POSITION_INT": 100,
     "GPS_RAW_INT": 200, "ATTITUDE": 100, "VFR_HUD": 250, "WIND": 1000, "MISSION_CURRENT": 1000,
+    "EXTENDED_SYS_STATE": 0,  # off; on request (ArduCopter answers it, MAVSDK asks at 1 Hz)
 }
 #: REQUEST_DATA_STREAM stream ids -> messages (ArduPilot grouping)
 STREAM_GROUPS = {
@@ -46,6 +48,7 @@ STREAM_GROUPS[0] = tuple(n for g in STREAM_GROUPS.values() for n in g)
 MSG_IDS = {
     "HEARTBEAT": 0, "SYS_STATUS": 1, "SYSTEM_TIME": 2, "GPS_RAW_INT": 24, "ATTITUDE": 30,
     "GLOBAL_POSITION_INT": 33, "MISSION_CURRENT": 42, "VFR_HUD": 74, "WIND": 168,
+    "EXTENDED_SYS_STATE": 245,
 }
 ID_NAMES = {v: k for k, v in MSG_IDS.items()}
 
@@ -236,6 +239,21 @@ class Autopilot:
         total = len(v.items) + 1
         return M.MAVLink_mission_current_message(seq, total)
 
+    def _extended_sys_state(self):
+        # as GCS_MAVLINK_Copter::landed_state(): on the ground, landing, taking off, in the air
+        v = self.vehicle
+        if v.landed:
+            state = M.MAV_LANDED_STATE_ON_GROUND
+        elif (v.mode == "LAND" or getattr(v, "_rtl_phase", "") == "land"
+              or getattr(v, "_item_state", "") == "landing"):
+            state = M.MAV_LANDED_STATE_LANDING
+        elif (v.mode == "AUTO" and 0 <= v.current < len(v.items)
+              and v.items[v.current].command == P.NAV_TAKEOFF):
+            state = M.MAV_LANDED_STATE_TAKEOFF
+        else:
+            state = M.MAV_LANDED_STATE_IN_AIR
+        return M.MAVLink_extended_sys_state_message(M.MAV_VTOL_STATE_UNDEFINED, state)
+
     wind_at: Callable[[float], tuple[float, float]] = staticmethod(lambda h: (0.0, 0.0))
 
     def telemetry(self, t_ms: int) -> None:
@@ -279,6 +297,8 @@ class Autopilot:
                 msg = self._system_time(t_ms)
             elif name == "WIND":
                 msg = self._wind()
+            elif name == "EXTENDED_SYS_STATE":
+                msg = self._extended_sys_state()
             else:
                 msg = self._mission_current()
             self.emit(msg, t_ms)
@@ -327,8 +347,10 @@ class Autopilot:
         for name in names:
             self._set_interval(name, round(1000 / rate) if rate > 0 else 0, t_ms)
 
-    def _ack(self, command: int, result: int, t_ms: int) -> None:
-        self.emit(M.MAVLink_command_ack_message(command, result), t_ms)
+    def _ack(self, command: int, result: int, t_ms: int, requester=None) -> None:
+        # like ArduPilot, address the ACK to the component that sent the command
+        src = (requester.get_srcSystem(), requester.get_srcComponent()) if requester else (0, 0)
+        self.emit(M.MAVLink_command_ack_message(command, result, 0, 0, *src), t_ms)
 
     def _send_param(self, name: str, t_ms: int) -> None:
         value, ptype = self.params[name]
@@ -387,13 +409,13 @@ class Autopilot:
 
     def _on_command_long(self, msg, t_ms: int) -> None:
         self._command(msg.command, [msg.param1, msg.param2, msg.param3, msg.param4,
-                                    msg.param5, msg.param6, msg.param7], t_ms)
+                                    msg.param5, msg.param6, msg.param7], t_ms, msg)
 
     def _on_command_int(self, msg, t_ms: int) -> None:
         self._command(msg.command, [msg.param1, msg.param2, msg.param3, msg.param4,
-                                    msg.x, msg.y, msg.z], t_ms)
+                                    msg.x, msg.y, msg.z], t_ms, msg)
 
-    def _command(self, cmd: int, p: list[float], t_ms: int) -> None:
+    def _command(self, cmd: int, p: list[float], t_ms: int, requester=None) -> None:
         v = self.vehicle
         ok, bad, unsup = M.MAV_RESULT_ACCEPTED, M.MAV_RESULT_DENIED, M.MAV_RESULT_UNSUPPORTED
         result = unsup
@@ -440,7 +462,7 @@ class Autopilot:
             result = ok if self._send_requested(msgid, t_ms) else bad
         elif cmd == M.MAV_CMD_REQUEST_PROTOCOL_VERSION:
             result = unsup
-        self._ack(cmd, result, t_ms)
+        self._ack(cmd, result, t_ms, requester)
 
     def _send_requested(self, msgid: int, t_ms: int) -> bool:
         if msgid == 148:
