@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from dronesense.geoformats import kml_coord, kml_document
 from dronesense.missions.items import NAV_RETURN_TO_LAUNCH, NAV_TAKEOFF, Mission
 
 __all__ = ["dumps_geojson", "dumps_kml", "path_points", "to_geojson", "write"]
@@ -73,23 +74,21 @@ def dumps_kml(mission: Mission) -> str:
     True
     """
     pts = path_points(mission)
-    coords = " ".join(f"{lon:.7f},{lat:.7f},{alt:.2f}" for lat, lon, alt, _ in pts)
+    coords = " ".join(kml_coord(lon, lat, alt) for lat, lon, alt, _ in pts)
     marks = "".join(
         f"<Placemark><name>{escape(label)}</name><Point><altitudeMode>absolute</altitudeMode>"
-        f"<coordinates>{lon:.7f},{lat:.7f},{alt:.2f}</coordinates></Point></Placemark>\n"
+        f"<coordinates>{kml_coord(lon, lat, alt)}</coordinates></Point></Placemark>\n"
         for lat, lon, alt, label in pts
     )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<kml xmlns="http://www.opengis.net/kml/2.2">\n<Document>\n'
-        f"<name>{escape(mission.description or 'mission')}</name>\n"
-        '<Style id="path"><LineStyle><color>ff0000ff</color><width>3</width></LineStyle>'
-        "</Style>\n"
+    style = ('<Style id="path"><LineStyle><color>ff0000ff</color><width>3</width></LineStyle>'
+             "</Style>\n")
+    body = (
         "<Placemark><name>planned path</name><styleUrl>#path</styleUrl><LineString>"
         "<altitudeMode>absolute</altitudeMode>"
         f"<coordinates>{coords}</coordinates></LineString></Placemark>\n"
-        f"<Folder><name>items</name>\n{marks}</Folder>\n</Document>\n</kml>\n"
+        f"<Folder><name>items</name>\n{marks}</Folder>\n"
     )
+    return kml_document(mission.description or "mission", body, extra=style)
 
 
 def write(mission: Mission, path: str | Path) -> None:
