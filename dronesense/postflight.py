@@ -317,26 +317,56 @@ def _quantity_key(names: NameTable, name: str) -> str:
 
 
 def _segments(events, names: NameTable, summary: Summary) -> dict[tuple[int, int], _Segment]:
-    """Split events by vehicle boot (as the flight state does) and collect arrays."""
+    """Split events by vehicle boot (as the flight state does) and collect arrays.
+
+    The rule is the pairing engine's (:class:`~dronesense.pairing.Pairer`): only the
+    autopilot's own times (:class:`Fix`, :class:`TimeSync`) move the vehicle clock and
+    reveal a reboot; a reading never starts a boot. A reading stamped more than the reboot
+    threshold before the latest autopilot time waits for the next autopilot time to tell
+    whether it belongs to a new boot (that time went back too) or is a late reading of the
+    current one.
+    """
     last: dict[int, float] = {}
     boot: dict[int, int] = {}
     last_fix: dict[int, float] = {}
+    suspects: dict[int, list[Reading]] = {}
     segs: dict[tuple[int, int], _Segment] = {}
+
+    def seg_of(sysid: int) -> _Segment:
+        key = (sysid, boot.setdefault(sysid, 0))
+        seg = segs.get(key)
+        if seg is None:
+            seg = segs[key] = _Segment()
+        return seg
+
+    def add_reading(ev: Reading) -> None:
+        seg = seg_of(ev.sysid)
+        key = _quantity_key(names, ev.name)
+        vals = seg.readings.setdefault(key, ([], []))
+        vals[0].append(ev.time_boot_ms)
+        vals[1].append(ev.value)
+
     for ev, _ in events:
         if isinstance(ev, Status):
             continue
         sysid, t = ev.sysid, ev.time_boot_ms
         prev = last.get(sysid)
-        b = boot.setdefault(sysid, 0)
+        if isinstance(ev, Reading):
+            if prev is not None and t < prev - _REBOOT_MS:
+                suspects.setdefault(sysid, []).append(ev)
+            else:
+                add_reading(ev)
+            continue
+        # an autopilot time (Fix or TimeSync)
         if prev is not None and t < prev - _REBOOT_MS:
-            b = boot[sysid] = b + 1
+            boot[sysid] = boot.setdefault(sysid, 0) + 1
             last[sysid] = t
             last_fix.pop(sysid, None)
         elif prev is None or t > prev:
             last[sysid] = t
-        seg = segs.get((sysid, b))
-        if seg is None:
-            seg = segs[(sysid, b)] = _Segment()
+        for r in suspects.pop(sysid, ()):
+            add_reading(r)
+        seg = seg_of(sysid)
         if isinstance(ev, Fix):
             lf = last_fix.get(sysid)
             if lf is not None and t <= lf:
@@ -348,11 +378,9 @@ def _segments(events, names: NameTable, summary: Summary) -> dict[tuple[int, int
             seg.fix_t.append(t)
             seg.fix_ok.append(ev.fix_ok)
             seg.fix_pos.append((ev.lat, ev.lon, ev.alt_amsl))
-        elif isinstance(ev, Reading):
-            key = _quantity_key(names, ev.name)
-            seg.readings.setdefault(key, ([], []))
-            seg.readings[key][0].append(t)
-            seg.readings[key][1].append(ev.value)
+    for items in suspects.values():  # end of data: the current boot
+        for r in items:
+            add_reading(r)
     return segs
 
 

@@ -204,6 +204,34 @@ class NameTable:
             table.names[_normalise(wire)] = (key, scale)
         return table
 
+    def add_sensor(self, sensor: str) -> None:
+        """Also know every name in the ``SENSOR.NAME`` form, e.g. ``pms5003.PM2.5``.
+
+        Readings of a sensor read on its own line carry the sensor as a prefix, so that
+        they stay apart from the same quantity reported by the autopilot (``PM2.5``) while
+        still mapping to the same quantity and scale. Names already in the table win.
+
+        Examples
+        --------
+        >>> table = NameTable.default()
+        >>> table.lookup("pms5003.PM2.5") is None
+        True
+        >>> table.add_sensor("pms5003")
+        >>> table.lookup("pms5003.PM2.5").key, table.lookup("PMS5003.pm10").key
+        ('pm2p5', 'pm10')
+        >>> table.lookup("PM2.5").key                      # plain names unchanged
+        'pm2p5'
+        """
+        prefix = _normalise(sensor)
+        if not prefix:
+            return
+        for alias, hit in list(self.names.items()):
+            self.names.setdefault(prefix + alias, hit)
+
+    def copy(self) -> NameTable:
+        """An independent copy (names and quantities dicts copied)."""
+        return NameTable(dict(self.names), dict(self.quantities))
+
     def lookup(self, name: str) -> Quantity | None:
         """The quantity reported under ``name``, or ``None`` if the name is not known."""
         hit = self.names.get(_normalise(name))

@@ -12,7 +12,11 @@ A session directory holds
 ``samples.csv``
     the samples journal (:mod:`dronesense.samples`);
 ``session.json``
-    what was recorded: times, vehicles, counts, loss, versions, command line.
+    what was recorded: times, vehicles, counts, loss, versions, command line;
+``payload.csv``
+    with serial payloads only: every serial reading as it was pushed to the pairing engine,
+    with the number of MAVLink packets processed before it
+    (:mod:`dronesense.payload.journal`), so that replay interleaves them exactly as live.
 
 :class:`Recorder` is the live path (raw chunks in, files out). :func:`replay` runs a recorded
 tlog through the very same :class:`Processor`, so it gives exactly the journal's rows.
@@ -51,9 +55,11 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense import __version__
 from dronesense.errors import InputError
+from dronesense.events import Fix, TimeSync
 from dronesense.link import Chunk
 from dronesense.messages import MessageAdapter
 from dronesense.pairing import Pairer
+from dronesense.payload.journal import ReadingJournal, merge, read_journal
 from dronesense.quantities import NameTable
 from dronesense.samples import JournalWriter, SampleRow
 from dronesense.sources import Framer, Packet, RawMessage, iter_packets
@@ -157,12 +163,27 @@ class Processor:
     ----------
     names, max_gap_s, lags
         Passed to :class:`~dronesense.pairing.Pairer`.
+    clock
+        A :class:`~dronesense.payload.serial_source.ReceiveClock` to feed with the
+        (receive time, vehicle time) of every autopilot position and SYSTEM_TIME, for serial
+        payloads; ``None`` when there are none (replay reads their mapped times back from
+        ``payload.csv`` instead).
+    sensors
+        Serial sensor prefixes (``pms5003``): their ``SENSOR.NAME`` readings map to the same
+        quantities as ``NAME`` (:meth:`~dronesense.quantities.NameTable.add_sensor`).
     """
 
     def __init__(self, names: NameTable | None = None, max_gap_s: float = 1.0,
-                 lags: dict[str, float] | None = None):
+                 lags: dict[str, float] | None = None, clock=None,
+                 sensors: Iterable[str] = ()):
+        sensors = list(sensors)
+        if sensors:
+            names = (names if names is not None else NameTable.default()).copy()
+            for s in sensors:
+                names.add_sensor(s)
         self.adapter = MessageAdapter()
         self.pairer = Pairer(names, max_gap_s=max_gap_s, lags=lags)
+        self.clock = clock
         self.readings = 0
 
     def process(self, msg, recv_us: int) -> list[SampleRow]:
@@ -173,7 +194,10 @@ class Processor:
         if not events:
             return []
         rows: list[SampleRow] = []
+        clock = self.clock
         for ev in events:
+            if clock is not None and (type(ev) is Fix or type(ev) is TimeSync):
+                clock.observe(ev.sysid, recv_us, ev.time_boot_ms)
             rows.extend(self.pairer.push(ev, recv_us))
         return rows
 
@@ -199,11 +223,18 @@ class Recorder:
         An object with ``send(bytes)`` (a :class:`~dronesense.link.Forwarder`) or None.
     meta
         Extra fields for ``session.json`` (command line, connection, ...).
+    clock
+        Receive clock for serial payloads (see :class:`Processor`); readings come in through
+        :meth:`feed_readings`.
+    sensors
+        Serial sensor prefixes whose ``SENSOR.NAME`` readings the name table should know
+        (kept in ``session.json`` as ``payload_sensors`` for replay).
     """
 
     def __init__(self, out_dir: str | Path, *, names: NameTable | None = None,
                  max_gap_s: float = 1.0, lags: dict[str, float] | None = None,
-                 forward=None, meta: dict | None = None):
+                 forward=None, meta: dict | None = None, clock=None,
+                 sensors: Iterable[str] = ()):
         self.dir = Path(out_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         if (self.dir / "flight.tlog").exists():
@@ -212,10 +243,18 @@ class Recorder:
         self.meta = dict(meta or {})
         self.meta.setdefault("max_gap_s", max_gap_s)
         self.meta.setdefault("lags_s", lags or {})
+        sensors = list(dict.fromkeys(sensors))
+        if sensors:
+            self.meta.setdefault("payload_sensors", sensors)
         self.start_utc = _utc_now()
         self.end_utc: str | None = None
         self.stats = LinkStats()
-        self.processor = Processor(names, max_gap_s, lags)
+        self.processor = Processor(names, max_gap_s, lags, clock=clock, sensors=sensors)
+        self.clock = clock
+        #: serial payloads for the summary and the view: source -> {"payload", "readings",
+        #: "prefix", "error"} (see :meth:`add_payload`)
+        self.payloads: dict[str, dict] = {}
+        self._payload_journal: ReadingJournal | None = None
         self.forward = forward
         self.journal = JournalWriter(self.dir / "samples.csv")
         self._tlog = open(self.dir / "flight.tlog", "wb", buffering=1 << 20)
@@ -286,6 +325,45 @@ class Recorder:
         if rows:
             self._write_rows(rows)
 
+    def add_payload(self, source: str, payload, readings, prefix: str | None = None) -> None:
+        """Register a serial payload (a ``SerialPayload`` and its ``PayloadReadings``) so that
+        its state appears in ``session.json`` and the operator view."""
+        self.payloads[source] = {"payload": payload, "readings": readings, "prefix": prefix,
+                                 "errors": 0, "last_error": None}
+
+    def payload_error(self, source: str, err: BaseException) -> None:
+        """Note an error while reading a payload (the listener carries on)."""
+        entry = self.payloads.setdefault(source, {"payload": None, "readings": None,
+                                                  "prefix": None, "errors": 0,
+                                                  "last_error": None})
+        entry["errors"] += 1
+        entry["last_error"] = f"{type(err).__name__}: {err}"
+
+    def feed_readings(self, items: Iterable, source: str = "") -> None:
+        """Pair serial readings: ``(Reading, recv_us)`` pairs already in vehicle time.
+
+        Each is written to ``payload.csv`` with the number of MAVLink packets processed so
+        far (so that :func:`replay` interleaves it exactly there), then pushed into the same
+        pairing engine as the MAVLink readings; completed rows go to the samples journal.
+        """
+        rows: list[SampleRow] = []
+        push = self.processor.pairer.push
+        for reading, recv_us in items:
+            j = self._payload_journal
+            if j is None:
+                j = self._payload_journal = ReadingJournal(self.dir / "payload.csv")
+            j.write(self.stats.packets, reading, recv_us, source)
+            self.latest[(reading.sysid, reading.name)] = self._payload_value(reading)
+            got = push(reading, recv_us)
+            if got:
+                rows.extend(got)
+        if rows:
+            self._write_rows(rows)
+
+    def _payload_value(self, reading) -> tuple[float, str, str]:
+        _, scale, units = self.pairer._lookup(reading.name)
+        return reading.value * scale, units, reading.name
+
     def _note_value(self, msg) -> None:
         key, scale, units = self.pairer._lookup(msg.name)
         self.latest[(msg._header.srcSystem, key)] = (msg.value * scale, units, msg.name)
@@ -309,6 +387,8 @@ class Recorder:
         if force or now - self._last_flush >= FLUSH_INTERVAL_S:
             self._tlog.flush()
             self.journal.flush()
+            if self._payload_journal is not None:
+                self._payload_journal.flush()
             if self._rejected is not None:
                 self._rejected.flush()
             self._last_flush = now
@@ -326,6 +406,8 @@ class Recorder:
         self.meta["stop_reason"] = reason
         self._tlog.close()
         self.journal.close()
+        if self._payload_journal is not None:
+            self._payload_journal.close()
         if self._rejected is not None:
             self._rejected.close()
         return self.write_summary()
@@ -385,7 +467,38 @@ class Recorder:
             },
             "forward": None if self.forward is None else {
                 "sent": self.forward.sent, "dropped": self.forward.dropped},
+            **({"payloads": self.payload_summary()} if self.payloads else {}),
         }
+
+    def payload_summary(self) -> dict:
+        """Per serial payload: port and decoder counts, readings, clock (for ``session.json``).
+        """
+        out = {}
+        for source, entry in self.payloads.items():
+            sp, conv = entry["payload"], entry["readings"]
+            doc: dict = {"prefix": entry["prefix"]}
+            if sp is not None:
+                doc.update(sp.stats())
+                doc["connected"] = sp.connected
+            if conv is not None:
+                doc["readings"] = conv.readings
+                doc["dropped"] = conv.dropped
+                doc["waiting_for_clock"] = conv.pending
+            doc["listener_errors"] = entry["errors"]
+            doc["listener_last_error"] = entry["last_error"]
+            out[source] = doc
+        if self.clock is not None:
+            clocks = {}
+            for sysid in self.clock.sysids:
+                est = self.clock.estimate(sysid)
+                clocks[str(sysid)] = None if est is None else {
+                    "ready": self.clock.ready(sysid),
+                    "uncertainty_ms": round(est.uncertainty_ms, 3),
+                    "rate": round(1.0 - est.slope, 9),
+                    "points": est.points, "span_s": round(est.span_s, 3), "boot": est.boot,
+                }
+            out["receive_clock"] = {"rate_setting": self.clock.rate, "vehicles": clocks}
+        return out
 
     def write_summary(self) -> dict:
         """Write ``session.json`` atomically; return its content."""
@@ -407,12 +520,27 @@ def _pymavlink_version() -> str:
 
 def replay_packets(packets: Iterable[Packet], *, names: NameTable | None = None,
                    max_gap_s: float = 1.0, lags: dict[str, float] | None = None,
+                   readings: list | None = None, sensors: Iterable[str] = (),
                    ) -> list[SampleRow]:
-    """Sample rows of a packet stream, through the same :class:`Processor` as live."""
-    proc = Processor(names, max_gap_s, lags)
+    """Sample rows of a packet stream, through the same :class:`Processor` as live.
+
+    ``readings`` are the rows of a ``payload.csv``
+    (:func:`~dronesense.payload.journal.read_journal`): serial readings pushed between the
+    packets exactly where the live listener pushed them; ``sensors`` their prefixes.
+    """
+    proc = Processor(names, max_gap_s, lags, sensors=sensors)
     rows: list[SampleRow] = []
-    for p in packets:
-        rows.extend(proc.process(p.msg, p.recv_us))
+    if not readings:
+        for p in packets:
+            rows.extend(proc.process(p.msg, p.recv_us))
+    else:
+        push = proc.pairer.push
+        for kind, item in merge(packets, readings):
+            if kind == "packet":
+                rows.extend(proc.process(item.msg, item.recv_us))
+            else:
+                reading, recv_us = item
+                rows.extend(push(reading, recv_us))
     rows.extend(proc.finish())
     return rows
 
@@ -432,6 +560,8 @@ def session_settings(path: str | Path) -> dict:
         out["max_gap_s"] = float(doc["max_gap_s"])
     if doc.get("lags_s"):
         out["lags"] = {k: float(v) for k, v in doc["lags_s"].items()}
+    if doc.get("payload_sensors"):
+        out["sensors"] = [str(s) for s in doc["payload_sensors"]]
     return out
 
 
@@ -441,7 +571,8 @@ def replay(path: str | Path, *, names: NameTable | None = None, max_gap_s: float
 
     Settings not given are taken from the session's ``session.json`` when there is one, so a
     plain ``replay(session_dir)`` reproduces the journal (a custom name table must be passed
-    again if its file named in ``session.json`` has moved).
+    again if its file named in ``session.json`` has moved). Serial payload readings are
+    taken from ``payload.csv`` beside the tlog, when there is one.
     """
     settings = session_settings(path)
     if max_gap_s is None:
@@ -451,5 +582,9 @@ def replay(path: str | Path, *, names: NameTable | None = None, max_gap_s: float
     if names is None:
         names = settings.get("names")
     packets = iter_packets(path)
-    return replay_packets(packets, names=names, max_gap_s=max_gap_s, lags=lags)
+    p = Path(path)
+    journal = p / "payload.csv" if p.is_dir() else p.with_name("payload.csv")
+    readings = read_journal(journal) if journal.exists() else None
+    return replay_packets(packets, names=names, max_gap_s=max_gap_s, lags=lags,
+                          readings=readings, sensors=settings.get("sensors", ()))
 

@@ -1,7 +1,8 @@
 """Operator view of a live recording: rich panel refreshed in place, or plain status lines.
 
 :func:`snapshot` gathers what an operator needs from a :class:`~dronesense.session.Recorder`
-(link up/down, message rate, loss, armed/mode, position, latest values, samples recorded);
+(link up/down, message rate, loss, armed/mode, position, latest values, samples recorded,
+serial payloads: port, frames, bad frames, receive clock);
 :class:`LiveView` draws it with rich, :class:`LineView` prints one short line every few
 seconds (for logs and non-terminals), :class:`NullView` prints nothing.
 
@@ -56,7 +57,44 @@ def snapshot(recorder, link=None) -> dict:
         "samples": recorder.journal.rows,
         "pending": recorder.pairer.pending,
         "vehicles": vehicles,
+        "payloads": payload_status(recorder),
     }
+
+
+def payload_status(recorder) -> list[dict]:
+    """Per serial payload: port up, frames, bad frames, readings, receive clock state."""
+    out = []
+    payloads = getattr(recorder, "payloads", None) or {}
+    clock = getattr(recorder, "clock", None)
+    for source, entry in payloads.items():
+        sp, conv = entry.get("payload"), entry.get("readings")
+        frames = bad = 0
+        error = entry.get("last_error")
+        connected = None
+        if sp is not None:
+            dec = sp.decoder
+            frames = int(dec.frames.get("data", 0))
+            bad = int(sum(dec.bad.values()))
+            connected = sp.connected
+            error = sp.last_error or error
+        sysid = None if conv is None else conv.sysid
+        if sysid is None and clock is not None and clock.sysids:
+            sysid = clock.sysids[0]
+        est = None if clock is None or sysid is None else clock.estimate(sysid)
+        out.append({
+            "source": source,
+            "connected": connected,
+            "frames": frames,
+            "bad_frames": bad,
+            "readings": 0 if conv is None else conv.readings,
+            "waiting": 0 if conv is None else conv.pending,
+            "dropped": 0 if conv is None else conv.dropped,
+            "sysid": sysid,
+            "clock_ready": bool(est is not None and clock.ready(sysid)),
+            "uncertainty_ms": None if est is None else est.uncertainty_ms,
+            "error": error,
+        })
+    return out
 
 
 def status_line(snap: dict) -> str:
@@ -68,6 +106,11 @@ def status_line(snap: dict) -> str:
         pos = "no position" if v["lat"] is None else (
             f"{v['lat']:.6f},{v['lon']:.6f} h={v['height']:.1f}m")
         parts.append(f"sys{v['sysid']} {armed} {pos}")
+    for p in snap.get("payloads", ()):
+        port = {True: "up", False: "DOWN", None: "?"}[p["connected"]]
+        clock = (f"clock ±{p['uncertainty_ms']:.0f}ms" if p["clock_ready"]
+                 else "clock waiting")
+        parts.append(f"{p['source']} {port} {p['frames']} frames {p['bad_frames']} bad {clock}")
     return " | ".join(parts)
 
 
@@ -113,6 +156,19 @@ def _render(snap: dict, title: str):
             for key, (value, units, _name) in v["values"].items():
                 q.add_row(key, f"{value:.4g}", units)
             parts.append(q)
+    if snap.get("payloads"):
+        t = Table(title="serial payloads", expand=False)
+        for col in ("payload", "port", "frames", "bad", "readings", "waiting", "clock", "±ms"):
+            t.add_column(col)
+        for p in snap["payloads"]:
+            port = {True: "[green]up[/]", False: "[bold red]DOWN[/]", None: "?"}[p["connected"]]
+            if p["connected"] is False and p["error"]:
+                port += f" ({p['error'][:40]})"
+            clock = "[green]ready[/]" if p["clock_ready"] else "[yellow]waiting[/]"
+            t.add_row(p["source"], port, str(p["frames"]), str(p["bad_frames"]),
+                      str(p["readings"]), str(p["waiting"]), clock,
+                      _fmt(p["uncertainty_ms"], ".1f"))
+        parts.append(t)
     return Panel(Group(*parts), title=title)
 
 

@@ -89,7 +89,99 @@ def register(subparsers) -> None:
                    help="ask the vehicle for position, time and named-value streams "
                    "(the only case where listen transmits)")
     p.add_argument("--quiet", action="store_true", help="no operator view")
+    g = p.add_argument_group("serial payloads (a particle sensor on its own serial line)")
+    g.add_argument("--payload", action="append", metavar="FORMAT:DEVICE[:BAUD]",
+                   help="read a pms5003, sds011 or sps30 on DEVICE and pair its readings "
+                   "(repeatable)")
+    g.add_argument("--payload-sysid", type=int, metavar="N",
+                   help="system id of the vehicle carrying the payloads (default: the first "
+                   "vehicle heard)")
+    g.add_argument("--payload-prefix", action="append", metavar="NAME",
+                   help="wire-name prefix of the i-th payload's readings, NAME.PM2.5 "
+                   "(default: the format, e.g. pms5003.PM2.5; '' for plain names)")
+    g.add_argument("--payload-rate", default="1", metavar="R|auto",
+                   help="vehicle clock seconds per ground second for the receive clock: 1 "
+                   "for a real vehicle (default), 'auto' to estimate it (a simulator run "
+                   "faster than real time)")
+    g.add_argument("--payload-latency", type=float, metavar="S",
+                   help="seconds to subtract from a frame's receive time (default: the time "
+                   "the line took to carry it at the baud; 0 for a pty)")
     p.set_defaults(func=run)
+
+
+def parse_rate(text: str) -> float | None:
+    """``--payload-rate``: a positive number, or ``auto`` (None: estimate the rate).
+
+    Examples
+    --------
+    >>> parse_rate("1"), parse_rate("auto")
+    (1.0, None)
+    """
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not rate > 0:
+        raise InputError(f"--payload-rate expects a positive number or 'auto', got {text!r}")
+    return rate
+
+
+def payload_plan(specs: list[str] | None, prefixes: list[str] | None
+                 ) -> list[tuple[str, str, str, int, str]]:
+    """(spec, format, device, baud, prefix) per ``--payload``; prefixes default to the
+    format (``pms5003``), numbered when a format repeats (``pms5003_2``).
+
+    Examples
+    --------
+    >>> plan = payload_plan(["pms5003:/dev/a", "pms5003:/dev/b:9600"], None)
+    >>> [(fmt, dev, baud, prefix) for _, fmt, dev, baud, prefix in plan]
+    [('pms5003', '/dev/a', 9600, 'pms5003'), ('pms5003', '/dev/b', 9600, 'pms5003_2')]
+    >>> payload_plan(["sds011:/dev/a"], [""])[0][4]
+    ''
+    """
+    from dronesense.payload import parse_payload_spec
+
+    specs = specs or []
+    prefixes = list(prefixes or [])
+    if len(prefixes) > len(specs):
+        raise InputError("more --payload-prefix than --payload options")
+    out = []
+    seen: dict[str, int] = {}
+    for k, spec in enumerate(specs):
+        fmt, dev, baud = parse_payload_spec(spec)
+        if k < len(prefixes):
+            prefix = prefixes[k].strip()
+            if any(c in prefix for c in ". ,"):
+                raise InputError(f"--payload-prefix {prefix!r}: no dots, commas or spaces")
+        else:
+            seen[fmt] = seen.get(fmt, 0) + 1
+            prefix = fmt if seen[fmt] == 1 else f"{fmt}_{seen[fmt]}"
+        out.append((spec, fmt, dev, baud, prefix))
+    used = [p[4] for p in out if p[4]]
+    if len(set(used)) != len(used):
+        raise InputError("two payloads with the same --payload-prefix")
+    return out
+
+
+def _check_port(device: str, baud: int) -> None:
+    """Fail early (before the session directory is used) if a payload port cannot open."""
+    import serial
+
+    try:
+        serial.Serial(device, baud, timeout=0).close()
+    except (serial.SerialException, OSError, ValueError) as err:
+        raise InputError(f"cannot open serial payload port ({err})", path=device) from None
+
+
+def _poll_payloads(payloads, recorder) -> None:
+    """Pair what the serial payloads sent since the last call; never raises."""
+    for spec, sp, conv in payloads:
+        try:
+            recorder.feed_readings(conv.push(sp.poll()), source=spec)
+        except Exception as err:  # a payload must never stop the MAVLink recording
+            recorder.payload_error(spec, err)
 
 
 class _StreamRequester:
@@ -139,6 +231,19 @@ def _drain(link, recorder, limit_s: float = 1.0) -> None:
             recorder.feed(chunk)
 
 
+def _open_payloads(plan, recorder, clock, args) -> list:
+    from dronesense.payload.serial_source import PayloadReadings, SerialPayload
+
+    out = []
+    for spec, fmt, dev, baud, prefix in plan:
+        sp = SerialPayload(dev, fmt, baud, latency_s=args.payload_latency,
+                           record=recorder.dir / f"payload-{prefix or fmt}.bin")
+        conv = PayloadReadings(clock, fmt, sysid=args.payload_sysid, prefix=prefix or None)
+        recorder.add_payload(spec, sp, conv, prefix)
+        out.append((spec, sp, conv))
+    return out
+
+
 def run(args) -> int:
     """Record until stopped; returns the exit code."""
     from dronesense.link import Forwarder, Link
@@ -148,6 +253,13 @@ def run(args) -> int:
     names = load_names(args.names)
     lags = parse_lags(args.lag)
     out = Path(args.out)
+    plan = payload_plan(args.payload, args.payload_prefix)
+    rate = parse_rate(args.payload_rate)
+    if (out / "flight.tlog").exists():  # before opening anything (the Recorder checks too)
+        raise InputError("already holds a session (flight.tlog exists); choose a new "
+                         "directory", path=out)
+    for _, _, dev, baud, _ in plan:
+        _check_port(dev, baud)
     link = Link(args.conn, baud=args.baud)
     forward = Forwarder(args.forward) if args.forward else None
     meta = {
@@ -157,8 +269,27 @@ def run(args) -> int:
         "names_file": str(Path(args.names).resolve()) if args.names else None,
         "udp_rcvbuf": link.rcvbuf,
     }
+    clock = None
+    if plan:
+        from dronesense.payload.serial_source import ReceiveClock
+
+        clock = ReceiveClock(rate=rate)
+        meta["payload_settings"] = {
+            "sysid": args.payload_sysid, "clock_rate": rate,
+            "latency_s": args.payload_latency,
+            "window_s": clock.window_ms / 1000.0, "bucket_s": clock.bucket_ms / 1000.0,
+        }
     recorder = Recorder(out, names=names, max_gap_s=args.max_gap, lags=lags, forward=forward,
-                        meta=meta)
+                        meta=meta, clock=clock, sensors=[p[4] for p in plan if p[4]])
+    payloads = []
+    try:
+        payloads = _open_payloads(plan, recorder, clock, args)
+    except BaseException:
+        for _, sp, _ in payloads:
+            sp.close()
+        recorder.close("error")
+        link.close()
+        raise
     reason = {"why": None}
 
     def on_term(signum, frame):
@@ -175,6 +306,8 @@ def run(args) -> int:
             while reason["why"] is None:
                 for chunk in link.recv(0.1):
                     recorder.feed(chunk)
+                if payloads:
+                    _poll_payloads(payloads, recorder)
                 recorder.maybe_flush()
                 view.update(recorder, link)
                 now = time.monotonic()
@@ -193,9 +326,13 @@ def run(args) -> int:
                 else:
                     landed_at = None
         _drain(link, recorder)
+        if payloads:
+            _poll_payloads(payloads, recorder)
     except KeyboardInterrupt:
         reason["why"] = "interrupted"
     finally:
+        for _, sp, _ in payloads:
+            sp.close()
         summary = recorder.close(reason["why"] or "error")
         link.close()
         if forward is not None:

@@ -520,6 +520,10 @@ class PayloadReadings:
         of the frame.
     max_hold_s
         Longest wait for the clock, seconds.
+    prefix
+        If given, readings are named ``PREFIX.NAME`` (``pms5003.PM2.5``) so that they stay
+        apart from the autopilot's own ``PM2.5``; the name table maps them to the same
+        quantity once told the sensor (:meth:`~dronesense.quantities.NameTable.add_sensor`).
 
     Examples
     --------
@@ -534,8 +538,10 @@ class PayloadReadings:
     """
 
     def __init__(self, clock: ReceiveClock, fmt: str, sysid: int | None = None,
-                 channels: Iterable[str] | str | None = None, max_hold_s: float = 60.0):
+                 channels: Iterable[str] | str | None = None, max_hold_s: float = 60.0,
+                 prefix: str | None = None):
         self.clock = clock
+        self.prefix = prefix
         self.sysid = sysid
         if fmt.lower() not in DEFAULT_CHANNELS:
             raise InputError(f"unknown payload format {fmt!r}")
@@ -574,9 +580,10 @@ class PayloadReadings:
                 continue
             values = s.frame.values
             names = values if self.channels is None else self.channels
+            pre = "" if not self.prefix else self.prefix + "."
             for name in names:
                 if name in values:
-                    out.append((Reading(sysid, t, name, values[name]), s.recv_us))
+                    out.append((Reading(sysid, t, pre + name, values[name]), s.recv_us))
         self.readings += len(out)
         return out
 
