@@ -43,8 +43,8 @@ from dronesense.grid import (
     statistic_variables,
 )
 
-__all__ = ["PartialSums", "campaign_grid", "campaign_grid_dask", "flight_partial",
-           "tree_reduce"]
+__all__ = ["PartialSums", "campaign_extent", "campaign_grid", "campaign_grid_dask",
+           "flight_partial", "tree_reduce"]
 
 T = TypeVar("T")
 _NAT = np.iinfo(np.int64).min
@@ -193,7 +193,7 @@ def flight_partial(source: str | Path | xr.Dataset, quantity: str, spec_json: st
     return PartialSums.from_samples(spec, coords, values, shift=shift, times=times, name=name)
 
 
-def _finish(total: PartialSums, quantity: str, how: str) -> xr.Dataset:
+def _finish(total: PartialSums, quantity: str, how: str, command: str | None = None) -> xr.Dataset:
     spec = total.spec
     if total.n_samples == 0:
         raise NoUsableDataError(f"no {quantity} samples inside the grid in any flight")
@@ -202,18 +202,48 @@ def _finish(total: PartialSums, quantity: str, how: str) -> xr.Dataset:
     made_by = f"CampaignReduce(statistics=('mean', 'count', 'std', 'min', 'max'), " \
               f"shift={total.shift!r})"
     names = total.inputs
-    listed = " ".join(names[:20]) + (f" ... ({len(names)} flights)" if len(names) > 20 else "")
+    params = (f"quantity={quantity} spacing={','.join(f'{s:g}' for s in spec.spacing)} "
+              f"vertical={spec.vertical} method={made_by}")
+    # every input is listed: the product must say exactly which flights made it
+    history = f"{command or 'dronesense campaign'} ({how}, {len(names)} flights: " \
+              f"{' '.join(names)}) {params}"
     ds = grid_dataset(
         spec, statistic_variables(stats, qty, spec), made_by=made_by,
-        history=f"dronesense campaign ({how}) {listed} quantity={quantity}",
-        times=total.times(), title=f"dronesense campaign grid of {qty.long_name}",
-        extra_attrs={"number_of_flights": len(names), "number_of_samples": total.n_samples},
+        history=history, times=total.times(), title=f"dronesense campaign grid of {qty.long_name}",
+        extra_attrs={"number_of_flights": len(names), "number_of_samples": total.n_samples,
+                     "campaign_inputs": "\n".join(names)},
     )
     return ds
 
 
+def campaign_extent(sources: Iterable[str | Path | xr.Dataset], quantity: str,
+                    spec: GridSpec, pad: int = 0) -> GridSpec:
+    """``spec`` with a region covering the usable samples of every flight (streaming).
+
+    One flight is read at a time; only its bounds are kept. Flights without the quantity are
+    skipped.
+    """
+    from dronesense.commands.grid import load_samples
+
+    lo = np.full(3, np.inf)
+    hi = np.full(3, -np.inf)
+    for src in sources:
+        samples = src if isinstance(src, xr.Dataset) else load_samples(src)
+        if quantity not in samples:
+            continue
+        coords, _, _ = sample_coordinates(samples, quantity, spec)
+        if coords[0].size == 0:
+            continue
+        for i, c in enumerate(coords):
+            lo[i] = min(lo[i], float(c.min()))
+            hi[i] = max(hi[i], float(c.max()))
+    if not np.isfinite(lo).all():
+        raise NoUsableDataError(f"no paired {quantity} samples with a position in any flight")
+    return spec.fit(*zip(lo, hi, strict=True), pad=pad)
+
+
 def campaign_grid(sources: Iterable[str | Path | xr.Dataset], quantity: str, spec: GridSpec,
-                  *, shift: float = 0.0) -> xr.Dataset:
+                  *, shift: float = 0.0, command: str | None = None) -> xr.Dataset:
     """Grid many flights onto one spec, streaming one flight at a time.
 
     Parameters
@@ -227,17 +257,19 @@ def campaign_grid(sources: Iterable[str | Path | xr.Dataset], quantity: str, spe
     shift
         Subtracted from the values before summing squares (a typical value of the quantity
         keeps the variance precise).
+    command
+        The command line, for ``history`` (every input is listed there too).
     """
     if spec.region is None:
         raise InputError("a campaign grid needs a spec with a region (the same for all flights)")
     text = spec.to_json()
     partials = (flight_partial(s, quantity, text, shift) for s in sources)
-    return _finish(tree_reduce(partials, _add), quantity, "streaming")
+    return _finish(tree_reduce(partials, _add), quantity, "streaming", command)
 
 
 def campaign_grid_dask(sources: Sequence[str | Path | xr.Dataset], quantity: str,
                        spec: GridSpec, *, client: Any = None,
-                       shift: float = 0.0) -> xr.Dataset:
+                       shift: float = 0.0, command: str | None = None) -> xr.Dataset:
     """As :func:`campaign_grid`, with one task per flight on a dask.distributed cluster.
 
     Flights are reduced on the workers in the same tree as :func:`tree_reduce`, so the result
@@ -255,4 +287,4 @@ def campaign_grid_dask(sources: Sequence[str | Path | xr.Dataset], quantity: str
     futures = [client.submit(flight_partial, s, quantity, text, shift, pure=False)
                for s in sources]
     total = tree_reduce(futures, lambda a, b: client.submit(_add, a, b, pure=False))
-    return _finish(total.result(), quantity, "dask")
+    return _finish(total.result(), quantity, "dask", command)

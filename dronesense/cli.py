@@ -14,7 +14,9 @@ from dronesense import __version__
 from dronesense.errors import DronesenseError
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("listen", "replay", "pair", "grid", "plot", "mission", "demo")
+COMMANDS = (
+    "listen", "replay", "pair", "export", "grid", "campaign", "flux", "plot", "mission", "demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,10 +46,12 @@ __all__ = [
     "VERTICAL_REFERENCES",
     "GridSpec",
     "block_statistics",
+    "display_units",
     "grid_dataset",
     "grid_samples",
     "open_grid",
     "sample_coordinates",
+    "sample_tracks",
     "write_grid",
 ]
 
@@ -536,13 +538,8 @@ def default_origin(samples: xr.Dataset) -> tuple[float, float, float]:
     return (float(lat[i]), float(lon[i]), alt0)
 
 
-def sample_coordinates(
-    samples: xr.Dataset, quantity: str, spec: GridSpec
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
-    """Local ``(x, y, z)``, values and times of the usable samples of one quantity.
-
-    Usable: paired (``flag == 0`` where there is a flag), finite value and position.
-    """
+def _usable(samples: xr.Dataset, quantity: str, spec: GridSpec):
+    """Local coordinates, values and obs indices of the usable samples of one quantity."""
     if quantity not in samples:
         have = [k for k, v in samples.data_vars.items() if v.dtype.kind == "f"
                 and k not in ("height", "position_gap")]
@@ -560,9 +557,80 @@ def sample_coordinates(
     x, y, _ = spec.frame.forward(lat, lon)
     z = spec.vertical_coordinate(alt, height)
     good = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
-    times = (np.asarray(samples["time"].values)[ok][good] if "time" in samples.coords
+    index = np.flatnonzero(ok)[good]
+    return (x[good], y[good], z[good]), v[index], index
+
+
+def sample_coordinates(
+    samples: xr.Dataset, quantity: str, spec: GridSpec
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """Local ``(x, y, z)``, values and times of the usable samples of one quantity.
+
+    Usable: paired (``flag == 0`` where there is a flag), finite value and position.
+    """
+    coords, values, index = _usable(samples, quantity, spec)
+    times = (np.asarray(samples["time"].values)[index] if "time" in samples.coords
              or "time" in samples else np.array([], dtype="datetime64[ns]"))
-    return (x[good], y[good], z[good]), v[ok][good], times
+    return coords, values, times
+
+
+def sample_tracks(samples: xr.Dataset, quantity: str,
+                  spec: GridSpec) -> tuple[np.ndarray, np.ndarray | None]:
+    """Track key and sort time of each usable sample (same order as :func:`sample_coordinates`).
+
+    One track is one vehicle (``sysid``) in one boot (``boot``): the samples of a track
+    follow one flight path, so blocked cross-validation cuts its blocks along each track
+    separately even when several vehicles are interleaved in one samples set. The second
+    array orders the samples within a track (vehicle time ``time_boot_ms``, else UTC
+    ``time``; ``None`` when neither is there: dataset order).
+    """
+    _, _, index = _usable(samples, quantity, spec)
+    key = np.zeros(index.size, dtype=np.int64)
+    for name, scale in (("sysid", 1 << 20), ("boot", 1)):
+        if name in samples:
+            vals = np.asarray(samples[name].values)[index]
+            vals = np.where(np.isfinite(vals.astype(float)), vals, -1).astype(np.int64)
+            key += vals * scale
+    order = None
+    for name in ("time_boot_ms", "time"):
+        if name in samples.variables:
+            t = np.asarray(samples[name].values)[index]
+            if t.dtype.kind == "M":
+                ok = ~np.isnat(t)
+                t = t.astype("datetime64[ns]").astype(np.int64).astype(float)
+            else:
+                t = t.astype(float)
+                ok = np.isfinite(t)
+            if ok.all():
+                order = t
+                break
+    return key, order
+
+
+def display_units(units: str | None, key: str | None = None) -> str:
+    """Units as people read them (``ppm``, ``ppb``, ``ug/m3``) for CF ``units``.
+
+    Figures and printed summaries use these; files keep the CF units. Only relabels: the
+    numbers are the same in both (``1e-6`` of a mole fraction is one ``ppm``).
+
+    >>> display_units("1e-6", "ch4"), display_units("1e-9"), display_units("ug m-3")
+    ('ppm', 'ppb', 'ug/m3')
+    """
+    from dronesense.quantities import QUANTITIES
+
+    if not units:
+        return ""
+    q = QUANTITIES.get(key or "")
+    if q is not None and q.units == units:
+        return q.display_units
+    return _DISPLAY_UNITS.get(units.strip(), units)
+
+
+_DISPLAY_UNITS = {
+    "1e-6": "ppm", "1e-9": "ppb", "1e-12": "ppt", "ppm": "ppm", "ppb": "ppb",
+    "ug m-3": "ug/m3", "ug/m3": "ug/m3", "mg m-3": "mg/m3", "ng m-3": "ng/m3",
+    "percent": "%", "degC": "degC", "m": "m", "1": "",
+}
 
 
 # ----------------------------------------------------------------------------------------
@@ -768,7 +836,8 @@ def grid_samples(
     if cross_validate:
         from dronesense.validation import cross_validate as _cv
 
-        scores = _cv(method, coords, values, spec=spec)
+        tracks, order = sample_tracks(samples, quantity, spec)
+        scores = _cv(method, coords, values, spec=spec, tracks=tracks, order=order)
         ds.attrs.update(scores.attrs())
         ds[qty.key].attrs["cross_validation_rmse"] = scores.rmse
         ds[qty.key].attrs["cross_validation_bias"] = scores.bias

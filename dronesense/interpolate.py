@@ -21,8 +21,11 @@ class              estimate, spread                                             
                    kriging variance
 ================== ============================================================= ==========
 
-Voxels farther than ``support`` voxels (Chebyshev distance, in voxel units) from every
-voxel holding a sample are NaN: no confident numbers without data.
+Voxels without data support are NaN: no confident numbers without data. Supported are
+voxels within ``support`` voxels horizontally (Chebyshev distance, in voxel units) of a
+voxel holding a sample on the same level, and voxels between two such voxels at most
+``support`` levels above and below (the gap between flown layers); never extrapolated above
+the top or below the bottom level of a column.
 
 Examples
 --------
@@ -192,7 +195,18 @@ class BaseGridder:
         has = count > 0
         if support <= 0:
             return has
-        return ndimage.maximum_filter(has, size=2 * support + 1, mode="constant")
+        # horizontally: within `support` voxels of a sample on the same level
+        near = ndimage.maximum_filter(has, size=(1, 2 * support + 1, 2 * support + 1),
+                                      mode="constant")
+        # vertically: only between supported levels (filling the gap between flown layers),
+        # never above the top or below the bottom one (no ground layer invented from the
+        # lowest flight level)
+        below = np.zeros_like(near)
+        above = np.zeros_like(near)
+        for d in range(1, min(support, near.shape[0] - 1) + 1):
+            below[d:] |= near[:-d]
+            above[:-d] |= near[d:]
+        return near | (below & above)
 
     def _variables(self, fields, count, quantity, spec):
         q = quantity.key
@@ -378,7 +392,8 @@ class IDW(BaseGridder):
         k = min(int(self.k), self.block_values_.size)
         dist, idx = self.tree_.query(
             self._scaled(coordinates), k=k,
-            distance_upper_bound=np.inf if self.radius is None else float(self.radius))
+            distance_upper_bound=np.inf if self.radius is None else float(self.radius),
+            workers=-1)
         dist, idx = dist.reshape(len(dist), -1), idx.reshape(len(idx), -1)
         found = np.isfinite(dist)
         with np.errstate(divide="ignore"):

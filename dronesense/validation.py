@@ -31,7 +31,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from dronesense.errors import NoUsableDataError
-from dronesense.grid import GridSpec, grid_samples, sample_coordinates
+from dronesense.grid import GridSpec, grid_samples, sample_coordinates, sample_tracks
 from dronesense.interpolate import IDW, BaseGridder, BlockReduce, KernelDMV, Kriging
 
 __all__ = ["CVScores", "candidates", "cross_validate", "select_method", "track_segments"]
@@ -73,23 +73,61 @@ class CVScores:
 
 
 def track_segments(coordinates: Sequence[ArrayLike], length: float,
-                   jump: float | None = None) -> np.ndarray:
+                   jump: float | None = None, *, tracks: ArrayLike | None = None,
+                   order: ArrayLike | None = None) -> np.ndarray:
     """Block id of each sample: contiguous pieces of the track about ``length`` metres long.
 
-    Samples must be in time order. A new block also starts where consecutive samples are more
-    than ``jump`` metres apart (default ``2 * length``: a turn, a new layer, another
-    vehicle).
+    Parameters
+    ----------
+    coordinates
+        ``(x, y, z)`` of the samples (m).
+    length
+        Length of a piece along the track (m).
+    jump
+        A new block also starts where consecutive samples are more than ``jump`` metres
+        apart (default ``2 * length``: a turn, a new layer).
+    tracks
+        Track key per sample (one vehicle in one boot, see
+        :func:`dronesense.grid.sample_tracks`). Pieces are cut along each track on its own,
+        so vehicles interleaved in one samples set still give blocks along each flight
+        path; no block spans two tracks. Default: all samples are one track.
+    order
+        Sort key within a track (vehicle time). Default: the samples are in time order.
+
+    Examples
+    --------
+    Two vehicles flying parallel lines 50 m apart, their samples interleaved:
+
+    >>> x = np.repeat(np.arange(0.0, 100.0), 2)
+    >>> y = np.tile([0.0, 50.0], 100)
+    >>> ids = track_segments((x, y, np.zeros(200)), 40.0, tracks=np.tile([1, 2], 100))
+    >>> int(np.unique(ids).size), int(np.unique(track_segments((x, y, 0 * x), 40.0)).size)
+    (6, 200)
     """
-    x, y, z = (np.asarray(c, dtype=float) for c in coordinates)
-    if x.size == 0:
+    x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
+    n = x.size
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    step = np.hypot(np.hypot(np.diff(x), np.diff(y)), np.diff(z))
+    keys = []
+    if order is not None:
+        keys.append(np.asarray(order, dtype=float).ravel())
+    if tracks is not None:
+        keys.append(np.asarray(tracks).ravel())
+    perm = np.lexsort(keys) if keys else np.arange(n)
+    xs, ys, zs = x[perm], y[perm], z[perm]
+    step = np.hypot(np.hypot(np.diff(xs), np.diff(ys)), np.diff(zs))
     jump = 2.0 * length if jump is None else jump
-    along = np.concatenate([[0.0], np.cumsum(np.where(step > jump, 0.0, step))])
-    breaks = np.concatenate([[0], np.cumsum(step > jump)])
+    cut = step > jump
+    if tracks is not None:
+        t = np.asarray(tracks).ravel()[perm]
+        cut |= t[1:] != t[:-1]
+    along = np.concatenate([[0.0], np.cumsum(np.where(cut, 0.0, step))])
+    breaks = np.concatenate([[0], np.cumsum(cut)])
     piece = np.floor(along / length).astype(np.int64)
     key = breaks * (piece.max() + 1) + piece
-    _, ids = np.unique(key, return_inverse=True)
+    _, sorted_ids = np.unique(key, return_inverse=True)
+    ids = np.empty(n, dtype=np.int64)
+    ids[perm] = sorted_ids.ravel()
     return ids
 
 
@@ -102,6 +140,8 @@ def cross_validate(
     folds: int = 5,
     groups: ArrayLike | None = None,
     segment_length: float | None = None,
+    tracks: ArrayLike | None = None,
+    order: ArrayLike | None = None,
     seed: int = 0,
 ) -> CVScores:
     """Blocked k-fold cross-validation of a method.
@@ -120,13 +160,20 @@ def cross_validate(
         Block id per sample (e.g. flight-line ids); default :func:`track_segments`.
     segment_length
         Track block length in metres; default four horizontal voxel sizes (40 m without spec).
+    tracks, order
+        Track key (vehicle and boot) and time of each sample, so blocks follow each
+        vehicle's own path (see :func:`track_segments`); default one track in the given
+        order.
     """
     x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
     v = np.asarray(values, dtype=float).ravel()
     if groups is None:
         length = segment_length or (4 * max(spec.spacing[:2]) if spec is not None else 40.0)
-        groups = track_segments((x, y, z), length)
+        groups = track_segments((x, y, z), length, tracks=tracks, order=order)
         blocking = f"track pieces of {length:g} m"
+        if tracks is not None:
+            ntr = np.unique(np.asarray(tracks)).size
+            blocking += f" along {ntr} track{'s' if ntr != 1 else ''} (vehicle, boot)"
     else:
         groups = np.asarray(groups)
         blocking = "given groups"
@@ -197,9 +244,11 @@ def select_method(
         spec = spec.fit(*coords)
     methods = list(methods) if methods is not None else candidates(
         spec, kriging=values.size <= 200_000)
+    tracks, order = sample_tracks(samples, quantity, spec)
     scored = []
     for m in methods:
-        s = cross_validate(m, coords, values, spec=spec, folds=folds)
+        s = cross_validate(m, coords, values, spec=spec, folds=folds, tracks=tracks,
+                           order=order)
         scored.append((m, s))
     usable = [(m, s) for m, s in scored if s.coverage >= min_coverage and np.isfinite(s.rmse)]
     pool = usable or [(m, s) for m, s in scored if np.isfinite(s.rmse)] or scored

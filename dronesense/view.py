@@ -169,7 +169,7 @@ def _render(snap: dict, title: str):
                       str(p["readings"]), str(p["waiting"]), clock,
                       _fmt(p["uncertainty_ms"], ".1f"))
         parts.append(t)
-    return Panel(Group(*parts), title=title)
+    return Panel(Group(*parts), title=title, expand=False)
 
 
 class NullView:

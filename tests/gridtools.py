@@ -107,3 +107,30 @@ def truth_grid(spec: GridSpec) -> np.ndarray:
     """The plume at the voxel centres of ``spec``."""
     x, y, z = spec.centres()
     return plume(x, y, z)
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+PLUME_BOX = REPO / "missions" / "plume-box.plan"
+
+
+def sim_flight(directory, *, seed: int, sysid: int = 1, mission=PLUME_BOX):
+    """Fly ``mission`` with firmware-sim (no link, as fast as possible) and pair its tlog.
+
+    Returns the samples ``.nc`` path (``directory/flight<seed>.nc``), written by
+    ``dronesense pair`` from the simulator's own ``.tlog``.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dronesense.cli import main
+
+    directory = Path(directory)
+    tlog = directory / f"flight{seed}.tlog"
+    subprocess.run([sys.executable, "-m", "firmware_sim", "--mission", str(mission),
+                    "--connect", "none", "--speedup", "0", "--seed", str(seed),
+                    "--sysid", str(sysid), "--tlog", str(tlog), "--quiet"],
+                   check=True, capture_output=True, cwd=REPO)
+    out = directory / f"flight{seed}.nc"
+    assert main(["pair", str(tlog), "--out", str(out), "--quiet"]) == 0
+    return out

@@ -43,6 +43,7 @@ def test_grid_session_dir_default_out(session, capsys):
     assert main(["grid", str(session), "--quantity", "ch4", "--spacing", "20,20,10"]) == 0
     out = capsys.readouterr().out
     assert "ch4 samples ->" in out and "wrote" in out
+    assert " ppm" in out and "1e-6" not in out  # display units on screen
     ds = xr.open_dataset(session / "grid_ch4.nc")
     assert ds["ch4"].dims == ("z", "y", "x")
     assert ds.sizes["z"] == 2

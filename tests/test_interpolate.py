@@ -63,8 +63,12 @@ def test_mask_follows_data_support(products):
     assert np.isnan(products["block"]["ch4"].values[count == 0]).all()
     for name in ("idw", "dmv", "kriging"):
         est = products[name]["ch4"].values
-        # within one voxel of data: estimated; farther: masked
-        near = ndimage.maximum_filter(count > 0, size=3, mode="constant")
+        # within one voxel of data on the level, or between two such levels: estimated;
+        # elsewhere (also above the top / below the bottom flown level): masked
+        flat = ndimage.maximum_filter(count > 0, size=(1, 3, 3), mode="constant")
+        near = flat.copy()
+        for k in range(1, flat.shape[0] - 1):
+            near[k] |= flat[k - 1] & flat[k + 1]
         assert np.isfinite(est[near]).all()
         assert np.isnan(est[~near]).all()
         assert (~near).sum() > 0
@@ -121,3 +125,14 @@ def test_idw_radius_leaves_far_points_empty():
     m = IDW(radius=5.0).fit(([0.0], [0.0], [0.0]), [1.0])
     out = m.predict(([1.0, 50.0], [0.0, 0.0], [0.0, 0.0]))
     assert out[0] == 1.0 and np.isnan(out[1])
+
+
+@pytest.mark.parametrize("name", ["idw", "dmv", "kriging"])
+def test_no_layer_invented_below_or_above_the_flights(name):
+    # layers at 20 and 40 m with 10 m voxels: the 30 m gap is filled, 10 m and 50 m are not
+    coords, values, _, _ = flight(layers=(20.0, 40.0), extent=(-60, 60, -40, 40), step=3.0)
+    spec = GridSpec((20, 20, 10), ORIGIN, region=(-80, 80, -60, 60, 5, 55))
+    ds = make_method(name).fit(coords, values, spec=spec).grid(spec)
+    filled = np.isfinite(ds["value"].values).any(axis=(1, 2))
+    assert dict(zip(ds.z.values.tolist(), filled.tolist(), strict=True)) == {
+        10.0: False, 20.0: True, 30.0: True, 40.0: True, 50.0: False}

@@ -6,7 +6,7 @@ import xarray as xr
 from gridtools import ORIGIN, flight, samples_dataset, truth_grid
 
 from dronesense.cli import main
-from dronesense.grid import GridSpec, grid_samples
+from dronesense.grid import GridSpec, grid_samples, sample_coordinates
 from dronesense.interpolate import IDW, BlockReduce, KernelDMV, Kriging
 from dronesense.validation import cross_validate, select_method, track_segments
 
@@ -103,3 +103,54 @@ def test_cli_auto(small, tmp_path, capsys):
     assert "chosen by cross-validation" in text and "RMSE" in text
     with xr.open_dataset(out) as ds:
         assert "cross_validation_candidates" in ds.attrs
+
+
+def _two_vehicles():
+    """Two vehicles flying at once, their samples interleaved in time as a listener logs them."""
+    from gridtools import samples_dataset
+
+    c1, v1, _, _ = flight(seed=1, layers=(10, 20), extent=(-100, 100, -60, 60), step=2.0)
+    c2, v2, _, _ = flight(seed=2, layers=(30, 40), extent=(0, 200, -60, 60), step=2.0)
+    n = min(v1.size, v2.size)
+    a = samples_dataset(tuple(c[:n] for c in c1), v1[:n], sysid=1)
+    b = samples_dataset(tuple(c[:n] for c in c2), v2[:n], sysid=7)
+    both = xr.concat([a, b], dim="obs")
+    interleaved = both.isel(obs=np.ravel(np.column_stack([np.arange(n), n + np.arange(n)])))
+    return both, interleaved
+
+
+def test_blocks_follow_each_vehicle_when_interleaved():
+    from dronesense.grid import sample_tracks
+
+    both, mixed = _two_vehicles()
+    spec = GridSpec((20, 20, 10), ORIGIN).fit(*sample_coordinates(mixed, "ch4",
+                                                                  GridSpec((1, 1, 1), ORIGIN))[0])
+    coords, _, _ = sample_coordinates(mixed, "ch4", spec)
+    tracks, order = sample_tracks(mixed, "ch4", spec)
+    assert sorted(np.unique(tracks // (1 << 20)).tolist()) == [1, 7]
+    naive = track_segments(coords, 80.0)
+    blocked = track_segments(coords, 80.0, tracks=tracks, order=order)
+    # time order alone jumps between vehicles at every sample: one block per sample
+    assert np.unique(naive).size > 0.9 * naive.size
+    # per vehicle: pieces of ~80 m of a 2 m-step track, never spanning two vehicles
+    sizes = np.bincount(blocked)
+    assert np.median(sizes) >= 30
+    for g in np.unique(blocked):
+        assert np.unique(tracks[blocked == g]).size == 1
+    # the same blocks as the vehicles' samples one after the other
+    c2, _, _ = sample_coordinates(both, "ch4", spec)
+    t2, o2 = sample_tracks(both, "ch4", spec)
+    assert np.unique(track_segments(c2, 80.0, tracks=t2, order=o2)).size == \
+        np.unique(blocked).size
+
+
+def test_grid_cv_groups_by_vehicle():
+    both, mixed = _two_vehicles()
+    spec = GridSpec((20, 20, 10), ORIGIN)
+    a = grid_samples(mixed, "ch4", spec, method=IDW(), cross_validate=True)
+    b = grid_samples(both, "ch4", GridSpec.from_attrs(a.attrs), method=IDW(),
+                     cross_validate=True)
+    assert "along 2 tracks" in a.attrs["cross_validation_method"]
+    assert a.attrs["cross_validation_method"] == b.attrs["cross_validation_method"]
+    assert a.attrs["cross_validation_rmse"] == pytest.approx(b.attrs["cross_validation_rmse"],
+                                                             rel=1e-9)

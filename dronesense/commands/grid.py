@@ -10,7 +10,7 @@ import xarray as xr
 
 from dronesense.errors import InputError
 
-__all__ = ["load_samples", "register", "run"]
+__all__ = ["load_samples", "register", "run", "summarise"]
 
 
 def load_samples(path: str | Path) -> xr.Dataset:
@@ -143,23 +143,30 @@ def run(args: argparse.Namespace) -> int:
     write_grid(ds, out)
     if args.save_spec:
         GridSpec.from_attrs(ds.attrs).save(args.save_spec)
-    q = ds[args.quantity]
+    summarise(ds, args.quantity, chosen=method == "auto")
+    print(f"wrote {out}")
+    return 0
+
+
+
+def summarise(ds: xr.Dataset, quantity: str, *, chosen: bool = False) -> None:
+    """Print what a grid holds, in display units (``ppm``; the file keeps CF ``1e-6``)."""
+    from dronesense.grid import GridSpec, display_units
+
+    q = ds[quantity]
     count = ds["number_of_observations"].values
     filled = int(np.isfinite(q.values).sum())
     nz, ny, nx = q.shape
     spacing = "{:g} x {:g} x {:g} m".format(*GridSpec.from_attrs(ds.attrs).spacing)
-    print(f"{ds.attrs.get('number_of_samples', int(count.sum()))} {args.quantity} samples -> "
+    units = display_units(q.attrs.get("units", ""), quantity)
+    unit_text = f" {units}" if units else ""
+    print(f"{ds.attrs.get('number_of_samples', int(count.sum()))} {quantity} samples -> "
           f"{nx} x {ny} x {nz} voxels of {spacing} ({ds.attrs['vertical_reference']})")
-    print(f"method {ds.attrs['made_by']}" + (" (chosen by cross-validation)"
-                                             if method == "auto" else ""))
+    print(f"method {ds.attrs['made_by']}" + (" (chosen by cross-validation)" if chosen else ""))
     print(f"voxels with data {int((count > 0).sum())}, with an estimate {filled} of {q.size}")
     if filled:
-        units = q.attrs.get("units", "")
-        print(f"{args.quantity} min {np.nanmin(q.values):.4g}  mean {np.nanmean(q.values):.4g}  "
-              f"max {np.nanmax(q.values):.4g} [{units}]")
+        print(f"{quantity} min {np.nanmin(q.values):.4g}  mean {np.nanmean(q.values):.4g}  "
+              f"max {np.nanmax(q.values):.4g}{unit_text}")
     if "cross_validation_rmse" in ds.attrs:
-        print(f"blocked cross-validation: RMSE {ds.attrs['cross_validation_rmse']:.4g}, "
-              f"bias {ds.attrs['cross_validation_bias']:.4g}")
-    print(f"wrote {out}")
-    return 0
-
+        print(f"blocked cross-validation: RMSE {ds.attrs['cross_validation_rmse']:.4g}"
+              f"{unit_text}, bias {ds.attrs['cross_validation_bias']:.4g}{unit_text}")
