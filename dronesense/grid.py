@@ -39,7 +39,7 @@ from numpy.typing import ArrayLike
 from dronesense import __version__
 from dronesense.errors import InputError, NoUsableDataError
 from dronesense.geo import LocalFrame
-from dronesense.quantities import Quantity, get_quantity
+from dronesense.quantities import Quantity, display_units, get_quantity
 
 __all__ = [
     "STATISTICS",
@@ -607,30 +607,6 @@ def sample_tracks(samples: xr.Dataset, quantity: str,
     return key, order
 
 
-def display_units(units: str | None, key: str | None = None) -> str:
-    """Units as people read them (``ppm``, ``ppb``, ``ug/m3``) for CF ``units``.
-
-    Figures and printed summaries use these; files keep the CF units. Only relabels: the
-    numbers are the same in both (``1e-6`` of a mole fraction is one ``ppm``).
-
-    >>> display_units("1e-6", "ch4"), display_units("1e-9"), display_units("ug m-3")
-    ('ppm', 'ppb', 'ug/m3')
-    """
-    from dronesense.quantities import QUANTITIES
-
-    if not units:
-        return ""
-    q = QUANTITIES.get(key or "")
-    if q is not None and q.units == units:
-        return q.display_units
-    return _DISPLAY_UNITS.get(units.strip(), units)
-
-
-_DISPLAY_UNITS = {
-    "1e-6": "ppm", "1e-9": "ppb", "1e-12": "ppt", "ppm": "ppm", "ppb": "ppb",
-    "ug m-3": "ug/m3", "ug/m3": "ug/m3", "mg m-3": "mg/m3", "ng m-3": "ng/m3",
-    "percent": "%", "degC": "degC", "m": "m", "1": "",
-}
 
 
 # ----------------------------------------------------------------------------------------

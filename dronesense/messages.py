@@ -36,7 +36,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.events import Event, Fix, Reading, Status, TimeSync
 
-__all__ = ["MessageAdapter", "float32_decimal"]
+__all__ = ["MessageAdapter", "float32_decimal", "mode_name"]
 
 _f32_cache: dict[float, float] = {}
 
@@ -62,6 +62,30 @@ def float32_decimal(value: float) -> float:
             _f32_cache.clear()
         _f32_cache[value] = hit
     return hit
+
+def mode_name(status: Status | None) -> str | None:
+    """The flight mode of a :class:`Status` as the autopilot names it (``AUTO``, ``LOITER``).
+
+    ArduPilot modes are looked up by vehicle type, PX4 modes decoded from the custom mode;
+    an unknown mode gives its number.
+
+    Examples
+    --------
+    >>> mode_name(Status(1, armed=True, mode=3, vehicle_type=2, autopilot=3))
+    'AUTO'
+    >>> mode_name(Status(1, armed=False, mode=77, vehicle_type=2, autopilot=3))
+    '77'
+    """
+    if status is None:
+        return None
+    from pymavlink import mavutil
+
+    if status.autopilot == mavlink.MAV_AUTOPILOT_PX4:
+        return mavutil.interpret_px4_mode(mavlink.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED,
+                                          status.mode)
+    names = mavutil.mode_mapping_bynumber(status.vehicle_type) or {}
+    return names.get(status.mode, str(status.mode))
+
 
 _GCS = mavlink.MAV_TYPE_GCS
 _NO_AUTOPILOT = mavlink.MAV_AUTOPILOT_INVALID

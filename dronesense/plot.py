@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from dronesense.grid import display_units
+from dronesense.quantities import display_units
 from dronesense.sections import curtain, data_variable, horizontal_slices, vertical_profile
 
 __all__ = ["plot_profile", "plot_section", "plot_slices", "plot_slices_vs_truth"]

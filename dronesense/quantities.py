@@ -26,7 +26,7 @@ from pathlib import Path
 
 from dronesense.errors import InputError
 
-__all__ = ["QUANTITIES", "NameTable", "Quantity", "get_quantity"]
+__all__ = ["QUANTITIES", "NameTable", "Quantity", "display_units", "get_quantity"]
 
 
 @dataclass(frozen=True)
@@ -244,3 +244,27 @@ class NameTable:
             return None
         key, scale = hit
         return self.quantities[key], value * scale
+
+
+def display_units(units: str | None, key: str | None = None) -> str:
+    """Units as people read them (``ppm``, ``ppb``, ``ug/m3``) for CF ``units``.
+
+    Figures and printed summaries use these; files keep the CF units. Only relabels: the
+    numbers are the same in both (``1e-6`` of a mole fraction is one ``ppm``).
+
+    >>> display_units("1e-6", "ch4"), display_units("1e-9"), display_units("ug m-3")
+    ('ppm', 'ppb', 'ug/m3')
+    """
+    if not units:
+        return ""
+    q = QUANTITIES.get(key or "")
+    if q is not None and q.units == units:
+        return q.display_units
+    return _DISPLAY_UNITS.get(units.strip(), units)
+
+
+_DISPLAY_UNITS = {
+    "1e-6": "ppm", "1e-9": "ppb", "1e-12": "ppt", "ppm": "ppm", "ppb": "ppb",
+    "ug m-3": "ug/m3", "ug/m3": "ug/m3", "mg m-3": "mg/m3", "ng m-3": "ng/m3",
+    "percent": "%", "degC": "degC", "m": "m", "1": "",
+}

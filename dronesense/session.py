@@ -57,7 +57,7 @@ from dronesense import __version__
 from dronesense.errors import InputError
 from dronesense.events import Fix, TimeSync
 from dronesense.link import Chunk
-from dronesense.messages import MessageAdapter
+from dronesense.messages import MessageAdapter, mode_name
 from dronesense.pairing import Pairer
 from dronesense.payload.journal import ReadingJournal, merge, read_journal
 from dronesense.quantities import NameTable
@@ -427,6 +427,7 @@ class Recorder:
                 "fixes_dropped_out_of_order": fs.track.dropped,
                 "armed": None if status is None else status.armed,
                 "mode": None if status is None else status.mode,
+                "mode_name": mode_name(status),
                 "vehicle_type": None if status is None else status.vehicle_type,
                 "autopilot": None if status is None else status.autopilot,
                 "has_flown": fs.has_flown,

@@ -17,6 +17,9 @@ from __future__ import annotations
 import sys
 import time
 
+from dronesense.messages import mode_name
+from dronesense.quantities import display_units
+
 __all__ = ["LineView", "LiveView", "NullView", "make_view", "render", "snapshot", "status_line"]
 
 #: Seconds without a packet after which the link is shown as down.
@@ -39,7 +42,7 @@ def snapshot(recorder, link=None) -> dict:
             "sysid": sysid,
             "boot": fs.boot,
             "armed": None if status is None else status.armed,
-            "mode": None if status is None else status.mode,
+            "mode": mode_name(status),
             "fix_ok": None if fix is None else fix[1],
             "lat": None if fix is None else float(fix[2][0]),
             "lon": None if fix is None else float(fix[2][1]),
@@ -145,7 +148,7 @@ def _render(snap: dict, title: str):
             t.add_column(col)
         armed = {True: "[bold red]ARMED[/]", False: "disarmed", None: "?"}[v["armed"]]
         fix = {True: "ok", False: "[red]no fix[/]", None: "-"}[v["fix_ok"]]
-        t.add_row(armed, _fmt(v["mode"], "d"), fix, _fmt(v["lat"], ".6f"), _fmt(v["lon"], ".6f"),
+        t.add_row(armed, v["mode"] or "-", fix, _fmt(v["lat"], ".6f"), _fmt(v["lon"], ".6f"),
                   _fmt(v["alt_amsl"], ".1f"), _fmt(v["height"], ".1f"))
         parts.append(t)
         if v["values"]:
@@ -154,7 +157,7 @@ def _render(snap: dict, title: str):
             q.add_column("latest", justify="right")
             q.add_column("units")
             for key, (value, units, _name) in v["values"].items():
-                q.add_row(key, f"{value:.4g}", units)
+                q.add_row(key, f"{value:.4g}", display_units(units, key))
             parts.append(q)
     if snap.get("payloads"):
         t = Table(title="serial payloads", expand=False)
