@@ -27,7 +27,7 @@ from dronesense.missions.items import Home, Mission
 __all__ = ["examples", "register"]
 
 #: the example missions, as (file stem, builder)
-EXAMPLE_NAMES = ("plume-box", "pm-profile")
+EXAMPLE_NAMES = ("plume-box", "plume-curtain", "pm-profile")
 
 
 def _floats(text: str, what: str, n: tuple[int, ...] | None = None) -> list[float]:
@@ -154,13 +154,15 @@ def examples() -> dict[str, Mission]:
     - ``plume-box``: five 260 m lawnmower lines across a south-westerly wind (from 240°),
       150-450 m downwind of the digester stack of a wastewater plant near Cologne, 75 m
       apart, at 20, 35 and 50 m; home 60 m downwind and 160 m to the side of the stack.
+    - ``plume-curtain``: a downwind curtain 150 m from the same stack, 200 m wide, transects
+      every 5 m from 5 to 60 m, for a mass-balance emission estimate (``dronesense flux``).
     - ``pm-profile``: a vertical profile beside a wastewater plant near Milan, 10 to 120 m
       every 10 m with an 8 s hold at each level, through a ~65 m PM mixing layer, then land.
 
     Examples
     --------
     >>> sorted(examples())
-    ['plume-box', 'pm-profile']
+    ['plume-box', 'plume-curtain', 'pm-profile']
     """
     from dronesense.geo import LocalFrame
 
@@ -178,10 +180,13 @@ def examples() -> dict[str, Mission]:
         home, patterns.rectangle(*at(300.0, 0.0), 240.0, 300.0, heading=wind_from + 90.0),
         layers=[20, 35, 50], spacing=75.0, wind_from=wind_from, margin=10.0, speed=12.0,
         acceptance=3.0)
+    curtain = patterns.curtain(home, stack, wind_from=wind_from, distance=150.0, width=200.0,
+                               min_height=5.0, max_height=60.0, vertical_spacing=5.0,
+                               speed=6.0)
     site = (45.4363, 9.2125)
     profile = patterns.vertical_profile(Home(*site, 108.0), list(range(10, 130, 10)), hold=8.0,
                                         speed=3.0, end="land")
-    return {"plume-box": box, "pm-profile": profile}
+    return {"plume-box": box, "plume-curtain": curtain, "pm-profile": profile}
 
 
 def _run_examples(args) -> int:
