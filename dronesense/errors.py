@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class DronesenseError(Exception):
     """An error the user can act on: printed as one line by the CLI, no traceback.
@@ -40,3 +42,21 @@ class InputError(DronesenseError):
 
 class NoUsableDataError(DronesenseError):
     """Nothing usable was left after skipping bad input."""
+
+
+def read_text(path, what: str = "file") -> str:
+    """The text of a user's file, or an :class:`InputError` that says why it cannot be read.
+
+    Examples
+    --------
+    >>> try:
+    ...     read_text("/no/such/mission.plan", "mission")
+    ... except InputError as err:
+    ...     print(err)
+    /no/such/mission.plan: cannot read mission (No such file or directory)
+    """
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"cannot read {what} ({reason})", path=path) from None

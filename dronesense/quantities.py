@@ -24,7 +24,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dronesense.errors import InputError
+from dronesense.errors import InputError, read_text
 
 __all__ = ["QUANTITIES", "NameTable", "Quantity", "display_units", "get_quantity"]
 
@@ -173,9 +173,7 @@ class NameTable:
         """
         path = Path(path)
         try:
-            doc = tomllib.loads(path.read_text())
-        except (OSError, UnicodeDecodeError) as err:
-            raise InputError(f"cannot read name mapping: {err}", path=path) from None
+            doc = tomllib.loads(read_text(path, "name mapping"))
         except tomllib.TOMLDecodeError as err:
             raise InputError(f"not valid TOML: {err}", path=path) from None
         table = cls.default()

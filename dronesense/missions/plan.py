@@ -31,7 +31,7 @@ import json
 import math
 from pathlib import Path
 
-from dronesense.errors import InputError
+from dronesense.errors import InputError, read_text
 from dronesense.missions.items import (
     AMSL_FRAMES,
     FRAME_GLOBAL_RELATIVE_ALT,
@@ -204,13 +204,7 @@ def loads(text: str, source: str = "<plan>") -> Mission:
 
 def read(path: str | Path) -> Mission:
     """Read a ``.plan`` file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read ({getattr(exc, 'strerror', None) or exc})",
-                         path=path) from None
-    return loads(text, str(path))
+    return loads(read_text(path, "mission"), str(path))
 
 
 def write(mission: Mission, path: str | Path) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from dronesense.errors import InputError
+from dronesense.errors import InputError, read_text
 from dronesense.missions.items import Mission, MissionItem
 
 __all__ = ["dumps", "loads", "read", "write"]
@@ -91,13 +91,7 @@ def loads(text: str, source: str = "<waypoints>") -> Mission:
 
 def read(path: str | Path) -> Mission:
     """Read a ``.waypoints`` file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read ({getattr(exc, 'strerror', None) or exc})",
-                         path=path) from None
-    return loads(text, str(path))
+    return loads(read_text(path, "mission"), str(path))
 
 
 def write(mission: Mission, path: str | Path) -> None:
