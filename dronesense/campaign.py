@@ -179,10 +179,10 @@ def flight_partial(source: str | Path | xr.Dataset, quantity: str, spec_json: st
     Module-level and picklable, so dask workers in other processes can run it. A flight
     without usable samples of the quantity gives empty sums.
     """
-    from dronesense.commands.grid import load_samples
+    from dronesense.samples import load_dataset
 
     spec = GridSpec.from_json(spec_json)
-    samples = source if isinstance(source, xr.Dataset) else load_samples(source)
+    samples = source if isinstance(source, xr.Dataset) else load_dataset(source)
     name = str(source) if not isinstance(source, xr.Dataset) else samples.attrs.get(
         "source", "dataset")
     if quantity not in samples:
@@ -223,12 +223,12 @@ def campaign_extent(sources: Iterable[str | Path | xr.Dataset], quantity: str,
     One flight is read at a time; only its bounds are kept. Flights without the quantity are
     skipped.
     """
-    from dronesense.commands.grid import load_samples
+    from dronesense.samples import load_dataset
 
     lo = np.full(3, np.inf)
     hi = np.full(3, -np.inf)
     for src in sources:
-        samples = src if isinstance(src, xr.Dataset) else load_samples(src)
+        samples = src if isinstance(src, xr.Dataset) else load_dataset(src)
         if quantity not in samples:
             continue
         coords, _, _ = sample_coordinates(samples, quantity, spec)

@@ -73,7 +73,6 @@ __all__ = [
     "ColourScale",
     "geometry_note",
     "read_samples",
-    "rows_from_dataset",
     "samples_kind",
     "split_paired",
     "to_geojson",
@@ -478,64 +477,6 @@ def _write_parquet(rows, path: Path, *, history: str, source: str) -> None:
 # reading
 
 
-def rows_from_dataset(ds) -> list[SampleRow]:
-    """Sample rows from a samples Dataset (:func:`dronesense.samples.to_dataset` form).
-
-    The Dataset does not hold the wire ``name`` or ``time_source``: ``name`` becomes the
-    quantity key and ``time_source`` is empty. A row whose value is NaN in every quantity
-    variable is left out (its quantity cannot be told).
-    """
-    import numpy as np
-
-    from dronesense.samples import format_utc
-
-    qvars = [v for v in ds.data_vars
-             if ds[v].dims == ("obs",) and ds[v].attrs.get("ancillary_variables")]
-    n = ds.sizes.get("obs", 0)
-
-    def arr(name):
-        return (np.asarray(ds[name].values, dtype=float) if name in ds.variables
-                else np.full(n, np.nan))
-
-    lat, lon, alt, height = arr("lat"), arr("lon"), arr("altitude"), arr("height")
-    gap, tb = arr("position_gap"), arr("time_boot_ms")
-    boot = ds["boot"].values if "boot" in ds.variables else np.zeros(n, int)
-    sysid = ds["sysid"].values if "sysid" in ds.variables else np.ones(n, int)
-    flag = ds["flag"].values if "flag" in ds.variables else np.zeros(n, int)
-    times = ds["time"].values.astype("datetime64[us]") if "time" in ds.variables else None
-
-    def opt(x):
-        return None if not math.isfinite(x) else float(x)
-
-    rows = []
-    for v in qvars:
-        vals = np.asarray(ds[v].values, dtype=float)
-        units = str(ds[v].attrs.get("units", ""))
-        for i in np.flatnonzero(np.isfinite(vals)):
-            t = None
-            if times is not None and not np.isnat(times[i]):
-                t = format_utc(int(times[i].astype("int64")))
-            rows.append((i, SampleRow(
-                t, float(tb[i]), int(boot[i]), int(sysid[i]), opt(lat[i]), opt(lon[i]),
-                opt(alt[i]), opt(height[i]), v, v, float(vals[i]), units, opt(gap[i]),
-                int(flag[i]), "")))
-    rows.sort(key=lambda ir: ir[0])
-    return [r for _, r in rows]
-
-
-def _rows_from_parquet(path: Path) -> list[SampleRow]:
-    import pandas as pd
-
-    try:
-        df = pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises its own error types
-        raise InputError(f"cannot read samples: {err}", path=path) from None
-    if not set(COLUMNS) <= set(df.columns):
-        raise InputError("not a dronesense samples file (columns missing)", path=path)
-    df = df[list(COLUMNS)].astype(object).where(df[list(COLUMNS)].notna(), None)
-    return [SampleRow(*rec) for rec in df.itertuples(index=False, name=None)]
-
-
 def _is_journal(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
@@ -570,8 +511,8 @@ def read_samples(paths: Sequence[str | Path], *, quantities: Sequence[str] | Non
 
     Session directories give their ``samples.csv`` journal (the live samples; with
     ``prefer_journal=False``, or without a journal, their ``flight.tlog`` is paired again);
-    samples ``.csv`` journals, ``.nc`` (through :func:`dronesense.commands.grid.load_samples`)
-    and ``.parquet`` are read as they are; every other path is a log paired by
+    samples ``.csv`` journals, ``.nc`` and ``.parquet`` are read as they are
+    (:func:`dronesense.samples.read_rows`); every other path is a log paired by
     :func:`dronesense.postflight.pair_logs` with ``pair_options`` (``names``, ``lags``,
     ``auto``, ``auto_all``, ``max_gap_s``, ``csv_map``, ``record_map``, ...).
 
@@ -591,17 +532,10 @@ def read_samples(paths: Sequence[str | Path], *, quantities: Sequence[str] | Non
     rows: list[SampleRow] = []
     logs = []
     for p in paths:
-        kind = samples_kind(p, prefer_journal=prefer_journal)
-        if kind is None:
+        if samples_kind(p, prefer_journal=prefer_journal) is None:
             logs.append(p)
-        elif kind == "journal":
-            rows.extend(samples.read_journal(p))
-        elif kind == "parquet":
-            rows.extend(_rows_from_parquet(Path(p)))
         else:
-            from dronesense.commands.grid import load_samples
-
-            rows.extend(rows_from_dataset(load_samples(p)))
+            rows.extend(samples.read_rows(p))
     summary = None
     if logs:
         from dronesense.postflight import pair_logs

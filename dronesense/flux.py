@@ -541,7 +541,7 @@ def estimate_flux(
     ----------
     samples
         Paired samples (the Dataset of :func:`dronesense.samples.to_dataset`, a file read
-        by ``dronesense.commands.grid.load_samples``).
+        by :func:`dronesense.samples.load_dataset`).
     quantity
         Quantity key: a mole fraction (``ch4``, ``co2``, ...) or a mass concentration
         (``pm2p5``...).

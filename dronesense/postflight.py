@@ -7,7 +7,8 @@ range:
 =====================  ==============================================================
 ``.tlog``              :func:`dronesense.tlogscan.scan_tlog` (vectorised), messages
                        translated by :class:`dronesense.messages.MessageAdapter`
-session directory      its ``flight.tlog``, as above
+session directory      its ``flight.tlog``, as above, with the serial payload readings of
+                       its ``payload.csv`` interleaved as the listener pushed them
 ``.bin``               :func:`dronesense.dataflash.read_dataflash`
 ``.csv``               :func:`dronesense.csvtrack.read_csv_track` (needs a column map)
 =====================  ==============================================================
@@ -66,6 +67,9 @@ class LogEvents:
         Good records / rows read from the log.
     notes
         Other warnings about the input (no-fix positions, bad CSV times, ...).
+    sensors
+        Serial sensor prefixes of a session's payload readings (``session.json``
+        ``payload_sensors``): their ``SENSOR.NAME`` names map as ``NAME``.
     """
 
     path: Path
@@ -75,6 +79,7 @@ class LogEvents:
     messages: int = 0
     size: int = 0
     notes: list[str] = field(default_factory=list)
+    sensors: list[str] = field(default_factory=list)
 
 
 def detect_kind(path: str | Path) -> str:
@@ -125,6 +130,12 @@ def tlog_events(scan: TlogScan) -> list[tuple[Event, int | None]]:
     The scan's arrays become light message objects carrying exactly the values pymavlink
     would decode, so the translation rules live in one place.
     """
+    return [(ev, recv) for _, (ev, recv) in _indexed_tlog_events(scan)]
+
+
+def _indexed_tlog_events(scan: TlogScan) -> list[tuple[int, tuple[Event, int]]]:
+    """:func:`tlog_events` with the index of each event's record among all the tlog's
+    records (the packet count of a session's ``payload.csv``)."""
     from dronesense.messages import MessageAdapter
 
     parts = []
@@ -140,6 +151,7 @@ def tlog_events(scan: TlogScan) -> list[tuple[Event, int | None]]:
     codes = np.concatenate([p[1] for p in parts])
     rows = np.concatenate([p[2] for p in parts])
     perm = np.argsort(order, kind="stable")
+    index = order[perm].tolist()
     codes, rows = codes[perm].tolist(), rows[perm].tolist()
     lists = {}
     classes = {}
@@ -156,9 +168,9 @@ def tlog_events(scan: TlogScan) -> list[tuple[Event, int | None]]:
                        cols["_compid"].tolist(), cols["_recv_us"].tolist())
         classes[code] = _lite_class(name, fields)
     adapter = MessageAdapter()
-    out: list[tuple[Event, int | None]] = []
+    out: list[tuple[int, tuple[Event, int]]] = []
     headers: dict[tuple[int, int], _Header] = {}
-    for code, i in zip(codes, rows, strict=True):
+    for k, code, i in zip(index, codes, rows, strict=True):
         fields, vals, sysids, compids, recv = lists[code]
         msg = classes[code]()
         for f, v in zip(fields, vals[i], strict=True):
@@ -169,8 +181,24 @@ def tlog_events(scan: TlogScan) -> list[tuple[Event, int | None]]:
             hdr = headers[key] = _Header(*key)
         msg._header = hdr
         for ev in adapter.events(msg):
-            out.append((ev, recv[i]))
+            out.append((k, (ev, recv[i])))
     return out
+
+
+def _with_payload(tlog: Path, indexed: list[tuple[int, tuple[Event, int]]], log: LogEvents
+                  ) -> list[tuple[Event, int | None]]:
+    """The events of a recorded tlog with the serial payload readings of the session's
+    ``payload.csv`` (beside the tlog, as :func:`dronesense.session.replay` finds it) pushed
+    where the listener pushed them; their sensors go to ``log.sensors``."""
+    from dronesense.payload.journal import merge_indexed, read_journal
+    from dronesense.session import session_settings
+
+    journal = tlog.with_name("payload.csv")
+    if not journal.exists():
+        return [item for _, item in indexed]
+    readings = read_journal(journal)
+    log.sensors = session_settings(tlog).get("sensors", [])
+    return [item for _, item in merge_indexed(indexed, readings)]
 
 
 def load_events(
@@ -208,7 +236,7 @@ def load_events(
         log.size = scan.size
         log.messages = scan.records
         log.skipped = scan.skipped
-        log.events = tlog_events(scan)
+        log.events = _with_payload(tlog, _indexed_tlog_events(scan), log)
     elif kind == "bin":
         from dronesense.dataflash import read_dataflash
 
@@ -490,7 +518,12 @@ def pair_logs(
         if not log.events:
             reasons.append(f"{path}: no positions, readings or clock messages")
             continue
-        segs = _segments(log.events, names, summary)
+        log_names = names
+        if log.sensors:
+            log_names = names.copy()
+            for sensor in log.sensors:
+                log_names.add_sensor(sensor)
+        segs = _segments(log.events, log_names, summary)
         _track_stats(segs, max_gap_s, summary)
         present = {k for s in segs.values() for k in s.readings}
         to_estimate = (present if auto_all else auto & present)
@@ -511,7 +544,7 @@ def pair_logs(
             summary.warnings.append(f"{path}: --lag {key}=auto: no {key} readings")
         for key, val in declared.items():
             summary.lags.setdefault(key, (val, math.nan, "declared"))
-        pairer = Pairer(names, max_gap_s=max_gap_s, lags=file_lags)
+        pairer = Pairer(log_names, max_gap_s=max_gap_s, lags=file_lags)
         n = len(log.events)
         step = max(1, n // 100)
         out: list[SampleRow] = []

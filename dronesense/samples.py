@@ -3,8 +3,11 @@
 A :class:`SampleRow` is one sensor reading with the vehicle position at the moment the air was
 sampled (see :mod:`dronesense.pairing`). Rows are written to the journal as they are produced
 (:class:`JournalWriter`), read back with :func:`read_journal`, and turned into a CF
-``featureType = "trajectory"`` :class:`xarray.Dataset` with :func:`to_dataset`. The column
-list is the samples schema of ``docs/architecture.md``.
+``featureType = "trajectory"`` :class:`xarray.Dataset` with :func:`to_dataset` (and back with
+:func:`from_dataset`). :func:`read_rows` and :func:`load_dataset` read any samples input: a
+session directory (its journal), a samples ``.csv``, ``.nc`` or ``.parquet``. The column list
+is the samples schema of ``docs/architecture.md``; the writers of every format are in
+:mod:`dronesense.export`.
 
 Examples
 --------
@@ -34,15 +37,18 @@ from dronesense.errors import InputError
 __all__ = [
     "COLUMNS",
     "FLAG_MEANINGS",
+    "SAMPLE_SUFFIXES",
     "Flag",
     "JournalWriter",
     "SampleRow",
     "format_row",
     "format_utc",
+    "from_dataset",
+    "load_dataset",
     "parse_row",
     "read_journal",
+    "read_rows",
     "to_dataset",
-    "write_samples",
 ]
 
 
@@ -310,6 +316,11 @@ def to_dataset(rows: Sequence[SampleRow], names=None, *, history: str = "", sour
             "flag": ("obs", col("flag", np.int8), {
                 "long_name": "pairing quality flag", "flag_values": flag_values,
                 "flag_meanings": " ".join(FLAG_MEANINGS)}),
+            "name": ("obs", col("name", object), {
+                "long_name": "name of the reading as it came over the link"}),
+            "time_source": ("obs", col("time_source", object), {
+                "long_name": "where the time came from: sync (vehicle clock and "
+                             "SYSTEM_TIME), receive (ground receive time) or empty"}),
         },
     )
     quantity = col("quantity", object)
@@ -340,17 +351,135 @@ def to_dataset(rows: Sequence[SampleRow], names=None, *, history: str = "", sour
     return ds
 
 
-def write_samples(rows: Sequence[SampleRow], path: str | Path, **attrs) -> Path:
-    """Write rows as a journal-format ``.csv`` or a CF netCDF ``.nc``.
+def from_dataset(ds) -> list[SampleRow]:
+    """Sample rows from a samples Dataset (the :func:`to_dataset` form, e.g. a samples ``.nc``).
 
-    ``attrs`` (``names``, ``history``, ``source``) go to :func:`to_dataset` for netCDF.
+    The wire ``name`` and ``time_source`` come from their variables; a Dataset without them
+    (written before they were stored) gives the quantity key as ``name`` and an empty
+    ``time_source``. A row whose value is NaN in every quantity variable is left out (its
+    quantity cannot be told).
+
+    Examples
+    --------
+    >>> row = SampleRow("2024-05-01T10:00:00.000000Z", 1000.0, 0, 1, 52.0, 5.0, 40.0, 30.0,
+    ...                 "ch4", "CH4", 1.9, "1e-6", 0.1, 0, "sync")
+    >>> from_dataset(to_dataset([row])) == [row]
+    True
     """
+    qvars = [v for v in ds.data_vars
+             if ds[v].dims == ("obs",) and ds[v].attrs.get("ancillary_variables")]
+    n = ds.sizes.get("obs", 0)
+
+    def arr(name):
+        return (np.asarray(ds[name].values, dtype=float) if name in ds.variables
+                else np.full(n, np.nan))
+
+    def ints(name, default):
+        return (ds[name].values.astype(int).tolist() if name in ds.variables
+                else [default] * n)
+
+    def texts(name):
+        return ([str(x) if x is not None else "" for x in ds[name].values.tolist()]
+                if name in ds.variables else None)
+
+    lat, lon, alt, height = arr("lat"), arr("lon"), arr("altitude"), arr("height")
+    gap, tb = arr("position_gap"), arr("time_boot_ms")
+    boot, sysid, flag = ints("boot", 0), ints("sysid", 1), ints("flag", 0)
+    wire, source = texts("name"), texts("time_source")
+    times = ds["time"].values.astype("datetime64[us]") if "time" in ds.variables else None
+
+    def opt(x):
+        return None if not math.isfinite(x) else float(x)
+
+    rows = []
+    for v in qvars:
+        vals = np.asarray(ds[v].values, dtype=float)
+        units = str(ds[v].attrs.get("units", ""))
+        for i in np.flatnonzero(np.isfinite(vals)).tolist():
+            t = None
+            if times is not None and not np.isnat(times[i]):
+                t = format_utc(int(times[i].astype("int64")))
+            rows.append((i, SampleRow(
+                t, float(tb[i]), boot[i], sysid[i], opt(lat[i]), opt(lon[i]), opt(alt[i]),
+                opt(height[i]), v, v if wire is None else wire[i], float(vals[i]), units,
+                opt(gap[i]), flag[i], "" if source is None else source[i])))
+    rows.sort(key=lambda ir: ir[0])
+    return [r for _, r in rows]
+
+
+#: Suffixes of samples files (besides a session directory).
+SAMPLE_SUFFIXES = (".csv", ".nc", ".parquet")
+
+
+def _read_parquet(path: Path) -> list[SampleRow]:
+    import pandas as pd
+
+    try:
+        df = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises its own error types
+        raise InputError(f"cannot read samples: {err}", path=path) from None
+    if not set(COLUMNS) <= set(df.columns):
+        raise InputError("not a dronesense samples file (columns missing)", path=path)
+    df = df[list(COLUMNS)].astype(object).where(df[list(COLUMNS)].notna(), None)
+    return [SampleRow(*rec) for rec in df.itertuples(index=False, name=None)]
+
+
+def _open_netcdf(path: Path):
+    import xarray as xr
+
+    try:
+        with xr.open_dataset(path) as ds:
+            ds = ds.load()
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read samples: {err}", path=path) from None
+    if "obs" not in ds.dims or "lat" not in ds.variables:
+        raise InputError("not a dronesense samples file (no obs dimension / lat)", path=path)
+    return ds
+
+
+def _samples_path(path: str | Path) -> Path:
     path = Path(path)
-    if path.suffix == ".nc":
-        to_dataset(rows, **attrs).to_netcdf(path)
-    elif path.suffix == ".csv":
-        with JournalWriter(path) as journal:
-            journal.write(rows)
-    else:
-        raise InputError("output must end in .csv or .nc", path=path)
+    if not path.exists():
+        raise InputError("no such file or directory", path=path)
+    if not path.is_dir() and path.suffix.lower() not in SAMPLE_SUFFIXES:
+        raise InputError("not a samples input (expected a session directory or a samples "
+                         ".csv, .nc or .parquet)", path=path)
     return path
+
+
+def read_rows(path: str | Path) -> list[SampleRow]:
+    """The rows of a samples input: a session directory (its ``samples.csv`` journal), a
+    samples ``.csv`` journal, ``.nc`` (:func:`from_dataset`) or ``.parquet``.
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, or anything else than those inputs.
+    """
+    path = _samples_path(path)
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".csv":
+        return read_journal(path)
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    return from_dataset(_open_netcdf(path))
+
+
+def load_dataset(path: str | Path):
+    """The samples :class:`xarray.Dataset` of a samples input (see :func:`read_rows`).
+
+    A ``.nc`` is returned as stored (its attributes kept); the other inputs go through
+    :func:`to_dataset` with the path as ``source``.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_rows`, and for an input holding no samples.
+    """
+    path = _samples_path(path)
+    if not path.is_dir() and path.suffix.lower() == ".nc":
+        return _open_netcdf(path)
+    rows = read_rows(path)
+    if not rows:
+        raise InputError("holds no samples", path=path)
+    return to_dataset(rows, source=str(path))

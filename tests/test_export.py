@@ -14,7 +14,7 @@ import xarray as xr
 
 from dronesense import export
 from dronesense.errors import InputError
-from dronesense.samples import Flag, SampleRow, read_journal
+from dronesense.samples import Flag, SampleRow, from_dataset, read_journal
 
 NS = {"k": "http://www.opengis.net/kml/2.2", "gx": "http://www.google.com/kml/ext/2.2"}
 
@@ -167,14 +167,19 @@ def test_paired_only_and_quantity_filter(tmp_path):
         export.write_samples(rows, tmp_path / "s.txt")
 
 
-def test_rows_from_dataset_keeps_times_positions_units(tmp_path):
+@pytest.mark.parametrize("suffix", [".nc", ".csv", ".parquet"])
+def test_rows_written_and_read_back_are_equal(tmp_path, suffix):
+    """rows -> file -> rows: every column, wire name and time source included."""
     rows = _rows()
-    export.write_samples(rows, tmp_path / "s.nc")
-    with xr.open_dataset(tmp_path / "s.nc") as ds:
-        back = export.rows_from_dataset(ds.load())
-    ch4 = [r for r in back if r.quantity == "ch4" and r.flag == Flag.PAIRED]
-    want = [r for r in rows if r.quantity == "ch4" and r.flag == Flag.PAIRED]
-    assert [(r.time_utc, r.lat, r.lon, r.alt_amsl, r.units) for r in ch4] == [
-        (r.time_utc, r.lat, r.lon, r.alt_amsl, r.units) for r in want]
+    out = export.write_samples(rows, tmp_path / f"s{suffix}")
+    back, _ = export.read_samples([out])
+    assert back == rows
+    if suffix == ".nc":
+        with xr.open_dataset(out) as ds:
+            assert from_dataset(ds.load()) == rows
+
+
+def test_parquet_time_column_is_utc(tmp_path):
+    rows = _rows()
     pq = pd.read_parquet(export.write_samples(rows, tmp_path / "s.parquet"))
     assert pq["time"].dt.tz is not None

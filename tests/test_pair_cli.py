@@ -61,3 +61,99 @@ def test_pair_dataflash_custom_record(tmp_path, capsys):
     assert rc == 0
     df = pd.read_csv(out)
     assert set(df["quantity"]) == {"pressure"} and (df["flag"] == 0).any()
+
+
+def _pair_rows(session, tmp_path, *extra):
+    from dronesense.samples import read_journal
+
+    out = tmp_path / "paired.csv"
+    assert main(["pair", str(session), "--out", str(out), "--quiet", *extra]) == 0
+    return read_journal(out)
+
+
+def test_pair_session_includes_serial_payload_readings(tmp_path, capsys):
+    """A session with a serial payload (payload.csv): `pair SESSION` gives the live journal,
+    serial readings (``pms5003.PM2.5``, quantity pm2p5) included, through the same merge as
+    replay."""
+    from test_link_support import ScriptedVehicle
+
+    from dronesense.events import Reading
+    from dronesense.link import Chunk
+    from dronesense.samples import format_row, read_journal
+    from dronesense.session import Recorder
+
+    session = tmp_path / "s"
+    rec = Recorder(session, sensors=["pms5003"])
+    base = 1_714_557_600_000_000
+    for k, (_, raw) in enumerate(ScriptedVehicle(duration_s=3.0).packets()):
+        rec.feed(Chunk(raw, base + k, ("127.0.0.1", 1), True))
+        fs = rec.pairer.states.get(1)
+        if k % 7 == 3 and fs is not None and fs.last_time_ms is not None:
+            rec.feed_readings([(Reading(1, fs.last_time_ms - 35.5, "pms5003.PM2.5", float(k)),
+                                base + k)], source="pms5003:test")
+    rec.close()
+    live = read_journal(session)
+    serial = [r for r in live if r.name == "pms5003.PM2.5"]
+    assert serial and {r.quantity for r in serial} == {"pm2p5"}
+    paired = _pair_rows(session, tmp_path)
+    assert [format_row(r) for r in paired] == [format_row(r) for r in live]
+    # the tlog alone (no payload.csv beside it) has no serial readings
+    (session / "payload.csv").rename(session / "moved.csv")
+    assert len(_pair_rows(session, tmp_path)) == len(live) - len(serial)
+
+
+@pytest.mark.slow
+def test_pair_session_recorded_with_simulated_serial_payload(start_sim, tmp_path, capsys):
+    """firmware-sim with a PMS5003 on a pty, recorded by `dronesense listen --payload`:
+    `dronesense pair SESSION` equals the live journal, row for row (no lag declared)."""
+    from test_link_support import free_udp_port
+    from test_listen import start_listener, stop
+    from test_payload_sim import write_mission
+
+    from dronesense.samples import format_row, read_journal
+
+    plan = write_mission(tmp_path)
+    port = free_udp_port()
+    sim = start_sim("--mission", plan, "--connect", f"udpout:127.0.0.1:{port}",
+                    "--speedup", "8", "--seed", "3", "--serial-payload", "pms5003:pty",
+                    "--quiet")
+    line = sim.stderr.readline()
+    assert line.startswith("firmware-sim: serial payload pms5003 on "), line
+    session = tmp_path / "session"
+    listener = start_listener(session, port, "--payload",
+                              f"pms5003:{line.split(' on ')[1].strip()}",
+                              "--payload-rate", "auto", "--payload-latency", "0")
+    sim.wait(timeout=120)
+    assert sim.returncode == 0
+    code, _, err = stop(listener)
+    assert code == 0, err
+    live = read_journal(session)
+    assert any(r.name == "pms5003.PM2.5" and r.quantity == "pm2p5" for r in live)
+    paired = _pair_rows(session, tmp_path)
+    assert [format_row(r) for r in paired] == [format_row(r) for r in live]
+
+
+def test_pair_geo_output_notes_unpaired(tmp_path, capsys):
+    """A reading with no position ever: written to KML as nothing drawn, and said so."""
+    from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+    from dronesense.link import Chunk
+    from dronesense.session import Recorder
+
+    mav = mavlink.MAVLink(None, srcSystem=1, srcComponent=1)
+    raw = bytes(mavlink.MAVLink_named_value_float_message(1000, b"CH4", 1.9).pack(mav))
+    rec = Recorder(tmp_path / "s")
+    rec.feed(Chunk(raw, 1_714_557_600_000_000, ("127.0.0.1", 5000), True))
+    rec.close()
+    out = tmp_path / "s.kml"
+    assert main(["pair", str(tmp_path / "s"), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "note: 1 unpaired sample(s) have no position and are not drawn (before_track 1)" \
+        in text
+    assert f"wrote 0 samples to {out}" in text and out.exists()
+
+
+def test_pair_out_metavar_lists_every_format(capsys):
+    with pytest.raises(SystemExit):
+        main(["pair", "--help"])
+    assert "samples.nc|.csv|.parquet|.geojson|.kml|.kmz" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Journal round trip and CF trajectory Dataset."""
+"""Journal round trip, CF trajectory Dataset, reading samples back from every format."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import numpy as np
 import pytest
 
 from dronesense.errors import InputError
+from dronesense.export import write_samples
 from dronesense.samples import (
     COLUMNS,
     JournalWriter,
     SampleRow,
+    from_dataset,
+    load_dataset,
     read_journal,
+    read_rows,
     to_dataset,
-    write_samples,
 )
 
 ROWS = [
@@ -57,3 +60,49 @@ def test_dataset_is_cf_trajectory(tmp_path):
         assert str(back.time.values[0]).startswith("2024-05-01T10:00:00.1")
     with pytest.raises(InputError):
         write_samples(ROWS, tmp_path / "s.txt")
+
+
+def test_dataset_keeps_wire_name_and_time_source():
+    ds = to_dataset(ROWS)
+    assert ds["name"].values.tolist() == ["CH4", "PM2.5", 'BATT,"x']
+    assert ds["time_source"].values.tolist() == ["sync", "sync", ""]
+    assert ds["name"].attrs["long_name"] and ds["time_source"].attrs["long_name"]
+    assert "ancillary_variables" not in ds["name"].attrs  # not taken for a quantity
+    assert from_dataset(ds) == ROWS
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".parquet", ".csv"])
+def test_rows_round_trip_through_every_samples_format(tmp_path, suffix):
+    path = write_samples(ROWS, tmp_path / f"s{suffix}", history="test")
+    assert read_rows(path) == ROWS
+    assert from_dataset(load_dataset(path)) == ROWS
+
+
+def test_netcdf_without_name_variables_reads_back_the_quantity_key(tmp_path):
+    path = tmp_path / "old.nc"
+    to_dataset(ROWS).drop_vars(["name", "time_source"]).to_netcdf(path)
+    back = read_rows(path)
+    assert [r.name for r in back] == ["ch4", "pm2p5", "batt"]
+    assert {r.time_source for r in back} == {""}
+    assert [r._replace(name="", time_source="") for r in back] == [
+        r._replace(name="", time_source="") for r in ROWS]
+
+
+def test_load_dataset_inputs_and_errors(tmp_path):
+    with JournalWriter(tmp_path / "samples.csv") as j:
+        j.write(ROWS)
+    ds = load_dataset(tmp_path)
+    assert ds.sizes["obs"] == 3 and ds.attrs["source"] == str(tmp_path)
+    with pytest.raises(InputError, match="no such file"):
+        load_dataset(tmp_path / "missing.nc")
+    (tmp_path / "x.tlog").write_bytes(b"")
+    with pytest.raises(InputError, match="not a samples input"):
+        load_dataset(tmp_path / "x.tlog")
+    (tmp_path / "bad.nc").write_text("not netcdf")
+    with pytest.raises(InputError, match="cannot read samples"):
+        load_dataset(tmp_path / "bad.nc")
+    empty = tmp_path / "e"
+    empty.mkdir()
+    JournalWriter(empty / "samples.csv").close()
+    with pytest.raises(InputError, match="holds no samples"):
+        load_dataset(empty)

@@ -57,7 +57,8 @@ def register(subparsers) -> None:
 
 def _spec(args, first):
     from dronesense.campaign import campaign_extent
-    from dronesense.commands.grid import _make_spec, load_samples
+    from dronesense.commands.grid import _make_spec
+    from dronesense.samples import load_dataset
 
     if args.grid_spec:
         spec = _make_spec(args, None)
@@ -66,7 +67,7 @@ def _spec(args, first):
             raise InputError("give --grid-spec FILE (or --spacing DX,DY,DZ)")
         origin_text = args.origin
         args.origin = args.origin or ",".join(
-            repr(v) for v in _home(load_samples(first)))
+            repr(v) for v in _home(load_dataset(first)))
         spec = _make_spec(args, None)
         args.origin = origin_text
     if spec.region is None:
@@ -84,12 +85,12 @@ def _shift(args) -> float:
     """A typical value of the quantity (median of the first input that has it)."""
     import numpy as np
 
-    from dronesense.commands.grid import load_samples
+    from dronesense.samples import load_dataset
 
     if args.shift is not None:
         return float(args.shift)
     for src in args.inputs:
-        samples = load_samples(src)
+        samples = load_dataset(src)
         if args.quantity in samples:
             v = np.asarray(samples[args.quantity].values, dtype=float)
             v = v[np.isfinite(v)]

@@ -12,10 +12,9 @@ Examples
 
 from __future__ import annotations
 
-import shlex
-import sys
 from collections import Counter
-from datetime import UTC, datetime
+
+from dronesense.commands.pair import add_log_options, command_history, log_options
 
 __all__ = ["register", "run"]
 
@@ -42,40 +41,27 @@ def register(subparsers) -> None:
                    help="GeoJSON: also one LineString per piece of vehicle track")
     g = p.add_argument_group("pairing (flight logs; a session dir is re-paired from its "
                              "flight.tlog when --lag or --max-gap is given)")
-    g.add_argument("--lag", action="append", metavar="Q=SECONDS|Q=auto|auto",
-                   help="sensor lag per quantity, declared or estimated (repeatable)")
+    add_log_options(g)
     g.add_argument("--max-gap", type=float, metavar="S",
                    help="longest time between fixes that still gives a position (1 s)")
-    g.add_argument("--names", metavar="MAP.toml", help="wire name -> quantity mapping")
-    g.add_argument("--csv-map", metavar="MAP.toml", help="column mapping for CSV tracks")
-    g.add_argument("--records", metavar="MAP.toml",
-                   help="DataFlash custom record mapping ([records.PART] ...)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Load, write, report."""
-    from dronesense.export import geometry_note, read_samples, split_paired, write_samples
-    from dronesense.lag import parse_lag_option
-    from dronesense.quantities import NameTable
+    from dronesense.export import (
+        GEO_FORMATS,
+        geometry_note,
+        read_samples,
+        split_paired,
+        write_samples,
+    )
 
-    names = NameTable.from_file(args.names) if args.names else NameTable.default()
-    csv_map = record_map = None
-    if args.csv_map:
-        from dronesense.csvtrack import load_csv_map
-
-        csv_map = load_csv_map(args.csv_map)
-    if args.records:
-        from dronesense.dataflash import load_record_map
-
-        record_map = load_record_map(args.records)
-    declared, auto, auto_all = parse_lag_option(args.lag)
+    options = log_options(args)
     repair = bool(args.lag) or args.max_gap is not None
     rows, summary = read_samples(
-        args.inputs, quantities=args.quantity, prefer_journal=not repair, names=names,
-        lags=declared, auto=auto, auto_all=auto_all,
-        max_gap_s=1.0 if args.max_gap is None else args.max_gap, csv_map=csv_map,
-        record_map=record_map)
+        args.inputs, quantities=args.quantity, prefer_journal=not repair,
+        max_gap_s=1.0 if args.max_gap is None else args.max_gap, **options)
     if summary is not None:
         for line in summary.lines():
             print(line)
@@ -83,15 +69,14 @@ def run(args) -> int:
     counts = Counter(r.quantity for r in rows)
     print(f"{len(rows)} samples ({', '.join(f'{q} {n}' for q, n in counts.items())}), "
           f"{len(paired)} with a position")
-    command = "dronesense export " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    history = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {command}".rstrip()
-    out = write_samples(rows, args.out, names=names, history=history,
+    out = write_samples(rows, args.out, names=options["names"],
+                        history=command_history("export"),
                         source=", ".join(map(str, args.inputs)),
                         paired_only=args.paired_only, tracks=args.tracks)
     note = geometry_note(rows, out)
     if note:
         print(f"note: {note}")
-    if out.suffix.lower() in (".geojson", ".kml", ".kmz"):
+    if out.suffix.lower() in GEO_FORMATS:
         print(f"wrote {len(paired)} samples to {out}")
     else:
         kept = len(paired) if args.paired_only else len(rows)

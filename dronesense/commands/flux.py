@@ -105,7 +105,7 @@ def _line(text: str):
 
 def _load(args):
     """(samples Dataset, tlog path for WIND or None)."""
-    from dronesense.commands.grid import load_samples
+    from dronesense.samples import load_dataset
 
     path = Path(args.input)
     if not path.exists():
@@ -124,7 +124,7 @@ def _load(args):
         declared, auto, auto_all = parse_lag_option(args.lag)
         rows, _ = pair_logs([path], lags=declared, auto=auto, auto_all=auto_all)
         return to_dataset(rows, source=str(path)), tlog
-    return load_samples(path), tlog
+    return load_dataset(path), tlog
 
 
 def run(args) -> int:

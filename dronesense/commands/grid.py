@@ -10,29 +10,7 @@ import xarray as xr
 
 from dronesense.errors import InputError
 
-__all__ = ["load_samples", "register", "run", "summarise"]
-
-
-def load_samples(path: str | Path) -> xr.Dataset:
-    """The samples Dataset from a session directory, a samples ``.csv`` or ``.nc``."""
-    from dronesense import samples as _samples
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such file or directory", path=path)
-    if path.is_dir() or path.suffix == ".csv":
-        rows = _samples.read_journal(path)
-        if not rows:
-            raise InputError("journal holds no samples", path=path)
-        return _samples.to_dataset(rows, source=str(path))
-    try:
-        with xr.open_dataset(path) as ds:
-            ds = ds.load()
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read samples: {err}", path=path) from None
-    if "obs" not in ds.dims or "lat" not in ds.variables:
-        raise InputError("not a dronesense samples file (no obs dimension / lat)", path=path)
-    return ds
+__all__ = ["register", "run", "summarise"]
 
 
 def _floats(text: str, n: int | tuple[int, ...], what: str) -> tuple[float, ...]:
@@ -62,7 +40,7 @@ def register(subparsers) -> None:
         description="Grid the paired samples of one quantity onto a 3D grid in a local "
                     "east/north/up frame and write a CF netCDF (or Zarr) file.",
     )
-    p.add_argument("input", help="session directory, samples .csv journal or samples .nc")
+    p.add_argument("input", help="session directory or samples .csv journal, .nc or .parquet")
     p.add_argument("--quantity", "-q", required=True, help="quantity key (ch4, pm2p5, ...)")
     p.add_argument("--spacing", help="voxel size DX,DY,DZ in metres (or DXY,DZ or D)")
     p.add_argument("--method", default="block",
@@ -123,9 +101,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``dronesense grid``."""
     from dronesense import interpolate
     from dronesense.grid import GridSpec, grid_samples, write_grid
+    from dronesense.samples import load_dataset
 
     inp = Path(args.input)
-    samples = load_samples(inp)
+    samples = load_dataset(inp)
     spec = _make_spec(args, samples)
     out = Path(args.out) if args.out else _default_out(inp, args.quantity)
     if out.suffix not in (".nc", ".zarr"):
@@ -146,7 +125,6 @@ def run(args: argparse.Namespace) -> int:
     summarise(ds, args.quantity, chosen=method == "auto")
     print(f"wrote {out}")
     return 0
-
 
 
 def summarise(ds: xr.Dataset, quantity: str, *, chosen: bool = False) -> None:

@@ -35,7 +35,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Replay; returns 0, or 1 when a session's journal differs from its replay."""
-    from dronesense.samples import format_row, read_journal, write_samples
+    from dronesense.export import write_samples
+    from dronesense.samples import format_row, read_journal
     from dronesense.session import replay
 
     names = load_names(args.names) if args.names else None

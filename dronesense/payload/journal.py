@@ -6,7 +6,9 @@ Re-deriving both from raw recordings afterwards could differ by a packet, so the
 writes what it pushed: ``payload.csv`` in the session directory, one row per reading, with
 the number of MAVLink packets the engine had processed before it (``after_packet``).
 :func:`merge` then replays packets and readings in exactly the live order, so ``replay``
-gives the journal's samples exactly, serial readings included.
+gives the journal's samples exactly, serial readings included; :func:`merge_indexed` does the
+same for post-flight pairing, which sees only the packets it reads
+(:func:`dronesense.postflight.load_events`).
 
 Columns: ``after_packet, recv_us, sysid, time_boot_ms, name, value, source`` (times as
 ``repr`` of the float, so they read back bit for bit; ``source`` e.g. ``pms5003:/dev/ttyUSB1``).
@@ -33,7 +35,7 @@ from pathlib import Path
 from dronesense.errors import InputError
 from dronesense.events import Reading
 
-__all__ = ["COLUMNS", "ReadingJournal", "merge", "read_journal"]
+__all__ = ["COLUMNS", "ReadingJournal", "merge", "merge_indexed", "read_journal"]
 
 COLUMNS = ["after_packet", "recv_us", "sysid", "time_boot_ms", "name", "value", "source"]
 
@@ -104,13 +106,31 @@ def merge(packets: Iterable, journal: list[tuple[int, Reading, int]]
 
     A reading with ``after_packet = k`` comes after the k-th packet and before the next.
     """
+    return merge_indexed(enumerate(packets), journal)
+
+
+def merge_indexed(items: Iterable[tuple[int, object]], journal: list[tuple[int, Reading, int]]
+                  ) -> Iterator[tuple[str, object]]:
+    """As :func:`merge`, for ``(packet index, item)`` pairs that need not be every packet
+    (e.g. only the events of the message types pairing reads, several per packet allowed):
+    the readings written after packet ``k`` come before the first item of index ``k`` or
+    more.
+
+    Examples
+    --------
+    >>> from dronesense.events import Reading
+    >>> journal = [(1, Reading(1, 5.0, "PM2.5", 8.0), 0), (3, Reading(1, 6.0, "PM2.5", 9.0), 0)]
+    >>> [kind if kind == "reading" else item
+    ...  for kind, item in merge_indexed([(0, "a"), (2, "b"), (2, "c")], journal)]
+    ['a', 'reading', 'b', 'c', 'reading']
+    """
     j = 0
     n = len(journal)
-    for count, p in enumerate(packets):
-        while j < n and journal[j][0] <= count:
+    for index, item in items:
+        while j < n and journal[j][0] <= index:
             yield "reading", (journal[j][1], journal[j][2])
             j += 1
-        yield "packet", p
+        yield "packet", item
     while j < n:
         yield "reading", (journal[j][1], journal[j][2])
         j += 1
