@@ -209,21 +209,35 @@ class Link:
             return [self._server]
         return []
 
-    def recv(self, timeout: float = 0.2, max_chunks: int = 512) -> list[Chunk]:
-        """Wait up to ``timeout`` s for data; return every chunk that is ready."""
+    def recv(self, timeout: float = 0.2, max_chunks: int = 512, also=()) -> list[Chunk]:
+        """Wait up to ``timeout`` s for data; return every chunk that is ready.
+
+        ``also`` are more objects to wait on (a :class:`Forwarder`'s sockets): the wait ends
+        when any of them is readable too, so the caller can serve them without delay.
+        """
         kind = self.endpoint.kind
         if not self.connected and kind in ("tcp", "serial") and time.monotonic() >= self._next_try:
             self._try_connect() if kind == "tcp" else self._try_serial()
         waitables = self.fileno_list()
         if not waitables:
-            time.sleep(timeout)
+            if also:
+                with contextlib.suppress(OSError, ValueError):
+                    select.select(list(also), [], [], timeout)
+            else:
+                time.sleep(timeout)
             return []
         try:
-            ready, _, _ = select.select(waitables, [], [], timeout)
+            ready, _, _ = select.select(waitables + list(also), [], [], timeout)
         except (OSError, ValueError):
+            if also:  # which one failed? check the link alone
+                try:
+                    select.select(waitables, [], [], 0)
+                except (OSError, ValueError):
+                    self._drop()
+                return []
             self._drop()
             return []
-        if not ready:
+        if not any(r in waitables for r in ready):
             return []
         if kind in ("udpin", "udpout"):
             return self._recv_udp(max_chunks)
@@ -284,13 +298,19 @@ class Link:
         return [Chunk(data, _now_us(), self._conn_no, False)] if data else []
 
     # -- sending ----------------------------------------------------------------------------
-    def send(self, data: bytes) -> bool:
-        """Send bytes to the vehicle side (the last UDP sender); False if nowhere to send."""
+    def send(self, data: bytes, to=None) -> bool:
+        """Send bytes to the vehicle side; False if nowhere to send.
+
+        On UDP the bytes go to ``to`` (a list of sender addresses, from
+        :attr:`Chunk.peer`) or, by default, to the last sender; other links ignore ``to``.
+        """
         try:
             if self.endpoint.kind in ("udpin", "udpout"):
-                if self._peer is None:
+                peers = to or ([] if self._peer is None else [self._peer])
+                if not peers or self._sock is None:
                     return False
-                self._sock.sendto(data, self._peer)
+                for peer in peers:
+                    self._sock.sendto(data, peer)
             elif self._sock is not None:
                 self._sock.sendall(data)
             elif self._serial is not None:
@@ -315,61 +335,237 @@ class Link:
 
 
 class Forwarder:
-    """Re-send received packets to another ground station (``udpout:`` or ``tcp:``).
+    """The link to a second ground station: sends it the vehicle's packets, hears its own.
 
-    Sending never blocks the listener: a TCP peer that is down or too slow loses packets
-    (counted in ``dropped``), the recording does not.
+    ==========================  ===========================================================
+    ``udpout:HOST:PORT``        send to HOST:PORT (QGroundControl listens on 14550); what
+                                comes back *from that address only* is heard
+    ``udpin:HOST:PORT``         bind HOST:PORT and wait: the ground station sends first,
+                                packets then go to its last sending address
+    ``tcp:HOST:PORT``           connect to a TCP server (reconnects every second)
+    ``tcpin:HOST:PORT``         be a TCP server the ground station connects to (one at a
+                                time; QGroundControl's TCP link, port 5760)
+    ==========================  ===========================================================
+
+    Neither sending nor receiving ever blocks the listener: connecting is non-blocking, and
+    TCP output waits in a bounded buffer; a ground station that is gone, unreachable or too
+    slow loses whole packets (counted in ``dropped``), the recording does not.
+
+    What the ground station sends comes out of :meth:`poll` as raw :class:`Chunk` objects;
+    the caller decides what to do with them (``dronesense listen`` relays them to the vehicle
+    only with ``--forward-control``).
 
     Examples
     --------
     >>> fwd = Forwarder("udpout:127.0.0.1:9")
     >>> fwd.send(b"\\xfe\\x00"), fwd.sent
     (True, 1)
+    >>> fwd.poll()
+    []
     >>> fwd.close()
     """
 
+    #: Bytes of TCP output kept for a slow peer before packets are dropped.
+    MAX_BUFFER = 1 << 20
+    KINDS = ("udpout", "udpin", "tcp", "tcpin")
+
     def __init__(self, conn: str):
         self.conn = conn
-        self.endpoint = parse_connection(conn)
-        if self.endpoint.kind not in ("udpout", "udpin", "tcp"):
-            raise InputError("--forward needs udpout:HOST:PORT or tcp:HOST:PORT", path=conn)
+        self.endpoint = ep = parse_connection(conn)
+        if ep.kind not in self.KINDS:
+            raise InputError("--forward needs udpout:HOST:PORT, udpin:HOST:PORT, tcp:HOST:PORT "
+                             "or tcpin:HOST:PORT", path=conn)
         self.sent = 0
         self.dropped = 0
+        #: datagrams from other addresses than the ground station's (ignored, udpout only)
+        self.foreign = 0
+        #: TCP clients refused because one was already connected (tcpin only)
+        self.refused = 0
+        self.connections = 0
+        self.last_rx_mono: float | None = None
         self._sock: socket.socket | None = None
+        self._server: socket.socket | None = None
+        self._connecting = False
+        self._out = bytearray()
+        self._peer = None
         self._next_try = 0.0
-        if self.endpoint.kind != "tcp":
-            self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-            self._sock.setblocking(False)
-
-    def send(self, data: bytes) -> bool:
-        """Send one packet (or several concatenated); False if it was dropped."""
-        ep = self.endpoint
         try:
-            if ep.kind == "tcp":
-                if self._sock is None:
-                    if time.monotonic() < self._next_try:
-                        self.dropped += 1
-                        return False
-                    self._next_try = time.monotonic() + _RETRY_S
-                    self._sock = socket.create_connection((ep.host, ep.port), timeout=0.2)
-                    self._sock.settimeout(0.05)  # a stalled peer is dropped, not waited for
-                self._sock.sendall(data)
-            else:
-                self._sock.sendto(data, (ep.host, ep.port))
-        except OSError:
-            self.dropped += 1
-            if ep.kind == "tcp" and self._sock is not None:
-                with contextlib.suppress(OSError):
-                    self._sock.close()
-                self._sock = None
-            return False
-        self.sent += 1
-        return True
+            info = socket.getaddrinfo(ep.host, ep.port, socket.AF_INET)
+            self._addr = info[0][4][:2]
+            if ep.kind in ("udpout", "udpin"):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                if ep.kind == "udpin":
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    sock.bind(self._addr)
+                else:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                    if self._addr[0].startswith("127."):  # replies from this machine only
+                        sock.bind(("127.0.0.1", 0))
+                    self._peer = self._addr
+                sock.setblocking(False)
+                self._sock = sock
+            elif ep.kind == "tcpin":
+                srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                srv.bind(self._addr)
+                srv.listen(1)
+                srv.setblocking(False)
+                self._server = srv
+        except OSError as err:
+            raise InputError(f"cannot open forward link: {err.strerror or err}",
+                             path=conn) from None
 
-    def close(self) -> None:
-        """Close the socket."""
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        """A TCP ground station is connected, or a UDP one has a known address."""
+        if self.endpoint.kind in ("tcp", "tcpin"):
+            return self._sock is not None and not self._connecting
+        return self._peer is not None
+
+    def fileno_list(self) -> list:
+        """Sockets to wait on (for :meth:`Link.recv`'s ``also``)."""
+        out = []
+        if self._sock is not None and not self._connecting:
+            out.append(self._sock)
+        if self._server is not None:
+            out.append(self._server)
+        return out
+
+    def _close_stream(self) -> None:
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.close()
-            self._sock = None
+        self._sock = None
+        self._connecting = False
+        self._out.clear()  # a partial packet must not start the next connection
+        self._next_try = time.monotonic() + _RETRY_S
+
+    def _service(self) -> None:
+        """Connect, accept, finish a pending connect, flush TCP output: never blocks."""
+        kind = self.endpoint.kind
+        if kind == "tcp" and self._sock is None and time.monotonic() >= self._next_try:
+            self._next_try = time.monotonic() + _RETRY_S
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            err = sock.connect_ex(self._addr)
+            if err in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
+                self._sock, self._connecting = sock, err != 0
+                if not self._connecting:
+                    self.connections += 1
+            else:
+                sock.close()
+        if self._connecting:
+            try:
+                _, w, _ = select.select([], [self._sock], [], 0)
+            except (OSError, ValueError):
+                w = []
+                self._close_stream()
+            if w:
+                if self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    self._close_stream()
+                else:
+                    self._connecting = False
+                    self.connections += 1
+        if self._server is not None:
+            while True:
+                try:
+                    client, _ = self._server.accept()
+                except OSError:
+                    break
+                if self._sock is not None:  # one ground station at a time
+                    self.refused += 1
+                    client.close()
+                    continue
+                client.setblocking(False)
+                with contextlib.suppress(OSError):
+                    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._sock = client
+                self.connections += 1
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._out and self._sock is not None and not self._connecting:
+            try:
+                n = self._sock.send(self._out)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self._close_stream()
+                return
+            del self._out[:n]
+
+    # -- to the ground station --------------------------------------------------------------
+    def send(self, data: bytes) -> bool:
+        """Send one packet (or several concatenated); False if it was dropped."""
+        kind = self.endpoint.kind
+        if kind in ("udpout", "udpin"):
+            if self._peer is None or self._sock is None:
+                self.dropped += 1
+                return False
+            try:
+                self._sock.sendto(data, self._peer)
+            except OSError:  # unreachable, buffer full, ...: lose it, never wait
+                self.dropped += 1
+                return False
+            self.sent += 1
+            return True
+        if self._sock is None or self._connecting:
+            self._service()
+        if self._sock is None or self._connecting or \
+                len(self._out) + len(data) > self.MAX_BUFFER:
+            self.dropped += 1
+            return False
+        self._out += data
+        self._flush()
+        self.sent += 1
+        return True
+
+    # -- from the ground station ------------------------------------------------------------
+    def poll(self, max_chunks: int = 256) -> list[Chunk]:
+        """What the ground station sent since the last call (never waits)."""
+        kind = self.endpoint.kind
+        out: list[Chunk] = []
+        if kind in ("tcp", "tcpin"):
+            self._service()
+            sock = self._sock
+            if sock is None or self._connecting:
+                return out
+            for _ in range(max_chunks):
+                try:
+                    data = sock.recv(1 << 16)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    data = b""
+                if not data:  # the ground station went away
+                    self._close_stream()
+                    break
+                out.append(Chunk(data, _now_us(), ("gcs", self.connections), False))
+        elif self._sock is not None:
+            for _ in range(max_chunks):
+                try:
+                    data, addr = self._sock.recvfrom(65535)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as err:  # ICMP errors for datagrams we sent: not data
+                    if err.errno in (errno.ECONNREFUSED, errno.ECONNRESET,
+                                     errno.EHOSTUNREACH, errno.ENETUNREACH):
+                        continue
+                    break
+                if kind == "udpout" and addr[:2] != tuple(self._addr):
+                    self.foreign += 1
+                    continue
+                self._peer = addr
+                out.append(Chunk(data, _now_us(), ("gcs", addr), True))
+        if out:
+            self.last_rx_mono = time.monotonic()
+        return out
+
+    def close(self) -> None:
+        """Close the sockets."""
+        for s in (self._sock, self._server):
+            if s is not None:
+                with contextlib.suppress(OSError):
+                    s.close()
+        self._sock = self._server = None

@@ -64,7 +64,8 @@ from dronesense.quantities import NameTable
 from dronesense.samples import JournalWriter, SampleRow
 from dronesense.sources import Framer, Packet, RawMessage, iter_packets
 
-__all__ = ["LinkStats", "Processor", "Recorder", "replay", "replay_packets", "session_settings"]
+__all__ = ["LinkStats", "Processor", "Recorder", "UplinkStats", "replay", "replay_packets",
+           "session_settings"]
 
 #: Files are flushed at least this often (seconds): a crash loses at most this much.
 FLUSH_INTERVAL_S = 0.5
@@ -156,6 +157,56 @@ class LinkStats:
         return lost / (received + lost) if received + lost else 0.0
 
 
+class UplinkStats:
+    """What the forwarded ground station (``--forward``) sent towards the vehicle.
+
+    ``packets`` whole valid MAVLink packets came from it; each one was ``relayed`` to the
+    vehicle (and recorded in the tlog), ``not_relayed`` (monitor only: no
+    ``--forward-control``) or ``undeliverable`` (control on, but no vehicle to send to yet, or
+    the vehicle link was down). ``bad_bytes`` / ``crc_errors``: what was not a packet; it is
+    never relayed.
+    """
+
+    def __init__(self, control: bool) -> None:
+        self.control = control
+        self.packets = 0
+        self.relayed = 0
+        self.relayed_bytes = 0
+        self.not_relayed = 0
+        self.undeliverable = 0
+        self.bad_bytes = 0
+        self.crc_errors = 0
+        self.by_type: Counter[str] = Counter()
+
+    def note(self) -> str:
+        """One line for people: what happened to what the ground station sent."""
+        if not self.packets and not self.bad_bytes:
+            return "GCS sent nothing"
+        if self.control:
+            text = f"GCS sent {self.packets} packets, {self.relayed} relayed to the vehicle"
+            if self.undeliverable:
+                text += f", {self.undeliverable} undeliverable (no vehicle link)"
+        else:
+            text = f"GCS sent {self.packets} packets, not relayed (monitor only)"
+        if self.bad_bytes:
+            text += f"; {self.bad_bytes} bad bytes dropped"
+        return text
+
+    def as_dict(self) -> dict:
+        return {
+            "mode": "control" if self.control else "monitor",
+            "packets": self.packets,
+            "relayed": self.relayed,
+            "relayed_bytes": self.relayed_bytes,
+            "not_relayed": self.not_relayed,
+            "undeliverable": self.undeliverable,
+            "bad_bytes": self.bad_bytes,
+            "crc_errors": self.crc_errors,
+            "messages": dict(sorted(self.by_type.items())),
+            "note": self.note(),
+        }
+
+
 class Processor:
     """Packets -> events -> pairing: the part live and replay share exactly.
 
@@ -221,6 +272,12 @@ class Recorder:
         Pairing settings.
     forward
         An object with ``send(bytes)`` (a :class:`~dronesense.link.Forwarder`) or None.
+        What it hears back goes to :meth:`feed_uplink`.
+    control
+        The vehicle link (an object with ``send(bytes, to)``, a
+        :class:`~dronesense.link.Link`) when the forwarded ground station may command the
+        vehicle (``--forward-control``); None (default) makes it a monitor: what it sends is
+        counted and dropped.
     meta
         Extra fields for ``session.json`` (command line, connection, ...).
     clock
@@ -234,7 +291,7 @@ class Recorder:
     def __init__(self, out_dir: str | Path, *, names: NameTable | None = None,
                  max_gap_s: float = 1.0, lags: dict[str, float] | None = None,
                  forward=None, meta: dict | None = None, clock=None,
-                 sensors: Iterable[str] = ()):
+                 sensors: Iterable[str] = (), control=None):
         self.dir = Path(out_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         if (self.dir / "flight.tlog").exists():
@@ -256,6 +313,13 @@ class Recorder:
         self.payloads: dict[str, dict] = {}
         self._payload_journal: ReadingJournal | None = None
         self.forward = forward
+        self.control = control
+        self.uplink = None if forward is None else UplinkStats(control is not None)
+        self._uplink_framers: dict[object, Framer] = {}
+        #: sysid -> UDP address it sends from (to route the relayed uplink); control only
+        self._vehicle_peers: dict[int, object] = {}
+        #: packets written to flight.tlog, both directions (payload.csv counts in these)
+        self.tlog_packets = 0
         self.journal = JournalWriter(self.dir / "samples.csv")
         self._tlog = open(self.dir / "flight.tlog", "wb", buffering=1 << 20)
         self._rejected = None
@@ -285,6 +349,10 @@ class Recorder:
         msgs = res.messages
         if not msgs:
             return
+        self.tlog_packets += len(msgs)
+        if self.control is not None and chunk.datagram:
+            raw = msgs[0]._msgbuf
+            self._vehicle_peers[raw[5] if raw[0] == 0xFD else raw[3]] = chunk.peer
         stamp = _TS.pack(recv_us)
         stats_packet = self.stats.packet
         process = self.processor.process
@@ -325,6 +393,55 @@ class Recorder:
         if rows:
             self._write_rows(rows)
 
+    def feed_uplink(self, chunk: Chunk) -> None:
+        """Bytes the forwarded ground station sent: relay them to the vehicle, or drop them.
+
+        Only whole valid MAVLink packets are relayed, byte for byte, and only with a
+        ``control`` link; each relayed packet is written to the tlog and run through the
+        pairing engine exactly like a received one (a ground station's own messages give no
+        samples), so that replay sees the same sequence. Everything else is counted.
+        """
+        up = self.uplink
+        if up is None:
+            up = self.uplink = UplinkStats(self.control is not None)
+        framer = self._uplink_framers.get(chunk.peer)
+        if framer is None:
+            framer = self._uplink_framers[chunk.peer] = Framer()
+        res = framer.feed(chunk.data, final=chunk.datagram)
+        if res.bad:
+            up.bad_bytes += len(res.bad)
+            up.crc_errors += res.crc_errors
+        rows: list[SampleRow] = []
+        for msg in res.messages:
+            up.packets += 1
+            up.by_type[msg._type] += 1
+            if self.control is None:
+                up.not_relayed += 1
+                continue
+            raw = msg._msgbuf
+            if type(raw) is not bytes:
+                raw = bytes(raw)
+            if not self.control.send(raw, self._route(msg)):
+                up.undeliverable += 1
+                continue
+            up.relayed += 1
+            up.relayed_bytes += len(raw)
+            self._tlog.write(_TS.pack(chunk.recv_us) + raw)
+            self.tlog_packets += 1
+            rows.extend(self.processor.process(msg, chunk.recv_us))
+        if rows:
+            self._write_rows(rows)
+
+    def _route(self, msg) -> list | None:
+        """UDP addresses of the vehicle a relayed message is for (None: the link decides)."""
+        peers = self._vehicle_peers
+        if not peers:
+            return None
+        target = getattr(msg, "target_system", 0)
+        if target and target in peers:
+            return [peers[target]]
+        return list(dict.fromkeys(peers.values()))  # broadcast: every vehicle heard
+
     def add_payload(self, source: str, payload, readings, prefix: str | None = None) -> None:
         """Register a serial payload (a ``SerialPayload`` and its ``PayloadReadings``) so that
         its state appears in ``session.json`` and the operator view."""
@@ -352,7 +469,7 @@ class Recorder:
             j = self._payload_journal
             if j is None:
                 j = self._payload_journal = ReadingJournal(self.dir / "payload.csv")
-            j.write(self.stats.packets, reading, recv_us, source)
+            j.write(self.tlog_packets, reading, recv_us, source)
             self.latest[(reading.sysid, reading.name)] = self._payload_value(reading)
             got = push(reading, recv_us)
             if got:
@@ -401,6 +518,9 @@ class Recorder:
                 if res.bad:
                     self._reject(time.time_ns() // 1000, bytes(res.bad))
                 del peer
+        for framer in self._uplink_framers.values():
+            if framer.pending and self.uplink is not None:
+                self.uplink.bad_bytes += len(framer.feed(b"", final=True).bad)
         self._write_rows(self.processor.finish())
         self.end_utc = _utc_now()
         self.meta["stop_reason"] = reason
@@ -449,6 +569,7 @@ class Recorder:
                 "python": platform.python_version(),
             },
             "packets": st.packets,
+            "tlog_packets": self.tlog_packets,
             "bytes": st.bytes,
             "bad_bytes": st.bad_bytes,
             "crc_errors": st.crc_errors,
@@ -466,10 +587,20 @@ class Recorder:
                 "by_flag": {str(k): v for k, v in sorted(self.flags.items())},
                 "pending": pairer.pending,
             },
-            "forward": None if self.forward is None else {
-                "sent": self.forward.sent, "dropped": self.forward.dropped},
+            "forward": None if self.forward is None else self.forward_summary(),
             **({"payloads": self.payload_summary()} if self.payloads else {}),
         }
+
+    def forward_summary(self) -> dict:
+        """``--forward``: packets sent to the ground station, and what it sent back."""
+        fwd = self.forward
+        doc = {"conn": getattr(fwd, "conn", None), "sent": fwd.sent, "dropped": fwd.dropped,
+               "control": self.control is not None}
+        for key in ("connections", "refused", "foreign"):
+            if getattr(fwd, key, 0):
+                doc[key] = getattr(fwd, key)
+        doc["uplink"] = None if self.uplink is None else self.uplink.as_dict()
+        return doc
 
     def payload_summary(self) -> dict:
         """Per serial payload: port and decoder counts, readings, clock (for ``session.json``).

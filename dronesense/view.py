@@ -61,6 +61,23 @@ def snapshot(recorder, link=None) -> dict:
         "pending": recorder.pairer.pending,
         "vehicles": vehicles,
         "payloads": payload_status(recorder),
+        "gcs": gcs_status(recorder),
+    }
+
+
+def gcs_status(recorder) -> dict | None:
+    """The ``--forward`` ground station: connected, packets sent to it, what it sent back."""
+    fwd = getattr(recorder, "forward", None)
+    up = getattr(recorder, "uplink", None)
+    if fwd is None:
+        return None
+    return {
+        "conn": getattr(fwd, "conn", ""),
+        "connected": getattr(fwd, "connected", None),
+        "sent": fwd.sent,
+        "dropped": fwd.dropped,
+        "control": bool(up is not None and up.control),
+        "note": "GCS sent nothing" if up is None else up.note(),
     }
 
 
@@ -114,6 +131,10 @@ def status_line(snap: dict) -> str:
         clock = (f"clock ±{p['uncertainty_ms']:.0f}ms" if p["clock_ready"]
                  else "clock waiting")
         parts.append(f"{p['source']} {port} {p['frames']} frames {p['bad_frames']} bad {clock}")
+    gcs = snap.get("gcs")
+    if gcs:
+        mode = "CONTROL" if gcs["control"] else "monitor"
+        parts.append(f"forward {gcs['conn']} ({mode}) {gcs['note']}")
     return " | ".join(parts)
 
 
@@ -172,6 +193,14 @@ def _render(snap: dict, title: str):
                       str(p["readings"]), str(p["waiting"]), clock,
                       _fmt(p["uncertainty_ms"], ".1f"))
         parts.append(t)
+    gcs = snap.get("gcs")
+    if gcs:
+        mode = ("[bold yellow]CONTROL[/] (GCS commands reach the vehicle)" if gcs["control"]
+                else "monitor only")
+        up = {True: "[green]connected[/]", False: "[yellow]not connected[/]",
+              None: "?"}[gcs["connected"]]
+        parts.append(f"forward {gcs['conn']} {up}, {mode}: {gcs['sent']} sent, "
+                     f"{gcs['dropped']} dropped; {gcs['note']}")
     return Panel(Group(*parts), title=title, expand=False)
 
 

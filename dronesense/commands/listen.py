@@ -6,8 +6,8 @@ Examples
 >>> p = argparse.ArgumentParser(); sub = p.add_subparsers()
 >>> register(sub)
 >>> args = p.parse_args(["listen", "--out", "s1"])
->>> args.conn, args.max_gap, args.request_streams
-('udpin:127.0.0.1:14550', 1.0, False)
+>>> args.conn, args.max_gap, args.request_streams, args.forward_control
+('udpin:127.0.0.1:14550', 1.0, False, False)
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def register(subparsers) -> None:
         description="Passively record a MAVLink link (every packet to SESSION_DIR/flight.tlog), "
         "pair each NAMED_VALUE_FLOAT/INT reading with the position at its own vehicle time, "
         "and append the samples to SESSION_DIR/samples.csv. Never sends anything to the "
-        "vehicle unless --request-streams is given.",
+        "vehicle unless --request-streams is given, or --forward-control lets the ground "
+        "station behind --forward command it.",
     )
     p.add_argument("conn", nargs="?", default=DEFAULT_CONN, metavar="CONN",
                    help=f"udpin:HOST:PORT, udpout:, tcp:, tcpin: or a serial device (default "
@@ -83,7 +84,17 @@ def register(subparsers) -> None:
     p.add_argument("--until-landed", action="store_true",
                    help="stop when a vehicle that has flown disarms")
     p.add_argument("--forward", metavar="CONN2",
-                   help="re-send every received packet to udpout:HOST:PORT or tcp:HOST:PORT")
+                   help="re-send every received packet to another ground station: "
+                   "udpout:HOST:PORT (e.g. udpout:127.0.0.1:14550 for QGroundControl), "
+                   "udpin:HOST:PORT, tcp:HOST:PORT, or tcpin:127.0.0.1:5760 (a TCP server "
+                   "the station connects to). Monitor only unless --forward-control: what "
+                   "the station sends back is counted and dropped")
+    p.add_argument("--forward-control", action="store_true",
+                   help="let the --forward ground station control the vehicle: every whole "
+                   "valid MAVLink packet it sends (commands, arming, mode changes, mission "
+                   "upload/download, parameters) is relayed byte for byte to the vehicle and "
+                   "recorded in flight.tlog. listen itself still originates nothing. Keep CONN2 on "
+                   "127.0.0.1: whoever can send to it can command the vehicle")
     add_pairing_options(p)
     p.add_argument("--request-streams", action="store_true",
                    help="ask the vehicle for position, time and named-value streams "
@@ -214,6 +225,17 @@ class _StreamRequester:
                 self.mav.seq = (self.mav.seq + 1) % 256
 
 
+def _poll_forward(forward, recorder) -> None:
+    """Serve the --forward ground station: what it sent goes to the recorder (relayed to the
+    vehicle only with --forward-control). Never raises: the recording comes first."""
+    try:
+        chunks = forward.poll()
+    except Exception:  # a broken ground-station link must never stop the recording
+        return
+    for chunk in chunks:
+        recorder.feed_uplink(chunk)
+
+
 def _landed(recorder) -> bool:
     states = recorder.pairer.states.values()
     flown = [fs for fs in states if fs.has_flown]
@@ -260,12 +282,14 @@ def run(args) -> int:
                          "directory", path=out)
     for _, _, dev, baud, _ in plan:
         _check_port(dev, baud)
+    if args.forward_control and not args.forward:
+        raise InputError("--forward-control needs --forward CONN2")
     link = Link(args.conn, baud=args.baud)
     forward = Forwarder(args.forward) if args.forward else None
     meta = {
         "command_line": list(sys.argv),
         "connection": args.conn,
-        "forward": args.forward,
+        "forward_control": bool(args.forward_control),
         "names_file": str(Path(args.names).resolve()) if args.names else None,
         "udp_rcvbuf": link.rcvbuf,
     }
@@ -279,8 +303,16 @@ def run(args) -> int:
             "latency_s": args.payload_latency,
             "window_s": clock.window_ms / 1000.0, "bucket_s": clock.bucket_ms / 1000.0,
         }
-    recorder = Recorder(out, names=names, max_gap_s=args.max_gap, lags=lags, forward=forward,
-                        meta=meta, clock=clock, sensors=[p[4] for p in plan if p[4]])
+    try:
+        recorder = Recorder(out, names=names, max_gap_s=args.max_gap, lags=lags,
+                            forward=forward, meta=meta, clock=clock,
+                            sensors=[p[4] for p in plan if p[4]],
+                            control=link if args.forward_control else None)
+    except BaseException:
+        link.close()
+        if forward is not None:
+            forward.close()
+        raise
     payloads = []
     try:
         payloads = _open_payloads(plan, recorder, clock, args)
@@ -301,11 +333,17 @@ def run(args) -> int:
     next_summary = time.monotonic() + SUMMARY_INTERVAL_S
     landed_at = None
     view = make_view(args.quiet)
+
+    def gcs_waitables() -> list:
+        return [] if forward is None else forward.fileno_list()
+
     try:
         with view:
             while reason["why"] is None:
-                for chunk in link.recv(0.1):
+                for chunk in link.recv(0.1, also=gcs_waitables()):
                     recorder.feed(chunk)
+                if forward is not None:
+                    _poll_forward(forward, recorder)
                 if payloads:
                     _poll_payloads(payloads, recorder)
                 recorder.maybe_flush()
@@ -346,4 +384,8 @@ def run(args) -> int:
           f"{out}: {summary['packets']} packets, no samples, ", end="")
     print(f"loss {summary['loss_total']:.1%}, {summary['bad_bytes']} bad bytes; "
           f"stopped: {summary['stop_reason']}")
+    fwd = summary.get("forward")
+    if fwd and fwd.get("uplink"):
+        print(f"forward {fwd['conn']}: {fwd['sent']} sent, {fwd['dropped']} dropped; "
+              f"{fwd['uplink']['note']}")
     return 0
