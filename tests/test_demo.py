@@ -61,3 +61,15 @@ def test_demo_command_reports_missing_mission(tmp_path, capsys):
     code = main(["demo", "--out", str(tmp_path), "--mission", str(tmp_path / "nope.plan")])
     assert code == 2
     assert "mission not found" in capsys.readouterr().err
+
+
+def test_grid_levels_are_the_flown_layers(demo):
+    """The demo grid's levels sit on the survey altitudes of the mission, not on take-off."""
+    import json
+
+    out, _ = demo
+    plan = json.loads((MISSIONS / "plume-box.plan").read_text())
+    layers = sorted({item["params"][6] for item in plan["mission"]["items"]
+                     if item.get("command") == 16})
+    with xr.open_dataset(out / "grid.nc") as grid:
+        assert grid["z"].values.tolist() == pytest.approx(layers)

@@ -22,7 +22,7 @@ import xarray as xr
 
 from dronesense.errors import DronesenseError, InputError
 
-__all__ = ["register", "run", "run_demo", "true_field_on_grid"]
+__all__ = ["layered_spec", "register", "run", "run_demo", "true_field_on_grid"]
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,6 +129,27 @@ def true_field_on_grid(grid: xr.Dataset, field, quantity: str) -> xr.DataArray:
     return truth
 
 
+def layered_spec(samples: xr.Dataset, quantity: str, spec, min_share: float = 0.05):
+    """``spec`` fitted to the samples, with its levels centred on the flown altitude layers.
+
+    A level is a height (rounded to 1 m) that holds at least ``min_share`` of the samples; the
+    vertical range then runs from half a voxel below the lowest such level to half a voxel
+    above the highest, so take-off and landing do not make a level of their own.
+    """
+    from dataclasses import replace
+
+    from dronesense.grid import sample_coordinates
+
+    (x, y, z), _, _ = sample_coordinates(samples, quantity, spec)
+    spec = spec.fit(x, y, z)
+    heights, counts = np.unique(np.round(z), return_counts=True)
+    layers = heights[counts >= min_share * z.size]
+    if layers.size == 0:
+        return spec
+    dz = spec.spacing[2]
+    return replace(spec, region=(*spec.region[:4], layers.min() - dz / 2, layers.max() + dz / 2))
+
+
 def run_demo(out: Path, *, mission: Path | None = None, quantity: str = "ch4",
              spacing: tuple[float, float, float] = (30.0, 30.0, 15.0), speedup: float = 50.0,
              seed: int = 1) -> dict:
@@ -154,7 +175,7 @@ def run_demo(out: Path, *, mission: Path | None = None, quantity: str = "ch4",
 
     rows = read_journal(session)
     samples = to_dataset(rows, source=str(session))
-    spec = GridSpec(spacing, default_origin(samples))
+    spec = layered_spec(samples, quantity, GridSpec(spacing, default_origin(samples)))
     grid = grid_samples(samples, quantity, spec, inputs=[str(session)])
     write_grid(grid, out / "grid.nc")
     truth = true_field_on_grid(grid, load_field(field_path), quantity)
