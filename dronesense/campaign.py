@@ -242,6 +242,13 @@ def campaign_extent(sources: Iterable[str | Path | xr.Dataset], quantity: str,
     return spec.fit(*zip(lo, hi, strict=True), pad=pad)
 
 
+def _check_campaign(spec: GridSpec, shift: float) -> None:
+    if spec.region is None:
+        raise InputError("a campaign grid needs a spec with a region (the same for all flights)")
+    if not np.isfinite(shift):
+        raise InputError(f"--shift must be a finite number (a typical value), got {shift}")
+
+
 def campaign_grid(sources: Iterable[str | Path | xr.Dataset], quantity: str, spec: GridSpec,
                   *, shift: float = 0.0, command: str | None = None) -> xr.Dataset:
     """Grid many flights onto one spec, streaming one flight at a time.
@@ -260,8 +267,7 @@ def campaign_grid(sources: Iterable[str | Path | xr.Dataset], quantity: str, spe
     command
         The command line, for ``history`` (every input is listed there too).
     """
-    if spec.region is None:
-        raise InputError("a campaign grid needs a spec with a region (the same for all flights)")
+    _check_campaign(spec, shift)
     text = spec.to_json()
     partials = (flight_partial(s, quantity, text, shift) for s in sources)
     return _finish(tree_reduce(partials, _add), quantity, "streaming", command)
@@ -280,8 +286,7 @@ def campaign_grid_dask(sources: Sequence[str | Path | xr.Dataset], quantity: str
     except ImportError:
         raise InputError("campaign on a cluster needs dask.distributed "
                          "(pip install 'dronesense[campaign]')") from None
-    if spec.region is None:
-        raise InputError("a campaign grid needs a spec with a region (the same for all flights)")
+    _check_campaign(spec, shift)
     client = client or default_client()
     text = spec.to_json()
     futures = [client.submit(flight_partial, s, quantity, text, shift, pure=False)

@@ -453,6 +453,20 @@ def _passes(t: np.ndarray, z: np.ndarray, s: np.ndarray, width: float):
     return ids, transects, np.array(sorted(heights))
 
 
+def _check_options(*, max_offset: float, edge_fraction: float, percentile: float,
+                   molar_mass: float | None) -> None:
+    """One clear line for options outside their meaningful range (NaN included)."""
+    if not (max_offset > 0 and math.isfinite(max_offset)):
+        raise InputError(f"--max-offset must be a positive distance in metres, got {max_offset}")
+    if not 0 < edge_fraction < 0.5:
+        raise InputError("--edge-fraction must be between 0 and 0.5 (the outer part of the "
+                         f"curtain at each end), got {edge_fraction}")
+    if not 0 <= percentile <= 100:
+        raise InputError(f"--percentile must be between 0 and 100, got {percentile}")
+    if molar_mass is not None and not (molar_mass > 0 and math.isfinite(molar_mass)):
+        raise InputError(f"--molar-mass must be a positive number of g/mol, got {molar_mass}")
+
+
 def _mass_factor(units: str, key: str, molar_mass: float | None):
     """(kind, factor): mass conc g m-3 = value * factor (* molar density for mole fractions)."""
     u = (units or "").strip()
@@ -601,6 +615,8 @@ def estimate_flux(
     ds_, dz_ = (float(v) for v in spacing)
     if not (ds_ > 0 and dz_ > 0):
         raise InputError(f"spacing must be two positive numbers, got {spacing}")
+    _check_options(max_offset=max_offset, edge_fraction=edge_fraction, percentile=percentile,
+                   molar_mass=molar_mass)
 
     origin = default_origin(samples)
     frame = LocalFrame(*origin)

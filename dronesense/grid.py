@@ -46,6 +46,7 @@ __all__ = [
     "VERTICAL_REFERENCES",
     "GridSpec",
     "block_statistics",
+    "check_inside",
     "display_units",
     "grid_dataset",
     "grid_samples",
@@ -66,6 +67,10 @@ VERTICAL_REFERENCES = {
 }
 
 _SPEC_ATTR = "dronesense_grid_spec"
+
+#: Largest grid :class:`GridSpec` accepts (voxels): each float variable of a grid this size
+#: takes 800 MB, so anything larger is a spacing typed wrong, not a grid to compute.
+MAX_VOXELS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,11 @@ class GridSpec:
             dx, dy, dz = spacing
             nx, ny, nz = (max(1, math.ceil((hi - lo) / d - 1e-9))
                           for lo, hi, d in ((w, e, dx), (s, n, dy), (b, t, dz)))
+            if nx * ny * nz > MAX_VOXELS:
+                raise InputError(
+                    f"grid of {nx} x {ny} x {nz} voxels is too large (more than {MAX_VOXELS:.0e}):"
+                    f" spacing {','.join(f'{d:g}' for d in spacing)} m is too fine for region "
+                    f"{','.join(f'{r:g}' for r in (w, e, s, n, b, t))}")
             region = (w, w + nx * dx, s, s + ny * dy, b, b + nz * dz)
         object.__setattr__(self, "spacing", spacing)
         object.__setattr__(self, "origin", origin)
@@ -794,6 +804,7 @@ def grid_samples(
         raise NoUsableDataError(f"no paired {quantity} samples with a position")
     if spec.region is None:
         spec = spec.fit(*coords)
+    check_inside(spec, coords, quantity)
     if method is None or method == "block":
         method = interpolate.BlockReduce()
     if isinstance(method, str):
@@ -813,11 +824,42 @@ def grid_samples(
         from dronesense.validation import cross_validate as _cv
 
         tracks, order = sample_tracks(samples, quantity, spec)
-        scores = _cv(method, coords, values, spec=spec, tracks=tracks, order=order)
-        ds.attrs.update(scores.attrs())
-        ds[qty.key].attrs["cross_validation_rmse"] = scores.rmse
-        ds[qty.key].attrs["cross_validation_bias"] = scores.bias
+        _cv(method, coords, values, spec=spec, tracks=tracks, order=order).store(ds, qty.key)
     return ds
+
+
+def check_inside(spec: GridSpec, coordinates: Sequence[ArrayLike], quantity: str) -> int:
+    """Number of samples inside the grid region; refuses a region that misses them all.
+
+    Parameters
+    ----------
+    spec
+        The grid, with a region.
+    coordinates
+        ``(x, y, z)`` of the usable samples in the spec's frame.
+    quantity
+        Quantity key, for the message.
+
+    Returns
+    -------
+    int
+        How many of the samples lie inside the region.
+
+    Raises
+    ------
+    NoUsableDataError
+        None of the samples lies inside (an all-empty grid would be written otherwise).
+    """
+    inside = int((spec.locate(*coordinates) >= 0).sum())
+    if inside == 0:
+        x, y, z = (np.asarray(c, dtype=float) for c in coordinates)
+        extent = ",".join(f"{v:.0f}" for c in (x, y, z) for v in (c.min(), c.max()))
+        region = ",".join(f"{r:g}" for r in spec.region)
+        raise NoUsableDataError(
+            f"none of the {x.size} {quantity} samples lies inside the grid region {region} "
+            f"(the samples span {extent} in W,E,S,N,BOTTOM,TOP local metres, "
+            f"vertical {spec.vertical})")
+    return inside
 
 
 def _quantity_for(samples: xr.Dataset, key: str) -> Quantity:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -225,7 +226,6 @@ class BaseGridder:
                 a.pop("standard_name", None)
                 if suffix == "variance":
                     a["units"] = _squared(quantity.units)
-                    a.pop("standard_name", None)
             elif name == "confidence":
                 key = f"{q}_confidence"
                 a = {"long_name": "DM+V confidence (0: no data support, 1: well sampled)",
@@ -258,12 +258,34 @@ class BaseGridder:
 
 
 def _squared(units: str) -> str:
+    """UDUNITS string of ``units`` squared (the units of a variance).
+
+    Every factor of the product is squared on its own: a scale factor numerically (``1e-6``
+    is ppm, its square ``1e-12``, never ``1e-62``), a unit by doubling its exponent. A
+    temperature in ``degC`` (an offset unit) gives ``K2``. Anything else is wrapped as
+    ``(units)^2``.
+
+    Examples
+    --------
+    >>> _squared("1e-6"), _squared("ug m-3"), _squared("m s-1"), _squared("degC")
+    ('1e-12', 'ug2 m-6', 'm2 s-2', 'K2')
+    """
     units = units.strip()
     if units in ("1", ""):
         return "1"
-    if " " in units:
-        return f"({units})2"
-    return f"{units}2"
+    parts = []
+    for token in units.split():
+        try:
+            parts.append(f"{float(token) ** 2:g}")
+            continue
+        except ValueError:
+            pass
+        m = re.fullmatch(r"([A-Za-z_%]+)(-?\d+)?", token)
+        if m is None:
+            return f"({units})^2"
+        name = {"degC": "K", "Celsius": "K", "degree_Celsius": "K"}.get(m[1], m[1])
+        parts.append(f"{name}{2 * int(m[2] or 1)}")
+    return " ".join(parts)
 
 
 def _spec_for(coords, spacing) -> GridSpec:
@@ -419,6 +441,16 @@ class IDW(BaseGridder):
                 "spread": np.sqrt(var).reshape(spec.shape)}
 
 
+def _kernel_sum(sigma: float, truncate: float) -> float:
+    """Sum of the unnormalised discrete Gaussian ``exp(-k²/2σ²)`` that
+    :func:`scipy.ndimage.gaussian_filter` uses (radius ``int(truncate σ + 0.5)``)."""
+    radius = int(truncate * float(sigma) + 0.5)
+    if radius == 0:
+        return 1.0
+    k = np.arange(-radius, radius + 1, dtype=float)
+    return float(np.exp(-0.5 * (k / float(sigma)) ** 2).sum())
+
+
 # ----------------------------------------------------------------------------------------
 class KernelDMV(BaseGridder):
     """Kernel DM+V: kernel-weighted mean, variance and confidence maps (Lilienthal et al.).
@@ -463,11 +495,15 @@ class KernelDMV(BaseGridder):
         sv = float(self.sigma_v) if self.sigma_v is not None else dz
         return (sv / dz, sh / dy, sh / dx)
 
+    _TRUNCATE = 3.0
+
     def _filter(self, arr, sig):
-        # gaussian_filter normalises the kernel to sum 1; rescale so a sample's own voxel
-        # weight is exp(0) = 1 as in the paper's unnormalised kernel
-        norm = math.prod(math.sqrt(2 * math.pi) * max(s, 1e-6) for s in sig)
-        return ndimage.gaussian_filter(arr, sig, mode="constant", truncate=3.0) * norm
+        # gaussian_filter normalises its discrete kernel to sum 1; multiply by that sum so a
+        # sample's own voxel gets weight exp(0) = 1, as in the paper's unnormalised kernel.
+        # (sqrt(2 pi) sigma approximates the sum only for sigma of about a voxel or more: a
+        # kernel narrower than the voxel would otherwise lose most of its weight.)
+        norm = math.prod(_kernel_sum(s, self._TRUNCATE) for s in sig)
+        return ndimage.gaussian_filter(arr, sig, mode="constant", truncate=self._TRUNCATE) * norm
 
     def _maps(self, spec, coordinates, values):
         sig = self._sigmas(spec)

@@ -31,7 +31,13 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from dronesense.errors import NoUsableDataError
-from dronesense.grid import GridSpec, grid_samples, sample_coordinates, sample_tracks
+from dronesense.grid import (
+    GridSpec,
+    check_inside,
+    grid_samples,
+    sample_coordinates,
+    sample_tracks,
+)
 from dronesense.interpolate import IDW, BaseGridder, BlockReduce, KernelDMV, Kriging
 
 __all__ = ["CVScores", "candidates", "cross_validate", "select_method", "track_segments"]
@@ -70,6 +76,13 @@ class CVScores:
             "cross_validation_method": f"blocked {self.folds}-fold over {self.groups} "
                                        f"blocks ({self.blocking})",
         }
+
+    def store(self, ds: xr.Dataset, variable: str) -> None:
+        """Record the scores on a grid: global attributes (:meth:`attrs`) and RMSE and bias
+        on the estimate ``variable`` (in place)."""
+        ds.attrs.update(self.attrs())
+        ds[variable].attrs["cross_validation_rmse"] = self.rmse
+        ds[variable].attrs["cross_validation_bias"] = self.bias
 
 
 def track_segments(coordinates: Sequence[ArrayLike], length: float,
@@ -242,6 +255,7 @@ def select_method(
         raise NoUsableDataError(f"no paired {quantity} samples with a position")
     if spec.region is None:
         spec = spec.fit(*coords)
+    check_inside(spec, coords, quantity)
     methods = list(methods) if methods is not None else candidates(
         spec, kriging=values.size <= 200_000)
     tracks, order = sample_tracks(samples, quantity, spec)
@@ -254,9 +268,7 @@ def select_method(
     pool = usable or [(m, s) for m, s in scored if np.isfinite(s.rmse)] or scored
     best, score = min(pool, key=lambda ms: ms[1].rmse if np.isfinite(ms[1].rmse) else np.inf)
     ds = grid_samples(samples, quantity, spec, method=best, inputs=inputs)
-    ds.attrs.update(score.attrs())
-    ds[quantity].attrs["cross_validation_rmse"] = score.rmse
-    ds[quantity].attrs["cross_validation_bias"] = score.bias
+    score.store(ds, quantity)
     ds.attrs["cross_validation_candidates"] = "; ".join(
         f"{m!r}: rmse={s.rmse:.4g} coverage={s.coverage:.2f}" for m, s in scored)
     return ds

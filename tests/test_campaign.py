@@ -90,3 +90,12 @@ def test_needs_region_and_same_spec(flights):
     other = GridSpec((10, 10, 10), ORIGIN, region=(0, 10, 0, 10, 0, 10))
     with pytest.raises(InputError, match="different grid"):
         PartialSums.empty(SPEC) + PartialSums.empty(other)
+
+
+@pytest.mark.parametrize("shift", [float("nan"), float("inf")])
+def test_non_finite_shift_is_refused(shift):
+    # a NaN shift turned every value into NaN: "no samples inside the grid", a wrong reason
+    coords, values, _, _ = flight(layers=(20.0,), step=5.0)
+    spec = GridSpec((20, 20, 10), ORIGIN, region=(-120, 220, -120, 120, 0, 60))
+    with pytest.raises(InputError, match="shift"):
+        campaign_grid([samples_dataset(coords, values)], "ch4", spec, shift=shift)

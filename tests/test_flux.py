@@ -254,3 +254,40 @@ def test_wind_profile_validation():
     with pytest.raises(InputError):
         WindProfile(3.0, 240.0, exponent=1.5)
     assert math.isclose(WindProfile(2.0, 0.0).speed_error, 0.2)
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("max_offset", 0.0, "--max-offset"),
+    ("max_offset", -1.0, "--max-offset"),
+    ("edge_fraction", 0.7, "--edge-fraction"),
+    ("edge_fraction", -1.0, "--edge-fraction"),
+    ("percentile", 200.0, "--percentile"),
+    ("molar_mass", 0.0, "--molar-mass"),
+    ("molar_mass", float("nan"), "--molar-mass"),
+])
+def test_options_out_of_range_are_one_clear_error(option, value, message):
+    # before: a traceback (max_offset <= 0), a flux of exactly 0 or negative (molar mass) or
+    # overlapping "ends" of the curtain (edge fraction above one half)
+    from gridtools import flight, samples_dataset
+
+    coords, values, _, _ = flight(layers=(20.0, 30.0), step=5.0)
+    samples = samples_dataset(coords, values)
+    with pytest.raises(InputError, match=message):
+        estimate_flux(samples, "ch4", wind=parse_wind("3@240"), **{option: value})
+
+
+def test_ppm_to_grams_per_cubic_metre_by_hand():
+    # 2 ppm of CH4 at 1013.25 hPa and 15 degC, from first principles: molar mass from IUPAC
+    # atomic weights (C 12.011, H 1.008), molar density of an ideal gas n = p / (R T) with the
+    # CODATA gas constant; 1 ppm = 1e-6 mol/mol
+    from dronesense.flux import _mass_factor
+
+    molar_mass = 12.011 + 4 * 1.008                     # g/mol
+    n_air = 101325.0 / (8.314462618 * (15.0 + 273.15))  # mol/m3, about 42.29
+    expected = 2.0 * 1e-6 * n_air * molar_mass          # g/m3, about 6.8e-4
+    kind, factor = _mass_factor("1e-6", "ch4", None)
+    assert kind == "mole_fraction"
+    assert 2.0 * factor * air_molar_density(101325.0, 288.15) == pytest.approx(expected, rel=1e-4)
+    # ppb is 1e-9 mol/mol; a mass concentration in ug m-3 is used as it is (1e-6 g per ug)
+    assert _mass_factor("1e-9", "ch4", None)[1] == pytest.approx(factor / 1000)
+    assert _mass_factor("ug m-3", "pm2p5", None) == ("mass_concentration", 1e-6)

@@ -190,3 +190,21 @@ def test_same_spec_reused_across_flights():
     b = grid_samples(samples_dataset(*flight(seed=2, layers=(20,))[:2]), "ch4", spec)
     assert a["ch4"].shape == b["ch4"].shape == spec.shape
     np.testing.assert_array_equal(a.lat, b.lat)
+
+
+def test_region_missing_the_data_is_refused_not_written_empty():
+    coords, values, _, _ = flight(layers=(20.0,), step=5.0)
+    samples = samples_dataset(coords, values)
+    spec = GridSpec((10, 10, 10), ORIGIN, region=(5000, 6000, 5000, 6000, 0, 50))
+    with pytest.raises(NoUsableDataError, match=f"none of the {values.size} ch4 samples"):
+        grid_samples(samples, "ch4", spec)
+
+
+def test_too_fine_spacing_is_refused_before_allocating():
+    spec = GridSpec((0.001, 0.001, 0.001), ORIGIN)
+    with pytest.raises(InputError, match="too large"):
+        spec.fit([0.0, 500.0], [0.0, 500.0], [0.0, 100.0])
+    with pytest.raises(InputError, match="too large"):
+        GridSpec((0.01, 0.01, 0.01), ORIGIN, region=(0, 1000, 0, 1000, 0, 100))
+    nz, ny, nx = GridSpec((1, 1, 1), ORIGIN, region=(0, 1000, 0, 1000, 0, 100)).shape
+    assert nz * ny * nx <= gridmod.MAX_VOXELS

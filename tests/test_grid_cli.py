@@ -90,6 +90,15 @@ def test_grid_spec_reuse_and_options(session, tmp_path):
         (["--quantity", "ch4", "--spacing", "5,x"], "--spacing"),
         (["--quantity", "ch4", "--spacing", "5", "--vertical", "agl"], "terrain"),
         (["--quantity", "ch4", "--spacing", "5", "--out", "g.txt"], ".nc or .zarr"),
+        (["--quantity", "ch4", "--spacing", "0"], "positive"),
+        (["--quantity", "ch4", "--spacing=-5,-5,2"], "positive"),
+        # a typo in the spacing must not try to allocate petabytes
+        (["--quantity", "ch4", "--spacing", "1e-3"], "too large"),
+        # a region far from the flight would be written as an all-empty grid
+        (["--quantity", "ch4", "--spacing", "10", "--region=5000,6000,5000,6000,0,50"],
+         "none of the"),
+        (["--quantity", "ch4", "--spacing", "10", "--method", "auto",
+          "--region=5000,6000,5000,6000,0,50"], "none of the"),
     ],
 )
 def test_bad_input_is_one_line(session, capsys, argv, message):

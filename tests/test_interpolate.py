@@ -136,3 +136,40 @@ def test_no_layer_invented_below_or_above_the_flights(name):
     filled = np.isfinite(ds["value"].values).any(axis=(1, 2))
     assert dict(zip(ds.z.values.tolist(), filled.tolist(), strict=True)) == {
         10.0: False, 20.0: True, 30.0: True, 40.0: True, 50.0: False}
+
+
+@pytest.mark.parametrize("quantity", ["ch4", "pm2p5"])
+@pytest.mark.parametrize("name", ["dmv", "kriging"])
+def test_variance_units_are_the_square_of_the_units(quantity, name):
+    # "1e-6" squared is 1e-12 (ppm squared); "1e-62" would claim a number 1e50 times smaller
+    coords, values, _, _ = flight(layers=(20.0,), extent=(0.0, 100.0, 0.0, 60.0), step=5.0)
+    spec = GridSpec((20, 20, 10), ORIGIN).fit(*coords)
+    ds = make_method(name).fit(coords, values, spec=spec).grid(quantity=quantity)
+    units = ds[quantity].attrs["units"]
+    var_units = ds[f"{quantity}_variance"].attrs["units"]
+    if quantity == "ch4":
+        assert float(var_units) == pytest.approx(float(units) ** 2, rel=1e-12)
+    else:  # every factor's exponent doubled
+        factors = dict(_unit_factors(units))
+        assert dict(_unit_factors(var_units)) == {k: 2 * e for k, e in factors.items()}
+
+
+def _unit_factors(units):
+    import re
+
+    for token in units.split():
+        m = re.fullmatch(r"([A-Za-z]+)(-?\d+)?", token)
+        yield m[1], int(m[2] or 1)
+
+
+@pytest.mark.parametrize("sigma_h, sigma_v", [(None, None), (1.0, 1.0), (2.0, 0.0)])
+def test_dmv_own_voxel_weight_is_one_for_any_kernel_width(sigma_h, sigma_v):
+    # Lilienthal et al. (2009): a sample's weight at its own cell is exp(0) = 1, so one sample
+    # gives Omega = 1 there and the confidence 1 - exp(-(1/omega)^2), whatever the kernel
+    # width; kernels narrower than a voxel (sigma_v 1 m on 10 m layers) lost most of it
+    spec = GridSpec((10, 10, 10), ORIGIN, region=(0, 50, 0, 50, 0, 50))
+    omega = 0.7
+    m = KernelDMV(sigma_h=sigma_h, sigma_v=sigma_v, omega=omega)
+    m.fit(([25.0], [25.0], [25.0]), [3.0], spec=spec)
+    assert m.confidence_[2, 2, 2] == pytest.approx(1 - np.exp(-(1 / omega) ** 2), rel=1e-9)
+    assert m.mean_[2, 2, 2] == pytest.approx(3.0)
