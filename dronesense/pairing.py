@@ -14,9 +14,11 @@ Rules, per vehicle (system id) and boot segment:
   ``NO_FIX``; before the first fix -> ``BEFORE_TRACK``; still waiting at :meth:`Pairer.finish`
   -> ``AFTER_TRACK``; still waiting when the vehicle reboots -> ``REBOOT``. Flagged rows keep
   the reading and leave the position empty: nothing is extrapolated;
-* UTC comes from the vehicle clock (SYSTEM_TIME). A resolved row whose boot segment has no
-  clock sync yet is held until one arrives; at :meth:`Pairer.finish` held rows fall back to
-  the ground receive time of the reading (``time_source = "receive"``) when it was given.
+* UTC comes from the vehicle clock and its model (:class:`~dronesense.flight.Clock`, fitted
+  to SYSTEM_TIME). A resolved row whose boot segment has no clock sync yet, or whose clock is
+  weighing a step candidate, is held until the clock is ready; at :meth:`Pairer.finish` held
+  rows of a boot that never got a sync fall back to the ground receive time of the reading
+  (``time_source = "receive"``) when it was given.
 
 Readings whose name the :class:`~dronesense.quantities.NameTable` does not know are kept, with
 ``quantity`` set to the normalised wire name and empty units, so nothing recorded is lost; a
@@ -281,11 +283,19 @@ class Pairer:
         out: list[SampleRow] = []
         for sysid in sorted(self.states):
             st = self.states[sysid]
+            for boot in st.clock.boots:
+                st.clock.close(boot)
             self._release_suspects(st, out)
             self._flush_pending(st, None, out)
         for key in sorted(self._held):
+            clock = self.states[key[0]].clock
+            known = clock.known(key[1])
             for row, recv_us in self._held[key]:
-                if recv_us is not None:
+                if known:  # held for a step candidate that never got confirmed
+                    row = row._replace(
+                        time_utc=format_utc(clock.to_unix_us(key[1], row.time_boot_ms)),
+                        time_source="sync")
+                elif recv_us is not None:
                     row = row._replace(time_utc=format_utc(recv_us), time_source="receive")
                 out.append(row)
                 self._count(row)
@@ -314,7 +324,8 @@ class Pairer:
     def _push_sync(self, st: FlightState, sync: TimeSync, recv_us, out) -> None:
         self._check_reboot(st, sync.time_boot_ms, out)
         st.clock.update(st.boot, sync)
-        self._release(st, st.boot, out)
+        if st.clock.ready(st.boot):
+            self._release(st, st.boot, out)
 
     def _push_status(self, st: FlightState, status: Status, recv_us, out) -> None:
         st.observe_status(status)
@@ -324,7 +335,10 @@ class Pairer:
         old_boot = st.boot
         old_track = st.track
         if st.observe_time(time_ms):
+            st.clock.close(old_boot)  # no more syncs for it: a waiting step candidate is void
             self._flush_pending(st, Flag.REBOOT, out, boot=old_boot, track=old_track)
+            if st.clock.ready(old_boot):
+                self._release(st, old_boot, out)
         self._release_suspects(st, out)
 
     def _release_suspects(self, st: FlightState, out: list[SampleRow]) -> None:
@@ -392,7 +406,8 @@ class Pairer:
         fix_t, fix_ok, fix_pos = track.times, track.ok, track.pos
         max_gap = self.max_gap_s
         sysid = st.sysid
-        offset = st.clock.offset_us(boot)
+        clock = st.clock
+        to_unix = clock.to_unix_us if clock.ready(boot) else None
         held = self._held.get((sysid, boot))
         lookup = self._lookup4
         for t, _, r, recv_us in items:
@@ -405,9 +420,9 @@ class Pairer:
                 lat = lon = alt = height = None
             else:
                 lat, lon, alt, height = pos
-            if held is None and offset is not None:
+            if held is None and to_unix is not None:
                 row = SampleRow(
-                    format_utc(round(t * 1000.0 + offset)), t, boot, sysid, lat, lon, alt,
+                    format_utc(to_unix(boot, t)), t, boot, sysid, lat, lon, alt,
                     height, key, r.name, float(r.value) * scale, units,
                     None if g != g else g, f, "sync",
                 )

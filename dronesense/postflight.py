@@ -293,6 +293,8 @@ class Summary:
     no_fix: int = 0
     out_of_order: int = 0
     lags: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+    #: clock model per log, vehicle and boot: ``(file, sysid, Clock.report(boot))``
+    clocks: list[tuple[str, int, dict]] = field(default_factory=list)
     skipped: dict[str, list[SkippedRegion]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -320,6 +322,10 @@ class Summary:
         out.append(f"reboots: {reboots}" + (
             f" ({', '.join(f'sysid {k}: {v}' for k, v in self.reboots.items() if v)})"
             if reboots else ""))
+        many = len({f for f, _, _ in self.clocks}) > 1
+        for path, sysid, rep in self.clocks:
+            out.extend(clock_lines(rep, f"clock sysid {sysid} boot {rep['boot']}"
+                                   + (f" ({Path(path).name})" if many else "")))
         for q, (lag, unc, how) in sorted(self.lags.items()):
             if math.isfinite(lag):
                 out.append(f"lag {q}: {lag:.2f} s ± {unc:.2f} s ({how})"
@@ -337,6 +343,33 @@ class Summary:
                 out.append(f"  ... {len(regions) - max_regions} more")
         out.extend(f"warning: {w}" for w in self.warnings)
         return out
+
+
+def clock_lines(rep: dict, label: str) -> list[str]:
+    r"""Text lines of one :meth:`dronesense.flight.Clock.report` (``pair`` summary).
+
+    Examples
+    --------
+    >>> rep = {"boot": 0, "syncs": 12, "syncs_used": 10, "syncs_rejected": 1,
+    ...        "syncs_ignored": 1, "syncs_waiting": 0, "drift_ppm": 199.6, "jitter_ms": 0.3,
+    ...        "steps": [{"time_boot_ms": 120000.0, "utc": "2025-06-14T08:02:02.000000Z",
+    ...                   "size_s": 2.0}]}
+    >>> print("\n".join(clock_lines(rep, "clock 1/0")))
+    clock 1/0: 10 syncs used, 1 rejected, 1 ignored; drift +199.6 ppm; jitter 0.300 ms; 1 step(s)
+      UTC step at 120.000 s boot time (2025-06-14T08:02:02.000000Z): +2.000000 s
+    """
+    drift = rep["drift_ppm"]
+    jitter = rep["jitter_ms"]
+    head = (f"{label}: {rep['syncs_used']} syncs used, {rep['syncs_rejected']} rejected, "
+            f"{rep['syncs_ignored']} ignored; drift "
+            + ("not estimated (window too short)" if drift is None else f"{drift:+.1f} ppm")
+            + ("" if jitter is None else f"; jitter {jitter:.3f} ms")
+            + f"; {len(rep['steps'])} step(s)")
+    out = [head]
+    for st in rep["steps"]:
+        out.append(f"  UTC step at {st['time_boot_ms'] / 1000.0:.3f} s boot time "
+                   f"({st['utc']}): {st['size_s']:+.6f} s")
+    return out
 
 
 def _quantity_key(names: NameTable, name: str) -> str:
@@ -562,6 +595,12 @@ def pair_logs(
             if sysid not in summary.vehicles:
                 summary.vehicles.append(sysid)
             summary.reboots[sysid] = summary.reboots.get(sysid, 0) + st.reboots
+            for rep in st.clock.reports():
+                summary.clocks.append((str(path), sysid, rep))
+                if rep["steps"]:
+                    summary.warnings.append(
+                        f"{path}: sysid {sysid} boot {rep['boot']}: the autopilot's UTC "
+                        f"stepped {len(rep['steps'])} time(s); samples follow it")
         if wanted is not None:
             out = [r for r in out if r.quantity in wanted]
         if not out:

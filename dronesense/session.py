@@ -544,6 +544,7 @@ class Recorder:
                 "boots": fs.boot + 1,
                 "reboots": fs.reboots,
                 "clock_syncs": fs.clock.syncs,
+                "clock": fs.clock.reports(),
                 "fixes_dropped_out_of_order": fs.track.dropped,
                 "armed": None if status is None else status.armed,
                 "mode": None if status is None else status.mode,

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 
@@ -124,10 +125,21 @@ class Autopilot:
         self.start_requested = False
         self.counts: dict[str, int] = {}
         self.battery_mah = 0.0
+        # clock faults: the vehicle clock runs 1 / _rate as fast as the true (sim) time
+        self._rate = 1.0 + faults.clockdrift * 1e-6
+        self._jumps_logged = 0
+        # its own stream, seeded from the vehicle's (not drawing from it: flights unchanged)
+        self._time_rng = random.Random(repr(vehicle._rng.getstate()[1][:4]) + str(sysid))
+        if faults.clockdrift:
+            log.write("clockdrift", 0.0, time_boot_ms=0, ppm=faults.clockdrift)
+        if faults.systime_jitter:
+            log.write("systime_jitter", 0.0, time_boot_ms=0, ms=faults.systime_jitter)
 
     # ------------------------------------------------------------------ encoding
     def boot_ms(self, t_ms: int | float) -> int:
-        """Vehicle time_boot_ms at sim time ``t_ms``."""
+        """Vehicle time_boot_ms at sim time ``t_ms`` (slowed by a ``clockdrift`` fault)."""
+        if self._rate != 1.0:
+            return max(0, int((t_ms - self.boot_origin_ms) / self._rate))
         return max(0, int(t_ms - self.boot_origin_ms))
 
     def emit(self, msg, t_ms: int, boot_ms: int | None = None) -> None:
@@ -226,8 +238,21 @@ class Autopilot:
                                             0, 0, 0, 0, 0, 0)
 
     def _system_time(self, t_ms: int):
-        unix = self.start_us + t_ms * 1000 + round(self.faults.clock * 1e6)
-        return M.MAVLink_system_time_message(unix, self.boot_ms(t_ms))
+        f = self.faults
+        unix = self.start_us + t_ms * 1000 + round(f.clock * 1e6)
+        boot = self.boot_ms(t_ms)
+        if f.clockjumps:
+            step = f.clock_jump_s(t_ms / 1000.0)
+            while self._jumps_logged < len(f.clockjumps) and \
+                    f.clockjumps[self._jumps_logged][0] * 1000 <= t_ms:
+                at, size = f.clockjumps[self._jumps_logged]
+                self._jumps_logged += 1
+                self.log.write("clockjump", t_ms / 1000.0, time_boot_ms=boot, seconds=size,
+                               at=at)
+            unix += round(step * 1e6)
+        if f.systime_jitter:
+            unix += round(self._time_rng.uniform(-1.0, 1.0) * f.systime_jitter * 1000.0)
+        return M.MAVLink_system_time_message(unix, boot)
 
     def _wind(self):
         speed, frm = self.wind_at(self.vehicle.u)

@@ -16,7 +16,17 @@ and the transport (and the ``--tlog`` file, which records what a ground station 
                      restarts from 0 and packet sequence numbers from 0 (repeatable)
 ``gpsloss=A:B``      no GPS fix from A to B s: fix_type 1, lat = lon = 0
 ``clock=S``          SYSTEM_TIME's UTC is S seconds off the true time
+``clockdrift=PPM``   the autopilot's clock (every ``time_boot_ms``) runs PPM parts per
+                     million slow, so SYSTEM_TIME's (true) UTC runs PPM ppm fast against it
+                     (negative: the other way); within [-10000, 10000]
+``clockjump=T:S``    from sim time T on, SYSTEM_TIME's UTC is S seconds further off (a step
+                     of the autopilot's UTC source; repeatable, steps add up)
+``systime_jitter=MS``  SYSTEM_TIME's UTC is off by a random amount, uniform in ±MS ms,
+                     drawn anew for each message (scheduling jitter of the autopilot)
 ===================  ===================================================================
+
+The truth file always holds the true UTC (sim time), so a clock model can be measured
+against it; its ``time_boot_ms`` is the autopilot's (drifting) vehicle time.
 
 Times are simulated seconds since the start. Each fault that fires is written to the
 faults log (JSON lines, see :class:`FaultLog`).
@@ -26,6 +36,9 @@ Examples
 >>> specs = parse_faults(["loss=0.05,delay=0.2", "reboot=120", "gpsloss=60:75"])
 >>> specs.loss, specs.delay, specs.reboots, specs.gpsloss
 (0.05, 0.2, [120.0], [(60.0, 75.0)])
+>>> specs = parse_faults(["clockdrift=200", "clockjump=120:2.0,systime_jitter=5"])
+>>> specs.clockdrift, specs.clockjumps, specs.systime_jitter
+(200.0, [(120.0, 2.0)], 5.0)
 """
 
 from __future__ import annotations
@@ -54,6 +67,9 @@ class FaultSpecs:
     delay: float = 0.0
     jitter: float = 0.0
     clock: float = 0.0
+    clockdrift: float = 0.0
+    clockjumps: list[tuple[float, float]] = field(default_factory=list)
+    systime_jitter: float = 0.0
     reboots: list[float] = field(default_factory=list)
     gpsloss: list[tuple[float, float]] = field(default_factory=list)
     outage: list[tuple[float, float]] = field(default_factory=list)
@@ -63,6 +79,10 @@ class FaultSpecs:
         """True if any packet-level impairment is on."""
         return bool(self.loss or self.corrupt or self.garbage or self.reorder or self.delay
                     or self.jitter or self.outage)
+
+    def clock_jump_s(self, t: float) -> float:
+        """Seconds SYSTEM_TIME's UTC has stepped by at sim time ``t`` (sum of past jumps)."""
+        return sum(s for at, s in self.clockjumps if at <= t)
 
     def gps_lost(self, t: float) -> bool:
         """True if the GPS has no fix at sim time ``t``."""
@@ -104,6 +124,21 @@ def parse_faults(specs: list[str] | None) -> FaultSpecs:
                     if t <= 0:
                         raise SimError(f"{where}: reboot time must be > 0 s")
                     out.reboots.append(t)
+                elif kind == "clockdrift":
+                    ppm = float(value)
+                    if not -10_000 <= ppm <= 10_000:
+                        raise SimError(f"{where}: ppm must be in [-10000, 10000]")
+                    out.clockdrift = ppm
+                elif kind == "clockjump":
+                    at, step = (float(x) for x in value.split(":"))
+                    if at < 0:
+                        raise SimError(f"{where}: expected T:S with T >= 0")
+                    out.clockjumps.append((at, step))
+                elif kind == "systime_jitter":
+                    ms = float(value)
+                    if not 0 <= ms <= 10_000:
+                        raise SimError(f"{where}: milliseconds must be in [0, 10000]")
+                    out.systime_jitter = ms
                 elif kind in INTERVALS:
                     a, b = (float(x) for x in value.split(":"))
                     if not 0 <= a < b:
@@ -112,10 +147,12 @@ def parse_faults(specs: list[str] | None) -> FaultSpecs:
                 else:
                     raise SimError(
                         f"{where}: unknown fault {kind!r} (known: loss, corrupt, garbage, "
-                        "delay, jitter, reorder, outage, reboot, gpsloss, clock)")
+                        "delay, jitter, reorder, outage, reboot, gpsloss, clock, clockdrift, "
+                        "clockjump, systime_jitter)")
             except ValueError:
                 raise SimError(f"{where}: bad value {value!r}") from None
     out.reboots.sort()
+    out.clockjumps.sort()
     return out
 
 
@@ -127,7 +164,9 @@ class FaultLog:
     affected), ``seq`` (packet sequence number), ``offset`` (byte offset in the ``--tlog``
     file where the affected record starts, or where the dropped record would have been;
     ``null`` without a tlog), plus kind-specific keys (``byte``, ``length``, ``seconds``,
-    ``end``).
+    ``end``, ``ppm``, ``ms``). ``clockdrift`` and ``systime_jitter`` are written once at
+    the start; ``clockjump`` when the first SYSTEM_TIME carrying the step is sent, with its
+    ``time_boot_ms``, the step ``seconds`` and the scheduled time ``at``.
     """
 
     def __init__(self, fh: IO[str] | None):

@@ -15,14 +15,15 @@ def test_track_grows_and_drops_out_of_order():
     assert pos.shape == (4, 4) and ok.all()
 
 
-def test_clock_follows_latest_sync_per_boot():
+def test_clock_per_boot_and_implausible_syncs_ignored():
+    t0 = 1_714_557_600_000_000
     clock = Clock()
     assert clock.to_unix_us(0, 10.0) is None
-    clock.update(0, TimeSync(1, 1000.0, 2_000_000))
-    assert clock.to_unix_us(0, 1500.0) == 2_500_000
-    clock.update(0, TimeSync(1, 2000.0, 3_000_100))  # drift followed
-    assert clock.to_unix_us(0, 2000.0) == 3_000_100
-    assert not clock.known(1)
+    clock.update(0, TimeSync(1, 1000.0, 2_000_000))  # 1970: implausible, ignored
+    assert not clock.known(0) and clock.report(0)["syncs_ignored"] == 1
+    clock.update(0, TimeSync(1, 1000.0, t0))
+    assert clock.to_unix_us(0, 1500.0) == t0 + 500_000
+    assert not clock.known(1) and clock.to_unix_us(1, 1500.0) is None
 
 
 def test_reboot_starts_new_segment_and_flown_logic():

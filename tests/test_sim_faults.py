@@ -106,6 +106,46 @@ def test_clock_offset_in_system_time(tmp_path):
     assert offs and all(o == pytest.approx(3.5, abs=1e-3) for o in offs)
 
 
+def _system_times(recs):
+    """(tlog stamp = true UTC µs, time_unix_usec, time_boot_ms) of every SYSTEM_TIME."""
+    return [(stamp, m.time_unix_usec, m.time_boot_ms) for stamp, m in recs
+            if m is not None and m.get_type() == "SYSTEM_TIME"]
+
+
+def test_clock_drift_slows_the_vehicle_clock(tmp_path):
+    _res, recs, log = fly(tmp_path, ["clockdrift=500"])
+    st = _system_times(recs)
+    # SYSTEM_TIME's UTC stays true; the boot time runs 500 ppm slow against it
+    assert all(u == stamp for stamp, u, _ in st)
+    (u0, b0), (u1, b1) = (st[0][1:]), (st[-1][1:])
+    rate = (u1 - u0) / 1000.0 / (b1 - b0)
+    assert rate == pytest.approx(1 + 500e-6, abs=20e-6)
+    assert log[0] == {"kind": "clockdrift", "t": 0.0, "time_boot_ms": 0, "ppm": 500.0}
+
+
+def test_clock_jump_and_systime_jitter(tmp_path):
+    _res, recs, log = fly(tmp_path, ["clockjump=20:1.5,systime_jitter=4"])
+    off = [(stamp, (u - stamp) / 1000.0) for stamp, u, _ in _system_times(recs)]
+    t0 = recs[0][0]
+    before = [o for s, o in off if (s - t0) / 1e6 < 19.5]
+    after = [o for s, o in off if (s - t0) / 1e6 > 20.5]
+    assert before and after
+    assert all(abs(o) <= 4.0 for o in before) and max(map(abs, before)) > 1.0
+    assert all(abs(o - 1500.0) <= 4.0 for o in after)
+    (jump,) = [e for e in log if e["kind"] == "clockjump"]
+    assert jump["seconds"] == 1.5 and jump["at"] == 20.0 and 20.0 <= jump["t"] < 21.0
+    assert {"kind": "systime_jitter", "t": 0.0, "time_boot_ms": 0, "ms": 4.0} in log
+
+
+def test_clock_fault_specs_checked():
+    from firmware_sim.errors import SimError
+    from firmware_sim.faults import parse_faults
+
+    for bad in ("clockdrift=20000", "clockjump=5", "clockjump=-1:2", "systime_jitter=-1"):
+        with pytest.raises(SimError, match="--fault"):
+            parse_faults([bad])
+
+
 def test_delay_and_reorder(tmp_path):
     res, recs, log = fly(tmp_path, ["delay=0.2,jitter=0.1,reorder=0.05"])
     assert len(recs) == res.messages
