@@ -30,6 +30,10 @@ fault specs (--fault, repeatable; several may be joined by commas):
                   sequence numbers restart from 0 (repeatable)
   gpsloss=A:B     no GPS fix from A to B s: fix_type 1, lat = lon = 0
   clock=S         SYSTEM_TIME UTC off by S seconds
+  clockdrift=PPM  the vehicle clock runs PPM parts per million fast (negative: slow)
+                  against true UTC
+  clockjump=T:S   SYSTEM_TIME UTC steps by S seconds at T s (repeatable)
+  systime_jitter=MS  SYSTEM_TIME UTC off by a uniform random +-MS milliseconds
 Times are simulated seconds since start. Every fault that fires is written to
 --faults-log as a JSON line: kind, t, time_boot_ms, msg, seq, offset (tlog byte offset).
 
