@@ -7,12 +7,17 @@ itself.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
+BIN = Path(sys.executable).with_name("dronesense")
 T0_UNIX_US = 1_714_557_600_000_000  # 2024-05-01T10:00:00Z at boot time 0
 LAT0, LON0 = 52.0, 5.0
 
@@ -22,6 +27,32 @@ def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listen(conn: str, out: Path, *extra: str) -> subprocess.Popen:
+    """Start ``dronesense listen CONN --out OUT``; returns once its session has begun."""
+    proc = subprocess.Popen([str(BIN), "listen", conn, "--out", str(out), "--quiet", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not (out / "session.json").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"listener did not start: {proc.communicate()}")
+        time.sleep(0.05)
+    return proc
+
+
+def start_listener(out: Path, port: int, *extra: str) -> subprocess.Popen:
+    """Start a listener on ``udpin:127.0.0.1:PORT``."""
+    return listen(f"udpin:127.0.0.1:{port}", out, *extra)
+
+
+def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> tuple[int, str, str]:
+    """Stop a listener after the last datagrams are read; (returncode, stdout, stderr)."""
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, out, err
 
 
 def truth_position(t_ms: float) -> tuple[float, float, float, float]:

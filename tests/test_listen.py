@@ -4,45 +4,26 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
-from test_link_support import ScriptedVehicle, free_udp_port, send_udp, truth_position
+from test_link_support import (
+    BIN,
+    ScriptedVehicle,
+    free_udp_port,
+    send_udp,
+    start_listener,
+    stop,
+    truth_position,
+)
 
 from dronesense.link import Link
 from dronesense.samples import Flag, format_row, read_journal
 from dronesense.session import Recorder, replay
 from dronesense.sources import TlogReader
-
-BIN = Path(sys.executable).with_name("dronesense")
-
-
-def start_listener(out: Path, port: int, *extra: str) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [str(BIN), "listen", f"udpin:127.0.0.1:{port}", "--out", str(out), "--quiet", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.monotonic() + 20
-    while not (out / "session.json").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"listener did not start: {proc.communicate()}")
-        time.sleep(0.05)
-    return proc
-
-
-def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> tuple[int, str, str]:
-    time.sleep(0.5)  # let the last datagrams be read
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=30)
-    return proc.returncode, out, err
-
 
 GARBAGE = [b"hello world", b"\xfd\x09\x00\x00", b"\xfe" * 40, random.Random(1).randbytes(300),
            bytes([0xFD, 3, 0, 0, 9, 9, 9, 0x10, 0x27, 0x0F]) + b"abc\x00\x00"]  # unknown id

@@ -23,8 +23,7 @@ import pytest
 os.environ.setdefault("MAVLINK20", "1")
 
 from pymavlink import mavutil
-from test_link_support import free_udp_port
-from test_listen import start_listener, stop
+from test_link_support import free_udp_port, start_listener, stop
 from test_sim_mission import download
 
 from dronesense.link import Forwarder

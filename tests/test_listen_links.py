@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
-from test_link_support import ScriptedVehicle, free_udp_port
+from test_link_support import ScriptedVehicle, free_udp_port, listen
 
 from dronesense.link import Chunk
 from dronesense.samples import Flag, format_row, read_journal
@@ -29,7 +29,6 @@ from dronesense.session import Recorder, replay
 from dronesense.sources import Framer, TlogReader
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).with_name("dronesense")
 SIM = Path(sys.executable).with_name("firmware-sim")
 PLAN = ROOT / "missions" / "plume-box.plan"
 
@@ -40,19 +39,6 @@ def free_tcp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def listen(conn: str, out: Path, *extra: str) -> subprocess.Popen:
-    """Start `dronesense listen CONN`; returns once its session has begun."""
-    proc = subprocess.Popen([str(BIN), "listen", conn, "--out", str(out), "--quiet", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while not (out / "session.json").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"listener did not start: {proc.communicate()}")
-        time.sleep(0.05)
-    return proc
 
 
 def sim(tmp: Path, conn: str, *extra: str, speedup: int = 100, max_time: int = 150,

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_link_support import free_udp_port
-from test_listen import start_listener, stop
+from test_link_support import free_udp_port, start_listener, stop
 
 from dronesense.samples import Flag, format_row, read_journal
 from dronesense.session import replay

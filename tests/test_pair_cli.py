@@ -106,8 +106,7 @@ def test_pair_session_includes_serial_payload_readings(tmp_path, capsys):
 def test_pair_session_recorded_with_simulated_serial_payload(start_sim, tmp_path, capsys):
     """firmware-sim with a PMS5003 on a pty, recorded by `dronesense listen --payload`:
     `dronesense pair SESSION` equals the live journal, row for row (no lag declared)."""
-    from test_link_support import free_udp_port
-    from test_listen import start_listener, stop
+    from test_link_support import free_udp_port, start_listener, stop
     from test_payload_sim import write_mission
 
     from dronesense.samples import format_row, read_journal

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_link_support import ScriptedVehicle, free_udp_port, send_udp
-from test_listen import start_listener, stop
+from test_link_support import ScriptedVehicle, free_udp_port, send_udp, start_listener, stop
 from test_payload_sim import metres, write_mission
 
 from dronesense.events import Reading
