@@ -44,6 +44,10 @@ __all__ = ["Clock", "ClockStep", "FlightState", "Track"]
 #: Boot time going back by more than this (ms) is a reboot.
 REBOOT_THRESHOLD_MS = 3000.0
 
+#: More reboots than this in one stream means the boot time keeps jumping between clocks:
+#: most likely two vehicles share one system id (both left at SYSID_THISMAV = 1).
+SHARED_SYSID_REBOOTS = 5
+
 #: Clock model (see :class:`Clock`): syncs in the sliding fit window, at most ...
 WINDOW_SYNCS = 600
 #: ... spanning at most this much vehicle time (s).
@@ -478,6 +482,21 @@ class FlightState:
     reboots: int = 0
     has_flown: bool = False
     max_height: float = float("-inf")
+
+    def warnings(self) -> list[str]:
+        """What the operator must know about this vehicle's stream.
+
+        Examples
+        --------
+        >>> fs = FlightState(1, reboots=40)
+        >>> fs.warnings()[0].startswith("system id 1: 40 reboots")
+        True
+        """
+        if self.reboots > SHARED_SYSID_REBOOTS:
+            return [f"system id {self.sysid}: {self.reboots} reboots; its boot time jumps back "
+                    "and forth, so two vehicles probably share this system id (give each its "
+                    "own SYSID_THISMAV); their positions cannot be told apart"]
+        return []
 
     def observe_time(self, time_boot_ms: float) -> bool:
         """Note a vehicle time read from the autopilot itself (a position fix or a clock sync);

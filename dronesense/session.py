@@ -582,6 +582,7 @@ class Recorder:
             "loss_total": round(st.total_loss(), 6),
             "ignored_gcs_messages": self.processor.adapter.ignored_gcs,
             "vehicles": vehicles,
+            "warnings": [w for fs in pairer.states.values() for w in fs.warnings()],
             "samples": {
                 "total": self.journal.rows,
                 "by_quantity": dict(sorted(pairer.counts.items())),

@@ -60,6 +60,8 @@ def snapshot(recorder, link=None) -> dict:
         "samples": recorder.journal.rows,
         "pending": recorder.pairer.pending,
         "vehicles": vehicles,
+        "warnings": [w for _, fs in sorted(recorder.pairer.states.items())
+                     for w in fs.warnings()],
         "payloads": payload_status(recorder),
         "gcs": gcs_status(recorder),
     }
@@ -135,6 +137,7 @@ def status_line(snap: dict) -> str:
     if gcs:
         mode = "CONTROL" if gcs["control"] else "monitor"
         parts.append(f"forward {gcs['conn']} ({mode}) {gcs['note']}")
+    parts += [f"WARNING {w}" for w in snap.get("warnings", ())]
     return " | ".join(parts)
 
 
@@ -163,6 +166,7 @@ def _render(snap: dict, title: str):
         f"samples [bold]{snap['samples']}[/] (+{snap['pending']} waiting)",
     )
     parts = [head]
+    parts += [f"[bold red]warning:[/] {w}" for w in snap.get("warnings", ())]
     for v in snap["vehicles"]:
         t = Table(title=f"vehicle {v['sysid']} (boot {v['boot']})", expand=False)
         for col in ("armed", "mode", "GNSS", "lat", "lon", "alt AMSL", "height"):

@@ -376,3 +376,38 @@ def test_rich_view_shows_the_flight(tmp_path):
         view.update(rec)
     assert "vehicle 1" in console.export_text()
     rec.close()
+
+
+def test_two_vehicles_sharing_a_system_id_are_reported(tmp_path):
+    """Two autopilots both at sysid 1: boot time flips between clocks; the operator is told."""
+    from rich.console import Console
+
+    from dronesense.view import render, snapshot, status_line
+
+    a = ScriptedVehicle(sysid=1, duration_s=3.0).packets()
+    b = ScriptedVehicle(sysid=1, duration_s=3.0, start_ms=600_000.0).packets()
+    mixed = [p for pair in zip(a, b, strict=False) for p in pair]
+    rec = Recorder(tmp_path / "s")
+    for k, (_, raw) in enumerate(mixed):
+        rec.feed(Chunk(raw, 1_714_557_600_000_000 + k, ("127.0.0.1", 1), True))
+    snap = snapshot(rec)
+    assert snap["warnings"] and "share this system id" in snap["warnings"][0]
+    assert "WARNING system id 1" in status_line(snap)
+    console = Console(record=True, width=200, color_system=None)
+    console.print(render(snap))
+    assert "share this system id" in console.export_text()
+    summary = rec.close()
+    assert summary["warnings"] == snap["warnings"]
+
+
+def test_one_vehicle_with_a_real_reboot_gives_no_warning(tmp_path):
+    from dronesense.view import snapshot
+
+    a = ScriptedVehicle(sysid=1, duration_s=3.0, start_ms=600_000.0).packets()
+    b = ScriptedVehicle(sysid=1, duration_s=3.0).packets()  # rebooted: boot time restarts
+    rec = Recorder(tmp_path / "s")
+    for k, (_, raw) in enumerate(a + b):
+        rec.feed(Chunk(raw, 1_714_557_600_000_000 + k, ("127.0.0.1", 1), True))
+    assert rec.pairer.states[1].reboots == 1
+    assert snapshot(rec)["warnings"] == []
+    assert rec.close()["warnings"] == []
