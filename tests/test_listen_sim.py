@@ -137,7 +137,12 @@ def test_kill_9_mid_flight(tmp_path):
     out = tmp_path / "session"
     proc = start_listener(out, port)
     sim, _, _ = fly(port, tmp_path, speedup=20, max_time=300, wait=False)
-    time.sleep(3.0)
+    # mid-flight: once the listener has flushed a few hundred packets (a loaded machine may
+    # take seconds to start the simulator), plus a second of more traffic
+    deadline = time.monotonic() + 60
+    while (out / "flight.tlog").stat().st_size < 20_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
     proc.kill()
     killed_us = time.time_ns() // 1000
     proc.communicate()
