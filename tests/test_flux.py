@@ -242,6 +242,7 @@ def test_cli_errors(flights, tmp_path):
     for args, words in [
         (("flux", str(samples), "-q", "ch4"), "no wind"),
         (("flux", str(samples), "-q", "co2", "--wind", "3@240"), "no 'co2' samples"),
+        (("flux", str(samples), "-q", "co2"), "no 'co2' samples"),  # before asking for wind
         (("flux", str(samples), "-q", "ch4", "--wind", "3 m/s"), "--wind"),
     ]:
         r = _cli(*args, cwd=tmp_path)

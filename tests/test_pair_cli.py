@@ -156,3 +156,13 @@ def test_pair_out_metavar_lists_every_format(capsys):
     with pytest.raises(SystemExit):
         main(["pair", "--help"])
     assert "samples.nc|.csv|.parquet|.geojson|.kml|.kmz" in capsys.readouterr().out
+
+
+def test_quantity_short_option_selects_like_the_other_commands(sim, tmp_path):
+    """``-q`` works for pair as for grid, flux, campaign and export."""
+    from dronesense.samples import read_rows
+
+    out = tmp_path / "s.csv"
+    assert main(["pair", str(sim["tlog"]), "--out", str(out), "-q", "ch4", "--quiet"]) == 0
+    rows = read_rows(out)
+    assert rows and {r.quantity for r in rows} == {"ch4"}

@@ -131,6 +131,7 @@ def run(args) -> int:
     """Estimate the emission, print the summary, write the product and figure."""
     from dronesense.flux import (
         _parse_latlon,
+        _usable,
         estimate_flux,
         parse_wind,
         plot_flux,
@@ -139,6 +140,7 @@ def run(args) -> int:
     )
 
     samples, tlog = _load(args)
+    _usable(samples, args.quantity)  # the quantity is there, before asking for the wind
     if args.wind:
         wind = parse_wind(args.wind, reference_height=args.wind_height,
                           exponent=args.wind_exponent or 0.0)

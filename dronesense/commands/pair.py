@@ -72,7 +72,7 @@ def register(subparsers) -> None:
     p.add_argument("logs", nargs="+", metavar="LOG", help=".tlog, .bin, .csv or session dir")
     p.add_argument("--out", required=True,
                    metavar="samples.nc|.csv|.parquet|.geojson|.kml|.kmz")
-    p.add_argument("--quantity", action="append", metavar="Q",
+    p.add_argument("--quantity", "-q", action="append", metavar="Q",
                    help="keep only this quantity key (repeatable)")
     add_log_options(p)
     p.add_argument("--max-gap", type=float, default=1.0, metavar="S",
