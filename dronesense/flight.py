@@ -498,6 +498,13 @@ class FlightState:
                     "own SYSID_THISMAV); their positions cannot be told apart"]
         return []
 
+    def is_late(self, time_boot_ms: float) -> bool:
+        """Whether a reading stamped ``time_boot_ms`` lies more than the reboot threshold
+        before the autopilot's latest time: either a late reading of this boot or the first
+        of a new one, which only the next autopilot time can tell."""
+        last = self.last_time_ms
+        return last is not None and time_boot_ms < last - REBOOT_THRESHOLD_MS
+
     def observe_time(self, time_boot_ms: float) -> bool:
         """Note a vehicle time read from the autopilot itself (a position fix or a clock sync);
         True if it reveals a reboot (a new boot segment begins)."""

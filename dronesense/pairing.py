@@ -47,7 +47,7 @@ from bisect import bisect_left, insort
 import numpy as np
 
 from dronesense.events import Fix, Reading, Status, TimeSync
-from dronesense.flight import REBOOT_THRESHOLD_MS, FlightState
+from dronesense.flight import FlightState
 from dronesense.quantities import NameTable, _normalise
 from dronesense.samples import Flag, SampleRow, format_utc
 
@@ -311,8 +311,7 @@ class Pairer:
 
     # -- internals --------------------------------------------------------------------------
     def _push_reading(self, st: FlightState, reading: Reading, recv_us, out) -> None:
-        last = st.last_time_ms
-        if last is not None and reading.time_boot_ms < last - REBOOT_THRESHOLD_MS:
+        if st.is_late(reading.time_boot_ms):
             self._suspect[st.sysid].append((reading, recv_us))
             return
         self._on_reading(st, reading, recv_us, out)

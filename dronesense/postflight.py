@@ -37,6 +37,7 @@ import numpy as np
 
 from dronesense.errors import InputError, NoUsableDataError
 from dronesense.events import Event, Fix, Reading, Status
+from dronesense.flight import FlightState, Track
 from dronesense.lag import LagEstimate, estimate_lag
 from dronesense.quantities import NameTable, _normalise
 from dronesense.samples import Flag, SampleRow
@@ -46,9 +47,6 @@ __all__ = [
     "LogEvents", "Summary", "detect_kind", "events_of", "load_events", "pair_logs",
     "tlog_events",
 ]
-
-#: Boot time going back by more than this (ms) is a reboot (as dronesense.flight).
-_REBOOT_MS = 3000.0
 
 Progress = Callable[[str, float, float], None]
 
@@ -269,9 +267,7 @@ def load_events(
 
 @dataclass
 class _Segment:
-    fix_t: list = field(default_factory=list)
-    fix_pos: list = field(default_factory=list)
-    fix_ok: list = field(default_factory=list)
+    track: Track
     readings: dict = field(default_factory=dict)
 
 
@@ -378,70 +374,53 @@ def _quantity_key(names: NameTable, name: str) -> str:
 
 
 def _segments(events, names: NameTable, summary: Summary) -> dict[tuple[int, int], _Segment]:
-    """Split events by vehicle boot (as the flight state does) and collect arrays.
+    """Split events by vehicle boot and collect each boot's track and readings.
 
-    The rule is the pairing engine's (:class:`~dronesense.pairing.Pairer`): only the
-    autopilot's own times (:class:`Fix`, :class:`TimeSync`) move the vehicle clock and
-    reveal a reboot; a reading never starts a boot. A reading stamped more than the reboot
-    threshold before the latest autopilot time waits for the next autopilot time to tell
-    whether it belongs to a new boot (that time went back too) or is a late reading of the
-    current one.
+    Boots, late readings and out-of-order fixes are decided by
+    :class:`~dronesense.flight.FlightState` exactly as in the pairing engine
+    (:class:`~dronesense.pairing.Pairer`): only the autopilot's own times (:class:`Fix`,
+    :class:`TimeSync`) reveal a reboot; a reading stamped more than the reboot threshold
+    before the latest autopilot time waits for the next one to tell which boot it is in.
     """
-    last: dict[int, float] = {}
-    boot: dict[int, int] = {}
-    last_fix: dict[int, float] = {}
+    states: dict[int, FlightState] = {}
     suspects: dict[int, list[Reading]] = {}
     segs: dict[tuple[int, int], _Segment] = {}
 
-    def seg_of(sysid: int) -> _Segment:
-        key = (sysid, boot.setdefault(sysid, 0))
-        seg = segs.get(key)
+    def seg_of(st: FlightState) -> _Segment:
+        seg = segs.get((st.sysid, st.boot))
         if seg is None:
-            seg = segs[key] = _Segment()
+            seg = segs[(st.sysid, st.boot)] = _Segment(st.track)
         return seg
 
-    def add_reading(ev: Reading) -> None:
-        seg = seg_of(ev.sysid)
-        key = _quantity_key(names, ev.name)
-        vals = seg.readings.setdefault(key, ([], []))
+    def add_reading(st: FlightState, ev: Reading) -> None:
+        vals = seg_of(st).readings.setdefault(_quantity_key(names, ev.name), ([], []))
         vals[0].append(ev.time_boot_ms)
         vals[1].append(ev.value)
 
     for ev, _ in events:
         if isinstance(ev, Status):
             continue
-        sysid, t = ev.sysid, ev.time_boot_ms
-        prev = last.get(sysid)
+        st = states.get(ev.sysid)
+        if st is None:
+            st = states[ev.sysid] = FlightState(ev.sysid)
         if isinstance(ev, Reading):
-            if prev is not None and t < prev - _REBOOT_MS:
-                suspects.setdefault(sysid, []).append(ev)
+            if st.is_late(ev.time_boot_ms):
+                suspects.setdefault(ev.sysid, []).append(ev)
             else:
-                add_reading(ev)
+                add_reading(st, ev)
             continue
-        # an autopilot time (Fix or TimeSync)
-        if prev is not None and t < prev - _REBOOT_MS:
-            boot[sysid] = boot.setdefault(sysid, 0) + 1
-            last[sysid] = t
-            last_fix.pop(sysid, None)
-        elif prev is None or t > prev:
-            last[sysid] = t
-        for r in suspects.pop(sysid, ()):
-            add_reading(r)
-        seg = seg_of(sysid)
+        st.observe_time(ev.time_boot_ms)  # an autopilot time (Fix or TimeSync)
+        for r in suspects.pop(ev.sysid, ()):
+            add_reading(st, r)
+        seg = seg_of(st)
         if isinstance(ev, Fix):
-            lf = last_fix.get(sysid)
-            if lf is not None and t <= lf:
+            if not seg.track.append(ev):
                 summary.out_of_order += 1
-                continue
-            last_fix[sysid] = t
-            if not ev.fix_ok:
+            elif not ev.fix_ok:
                 summary.no_fix += 1
-            seg.fix_t.append(t)
-            seg.fix_ok.append(ev.fix_ok)
-            seg.fix_pos.append((ev.lat, ev.lon, ev.alt_amsl))
-    for items in suspects.values():  # end of data: the current boot
+    for sysid, items in suspects.items():  # end of data: the current boot
         for r in items:
-            add_reading(r)
+            add_reading(states[sysid], r)
     return segs
 
 
@@ -449,11 +428,10 @@ def _estimate(segs, key: str, **kw) -> LagEstimate:
     ests = []
     reasons = []
     for seg in segs.values():
-        if key not in seg.readings or len(seg.fix_t) < 10:
+        if key not in seg.readings or len(seg.track) < 10:
             continue
-        ok = np.array(seg.fix_ok)
-        pos = np.array(seg.fix_pos)[ok]
-        ft = np.array(seg.fix_t)[ok]
+        fix_t, fix_ok, fix_pos = seg.track.arrays()
+        pos, ft = fix_pos[fix_ok], fix_t[fix_ok]
         t, v = (np.array(a) for a in seg.readings[key])
         est = estimate_lag(ft, pos[:, 0], pos[:, 1], pos[:, 2], t, v, **kw)
         (ests if est.ok else reasons).append(est if est.ok else est.reason)
@@ -468,9 +446,9 @@ def _estimate(segs, key: str, **kw) -> LagEstimate:
 
 def _track_stats(segs, max_gap_s: float, summary: Summary) -> None:
     for seg in segs.values():
-        if len(seg.fix_t) < 2:
+        if len(seg.track) < 2:
             continue
-        t = np.array(seg.fix_t)
+        t = seg.track.arrays()[0]
         summary.duration_s += (t[-1] - t[0]) / 1000.0
         d = np.diff(t) / 1000.0
         big = d[d > max_gap_s]
