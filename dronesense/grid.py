@@ -799,12 +799,7 @@ def grid_samples(
         if spacing is None:
             raise InputError("need a grid spec or a spacing")
         spec = GridSpec(tuple(spacing), default_origin(samples))
-    coords, values, times = sample_coordinates(samples, quantity, spec)
-    if values.size == 0:
-        raise NoUsableDataError(f"no paired {quantity} samples with a position")
-    if spec.region is None:
-        spec = spec.fit(*coords)
-    check_inside(spec, coords, quantity)
+    spec, coords, values, times = usable_samples(samples, quantity, spec)
     if method is None or method == "block":
         method = interpolate.BlockReduce()
     if isinstance(method, str):
@@ -826,6 +821,21 @@ def grid_samples(
         tracks, order = sample_tracks(samples, quantity, spec)
         _cv(method, coords, values, spec=spec, tracks=tracks, order=order).store(ds, qty.key)
     return ds
+
+
+def usable_samples(samples: xr.Dataset, quantity: str, spec: GridSpec):
+    """``(spec, coords, values, times)`` of the usable samples of one quantity.
+
+    The spec's region is fitted to the samples when it has none; a quantity without
+    positioned samples, or a region that misses them all, is one clear error.
+    """
+    coords, values, times = sample_coordinates(samples, quantity, spec)
+    if values.size == 0:
+        raise NoUsableDataError(f"no paired {quantity} samples with a position")
+    if spec.region is None:
+        spec = spec.fit(*coords)
+    check_inside(spec, coords, quantity)
+    return spec, coords, values, times
 
 
 def check_inside(spec: GridSpec, coordinates: Sequence[ArrayLike], quantity: str) -> int:

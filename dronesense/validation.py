@@ -33,10 +33,9 @@ from numpy.typing import ArrayLike
 from dronesense.errors import NoUsableDataError
 from dronesense.grid import (
     GridSpec,
-    check_inside,
     grid_samples,
-    sample_coordinates,
     sample_tracks,
+    usable_samples,
 )
 from dronesense.interpolate import IDW, BaseGridder, BlockReduce, KernelDMV, Kriging
 
@@ -250,12 +249,7 @@ def select_method(
     on sparse data) are not chosen unless nothing else is left. The product records the
     scores of every candidate in ``cross_validation_candidates``.
     """
-    coords, values, _ = sample_coordinates(samples, quantity, spec)
-    if values.size == 0:
-        raise NoUsableDataError(f"no paired {quantity} samples with a position")
-    if spec.region is None:
-        spec = spec.fit(*coords)
-    check_inside(spec, coords, quantity)
+    spec, coords, values, _ = usable_samples(samples, quantity, spec)
     methods = list(methods) if methods is not None else candidates(
         spec, kriging=values.size <= 200_000)
     tracks, order = sample_tracks(samples, quantity, spec)
