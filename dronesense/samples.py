@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -424,11 +425,16 @@ def _read_parquet(path: Path) -> list[SampleRow]:
     return [SampleRow(*rec) for rec in df.itertuples(index=False, name=None)]
 
 
+#: The netCDF-C / HDF5 libraries are not thread-safe: campaign gridding on dask threads reads
+#: many samples files at once, so every read in this process goes through one lock.
+_NETCDF_LOCK = threading.Lock()
+
+
 def _open_netcdf(path: Path):
     import xarray as xr
 
     try:
-        with xr.open_dataset(path) as ds:
+        with _NETCDF_LOCK, xr.open_dataset(path) as ds:
             ds = ds.load()
     except (OSError, ValueError) as err:
         raise InputError(f"cannot read samples: {err}", path=path) from None

@@ -12,13 +12,10 @@ The pty disappears when the simulator exits: the listener reports it and carries
 from __future__ import annotations
 
 import csv
-import fcntl
 import json
 import os
-import struct
 import subprocess
 import sys
-import termios
 import time
 import tty
 from pathlib import Path
@@ -31,6 +28,7 @@ from test_payload_sim import match_truth, metres, write_mission
 from dronesense.events import Reading
 from dronesense.link import Chunk
 from dronesense.payload.journal import read_journal as read_payload_journal
+from dronesense.payload.serial_source import iter_records
 from dronesense.quantities import NameTable
 from dronesense.samples import Flag, format_row, read_journal
 from dronesense.session import Recorder, replay
@@ -43,11 +41,6 @@ def _pms(pm1: int, pm25: int, pm10: int) -> bytes:
     words = [pm1, pm25, pm10, pm1, pm25, pm10] + [0] * 7
     body = bytes([0x42, 0x4D, 0, 28]) + b"".join(w.to_bytes(2, "big") for w in words)
     return body + (sum(body) & 0xFFFF).to_bytes(2, "big")
-
-
-def _unread(fd: int) -> int:
-    """Bytes waiting in a tty's input queue (nobody has read them yet)."""
-    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 def test_name_table_keeps_sensor_prefix_apart():
@@ -96,11 +89,18 @@ def test_listener_survives_payload_port_going_away(tmp_path):
         packets = ScriptedVehicle(duration_s=4.0).packets()
         half = len(packets) // 2
         send_udp(port, packets[:half], per_datagram=3)
-        os.write(master, _pms(3, 5, 8) + b"\x42\x4d\x00\x1c garbage" + _pms(4, 6, 9))
-        # unplug only once the listener has read it all (unread bytes die with the pty)
+        sent = _pms(3, 5, 8) + b"\x42\x4d\x00\x1c garbage" + _pms(4, 6, 9)
+        os.write(master, sent)
+        # unplug only once the listener has read it all (unread bytes die with the pty): its
+        # raw record of the port holds every byte it read
+        record = out / "payload-pms5003.bin"
         deadline = time.monotonic() + 20
-        while _unread(slave) and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            got = b"".join(d for _, d in iter_records(record)) if record.exists() else b""
+            if len(got) >= len(sent):
+                break
             time.sleep(0.02)
+        assert got == sent
         os.close(master)  # the adapter is unplugged: reads fail with EIO
         os.close(slave)
         master = slave = None

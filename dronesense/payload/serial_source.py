@@ -454,7 +454,9 @@ class SerialPayload:
                 continue
             recv_us = _now_us()
             if self._record is not None:
+                # a sensor sends tens of bytes a second: flush every chunk, a crash loses none
                 self._record.write(_RECORD.pack(recv_us, len(data)) + data)
+                self._record.flush()
             self.bytes += len(data)
             self._queue.append((recv_us, data))
             self._have.set()
