@@ -28,9 +28,12 @@ import warnings
 
 import numpy as np
 
-from dronesense.grid import GridSpec, block_statistics
-from dronesense.interpolate import IDW, KernelDMV, Kriging
-from dronesense.validation import cross_validate
+from dronesense.gridding.blocks import block_statistics
+from dronesense.gridding.methods.dmv import KernelDMV
+from dronesense.gridding.methods.idw import IDW
+from dronesense.gridding.methods.kriging import Kriging
+from dronesense.gridding.spec import GridSpec
+from dronesense.gridding.validation import cross_validate
 
 SPEC = GridSpec((10.0, 10.0, 5.0), (52.0, 5.0, 0.0), region=(0, 1000, 0, 1000, 0, 100))
 NOISE = 0.02

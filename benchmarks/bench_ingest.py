@@ -1,9 +1,9 @@
-"""Ingest of a 1,000,000-message tlog: dronesense.tlogscan vs plain pymavlink.
+"""Ingest of a 1,000,000-message tlog: dronesense.sources.tlogscan vs plain pymavlink.
 
 Makes (or reuses) ``out/bench/ingest-1M.tlog`` with firmware_sim (plume-box flown repeatedly
 as fast as possible), then, one run each, times
 
-* dronesense: :func:`dronesense.tlogscan.scan_tlog` decoding the message types pairing needs
+* dronesense: :func:`dronesense.sources.tlogscan.scan_tlog` decoding the message types pairing needs
   (GLOBAL_POSITION_INT, GPS_RAW_INT, NAMED_VALUE_FLOAT/INT, SYSTEM_TIME, HEARTBEAT), every
   record CRC-checked and counted, in fresh processes:
 
@@ -14,7 +14,7 @@ as fast as possible), then, one run each, times
   - *warm*: a second call in the same process;
   - *numpy fallback*: the path taken when numba is not installed (first call);
 
-  each with the import of ``dronesense.tlogscan`` (numpy, numba, the pymavlink dialect)
+  each with the import of ``dronesense.sources.tlogscan`` (numpy, numba, the pymavlink dialect)
   shown separately;
 * pymavlink: ``mavutil.mavlink_connection(path)`` + ``recv_msg()`` over the whole file,
 
@@ -55,7 +55,7 @@ def make_log(path: Path, messages: int) -> Path:
 def child(mode: str, path: Path) -> None:
     """Run in a fresh process: time the import and the first (and second) scan; print JSON."""
     t0 = time.perf_counter()
-    from dronesense import tlogscan
+    from dronesense.sources import tlogscan
 
     t1 = time.perf_counter()
     if mode == "numpy":
@@ -100,7 +100,7 @@ def main() -> int:
     from pymavlink import mavutil
     t_ref_import = time.perf_counter() - t0
 
-    from dronesense.tlogscan import PAIRING_TYPES, scan_tlog
+    from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog
 
     scan = scan_tlog(path)
     wanted = sum(len(scan.messages[n]["_offset"]) for n in PAIRING_TYPES)

@@ -80,8 +80,8 @@ def receiver(kind: str, port: int, count: int) -> dict:
                 start_cpu, start_wall = cpu_s(), time.monotonic()
             got += 1
     else:
-        from dronesense.link import Link
-        from dronesense.session import Recorder
+        from dronesense.live.recorder import Recorder
+        from dronesense.sources.link import Link
 
         link = Link(f"udpin:127.0.0.1:{port}")
         rec = Recorder(tempfile.mkdtemp(prefix="bench-listener-"))

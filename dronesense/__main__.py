@@ -2,6 +2,6 @@
 
 import sys
 
-from dronesense.cli import main
+from dronesense.cli.main import main
 
 sys.exit(main())

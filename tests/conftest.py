@@ -5,34 +5,27 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import tty
 from pathlib import Path
 
 import pytest
 
+from tests.support.paths import MISSIONS, ROOT, free_port, sim_cmd
+
 os.environ.setdefault("MAVLINK20", "1")
 
-ROOT = Path(__file__).resolve().parents[1]
-MISSIONS = ROOT / "missions"
-
-
-def _free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def udp_port() -> int:
     """A free UDP port on 127.0.0.1."""
-    return _free_port(socket.SOCK_DGRAM)
+    return free_port(socket.SOCK_DGRAM)
 
 
 @pytest.fixture
 def tcp_port() -> int:
     """A free TCP port on 127.0.0.1."""
-    return _free_port(socket.SOCK_STREAM)
+    return free_port(socket.SOCK_STREAM)
 
 
 @pytest.fixture
@@ -59,11 +52,6 @@ def plume_box() -> Path:
 def pm_profile() -> Path:
     """The pm-profile example mission."""
     return MISSIONS / "pm-profile.plan"
-
-
-def sim_cmd(*args: str) -> list[str]:
-    """Command line running the simulator with this interpreter."""
-    return [sys.executable, "-m", "firmware_sim", *map(str, args)]
 
 
 @pytest.fixture

@@ -1,0 +1,178 @@
+"""``dronesense flux``: mass-balance emission rate from a downwind curtain flight.
+
+Examples
+--------
+>>> import argparse
+>>> p = argparse.ArgumentParser(); sub = p.add_subparsers()
+>>> register(sub)
+>>> a = p.parse_args(["flux", "f.tlog", "-q", "ch4", "--wind", "3@240", "--out", "f.nc"])
+>>> a.input, a.quantity, a.wind, a.out
+('f.tlog', 'ch4', '3@240', 'f.nc')
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from dronesense.errors import InputError
+
+__all__ = ["register", "run"]
+
+_LOG_SUFFIXES = (".tlog", ".bin", ".log", ".df")
+
+
+def register(subparsers) -> None:
+    """Add the ``flux`` sub-command."""
+    p = subparsers.add_parser(
+        "flux", help="emission rate (g/s, kg/h) from a downwind curtain (mass balance)",
+        description="Estimate a source's emission rate from the samples of a downwind "
+        "curtain flight: project on the curtain plane, subtract the background, interpolate "
+        "the enhancement on a (distance, height) grid, multiply by the wind normal to the "
+        "curtain and integrate. See docs/flux.md.",
+    )
+    p.add_argument("input", help="samples .nc / .csv, session directory, or a flight log "
+                                 "(.tlog, .bin: paired first)")
+    p.add_argument("--quantity", "-q", required=True, help="quantity key (ch4, co2, pm2p5...)")
+    p.add_argument("--wind", metavar="SPEED[±E]@FROM_DEG[±E]",
+                   help="wind at --wind-height (m/s) and the direction it comes from; "
+                   "default: the autopilot's WIND messages in the log")
+    p.add_argument("--wind-log", metavar="TLOG",
+                   help="read the WIND messages from this .tlog (input is a samples file)")
+    p.add_argument("--wind-height", type=float, default=10.0, metavar="M",
+                   help="reference height of the wind speed, m (10)")
+    p.add_argument("--wind-exponent", type=float, metavar="P",
+                   help="power-law exponent of the wind profile (default 0 with --wind, "
+                   "fitted from WIND messages otherwise)")
+    p.add_argument("--background", default="edges", metavar="VALUE[±E]|edges|percentile",
+                   help="background in the quantity's units, or how to estimate it "
+                   "(default: edges, the outer --edge-fraction of the curtain)")
+    p.add_argument("--edge-fraction", type=float, default=0.1, metavar="F",
+                   help="fraction of the curtain width at each end for the background (0.1)")
+    p.add_argument("--percentile", type=float, default=5.0,
+                   help="percentile for --background percentile (5)")
+    p.add_argument("--method", default="idw", choices=["idw", "kriging", "block"],
+                   help="interpolation on the curtain (default idw)")
+    p.add_argument("--spacing", default="5,2.5", metavar="DS,DZ",
+                   help="cell size along the curtain and in height, m (5,2.5)")
+    p.add_argument("--ground", default="constant", choices=["constant", "zero"],
+                   help="below the lowest pass: its values down to the ground (default) or 0")
+    p.add_argument("--source", metavar="LAT,LON", help="the source: checks the curtain is "
+                                                       "downwind of it")
+    p.add_argument("--line", metavar="LAT1,LON1:LAT2,LON2",
+                   help="the curtain line (default fitted to the samples)")
+    p.add_argument("--max-offset", type=float, default=20.0, metavar="M",
+                   help="use samples within this distance of the curtain plane, m (20)")
+    p.add_argument("--molar-mass", type=float, metavar="G_PER_MOL",
+                   help="molar mass of a gas dronesense does not know")
+    p.add_argument("--lag", action="append", metavar="Q=SECONDS|Q=auto",
+                   help="sensor lag when pairing a log (as dronesense pair)")
+    p.add_argument("--no-jackknife", action="store_true",
+                   help="skip the pass jackknife (interpolation uncertainty)")
+    p.add_argument("--out", metavar="flux.nc|flux.json",
+                   help="write the product (CF netCDF grids, or JSON summary + grids)")
+    p.add_argument("--plot", metavar="FIG.png", help="figure of the curtain")
+    p.set_defaults(func=run)
+
+
+def _background(text: str) -> tuple[float | None, float, str]:
+    t = text.strip().lower()
+    if t in ("edges", "percentile"):
+        return None, 0.0, t
+    for sep in ("±", "+/-", "+-"):
+        if sep in t:
+            a, b = t.split(sep, 1)
+            break
+    else:
+        a, b = t, "0"
+    try:
+        return float(a), float(b), "given"
+    except ValueError:
+        raise InputError(f"--background: expected a number, VALUE±ERR, edges or percentile, "
+                         f"got {text!r}") from None
+
+
+def _line(text: str):
+    from dronesense.products.flux.estimate import _parse_latlon
+
+    try:
+        a, b = text.split(":")
+    except ValueError:
+        raise InputError(f"--line: expected LAT1,LON1:LAT2,LON2, got {text!r}") from None
+    return _parse_latlon(a, "--line"), _parse_latlon(b, "--line")
+
+
+def _load(args):
+    """(samples Dataset, tlog path for WIND or None)."""
+    from dronesense.samples.files import load_dataset
+
+    path = Path(args.input)
+    if not path.exists():
+        raise InputError("no such file or directory", path=path)
+    tlog = None
+    if path.is_dir() and (path / "flight.tlog").exists():
+        tlog = path / "flight.tlog"
+    if path.suffix.lower() in _LOG_SUFFIXES or (path.is_dir() and not
+                                                 (path / "samples.csv").exists()):
+        from dronesense.flight.lag import parse_lag_option
+        from dronesense.flight.postflight import pair_logs
+        from dronesense.samples.dataset import to_dataset
+        from dronesense.sources.logs import detect_kind
+
+        if detect_kind(path) == "tlog":
+            tlog = path
+        declared, auto, auto_all = parse_lag_option(args.lag)
+        rows, _ = pair_logs([path], lags=declared, auto=auto, auto_all=auto_all)
+        return to_dataset(rows, source=str(path)), tlog
+    return load_dataset(path), tlog
+
+
+def run(args) -> int:
+    """Estimate the emission, print the summary, write the product and figure."""
+    from dronesense.products.flux.estimate import _parse_latlon, _usable, estimate_flux
+    from dronesense.products.flux.io import plot_flux, write_flux
+    from dronesense.products.flux.wind import parse_wind, wind_from_tlog
+
+    samples, tlog = _load(args)
+    _usable(samples, args.quantity)  # the quantity is there, before asking for the wind
+    if args.wind:
+        wind = parse_wind(args.wind, reference_height=args.wind_height,
+                          exponent=args.wind_exponent or 0.0)
+    else:
+        log = Path(args.wind_log) if args.wind_log else tlog
+        if log is None:
+            raise InputError("no wind: give --wind SPEED@FROM_DEG (or --wind-log TLOG with "
+                             "WIND messages)")
+        if not log.exists():
+            raise InputError("no such file", path=log)
+        wind = wind_from_tlog(log, reference_height=args.wind_height,
+                              exponent=args.wind_exponent)
+        if wind is None:
+            raise InputError("no WIND messages in flight: give --wind SPEED@FROM_DEG",
+                             path=log)
+    try:
+        ds_, dz_ = (float(v) for v in args.spacing.split(","))
+    except ValueError:
+        raise InputError(f"--spacing: expected DS,DZ in metres, got {args.spacing!r}") from None
+    value, err, how = _background(args.background)
+    command = "dronesense flux " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    result = estimate_flux(
+        samples, args.quantity, wind=wind, background=value, background_error=err,
+        background_method=how if how != "given" else "edges",
+        edge_fraction=args.edge_fraction, percentile=args.percentile, method=args.method,
+        spacing=(ds_, dz_), ground=args.ground,
+        source=_parse_latlon(args.source, "--source") if args.source else None,
+        line=_line(args.line) if args.line else None, max_offset=args.max_offset,
+        molar_mass=args.molar_mass, jackknife=not args.no_jackknife,
+        history=command)
+    for line in result.lines():
+        print(line)
+    if args.out:
+        write_flux(result, args.out)
+        print(f"wrote {args.out}")
+    if args.plot:
+        plot_flux(result, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+

@@ -1,0 +1,153 @@
+"""``dronesense grid``: samples of one quantity -> a CF 3D grid (netCDF or Zarr)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from dronesense.errors import InputError
+
+__all__ = ["register", "run", "summarise"]
+
+
+def _floats(text: str, n: int | tuple[int, ...], what: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(t) for t in text.replace(":", ",").split(","))
+    except ValueError:
+        raise InputError(f"{what}: expected numbers separated by commas, got {text!r}") from None
+    ns = (n,) if isinstance(n, int) else n
+    if len(vals) not in ns:
+        raise InputError(f"{what}: expected {' or '.join(map(str, ns))} numbers, got {text!r}")
+    return vals
+
+
+def _spacing(text: str) -> tuple[float, float, float]:
+    vals = _floats(text, (1, 2, 3), "--spacing")
+    if len(vals) == 1:
+        return (vals[0], vals[0], vals[0])
+    if len(vals) == 2:
+        return (vals[0], vals[0], vals[1])
+    return vals  # type: ignore[return-value]
+
+
+def register(subparsers) -> None:
+    """Add the ``grid`` sub-command."""
+    p = subparsers.add_parser(
+        "grid", help="grid one quantity of a session onto a 3D CF grid",
+        description="Grid the paired samples of one quantity onto a 3D grid in a local "
+                    "east/north/up frame and write a CF netCDF (or Zarr) file.",
+    )
+    p.add_argument("input", help="session directory or samples .csv journal, .nc or .parquet")
+    p.add_argument("--quantity", "-q", required=True, help="quantity key (ch4, pm2p5, ...)")
+    p.add_argument("--spacing", help="voxel size DX,DY,DZ in metres (or DXY,DZ or D)")
+    p.add_argument("--method", default="block",
+                   choices=["block", "idw", "dmv", "kriging", "auto"],
+                   help="gridding method (default block statistics)")
+    p.add_argument("--statistic", default="mean", choices=["mean", "median"],
+                   help="block estimate (default mean)")
+    p.add_argument("--region", help="WEST,EAST,SOUTH,NORTH,BOTTOM,TOP in metres in the local "
+                                    "frame (default: fitted to the data)")
+    p.add_argument("--origin", help="LAT,LON,ALT of the local frame (default: home point)")
+    p.add_argument("--vertical", choices=["height", "amsl", "agl"],
+                   help="vertical reference: height above home (default), AMSL, above ground")
+    p.add_argument("--terrain", type=float, help="ground altitude AMSL (m) for --vertical agl")
+    p.add_argument("--grid-spec", help="reuse a grid definition: JSON file or an earlier grid")
+    p.add_argument("--save-spec", help="write the grid definition used to this JSON file")
+    p.add_argument("--cv", action="store_true",
+                   help="store blocked cross-validation RMSE and bias (always with auto)")
+    p.add_argument("--out", "-o", help="output .nc or .zarr (default: beside the input)")
+    p.set_defaults(func=run)
+
+
+def _make_spec(args, samples):
+    from dronesense.gridding.spec import GridSpec, default_origin
+
+    if args.grid_spec:
+        spec = GridSpec.load(args.grid_spec)
+        changes = {}
+        if args.spacing:
+            changes["spacing"] = _spacing(args.spacing)
+        if args.vertical:
+            changes["vertical"] = args.vertical
+        if args.terrain is not None:
+            changes["terrain"] = args.terrain
+        if args.region:
+            changes["region"] = _floats(args.region, 6, "--region")
+        if args.origin:
+            changes["origin"] = _floats(args.origin, 3, "--origin")
+        if changes:
+            d = spec.to_dict()
+            d.update(changes)
+            spec = GridSpec.from_dict(d)
+        return spec
+    if not args.spacing:
+        raise InputError("give --spacing DX,DY,DZ (or --grid-spec FILE)")
+    origin = _floats(args.origin, 3, "--origin") if args.origin else default_origin(samples)
+    region = _floats(args.region, 6, "--region") if args.region else None
+    return GridSpec(_spacing(args.spacing), origin, region, args.vertical or "height",
+                    args.terrain)
+
+
+def _default_out(inp: Path, quantity: str) -> Path:
+    if inp.is_dir():
+        return inp / f"grid_{quantity}.nc"
+    return inp.with_name(f"{inp.stem}_grid_{quantity}.nc")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``dronesense grid``."""
+    from dronesense.gridding import methods as interpolate
+    from dronesense.gridding.dataset import write_grid
+    from dronesense.gridding.grid import grid_samples
+    from dronesense.gridding.spec import GridSpec
+    from dronesense.samples.files import load_dataset
+
+    inp = Path(args.input)
+    samples = load_dataset(inp)
+    spec = _make_spec(args, samples)
+    out = Path(args.out) if args.out else _default_out(inp, args.quantity)
+    if out.suffix not in (".nc", ".zarr"):
+        raise InputError("output must end in .nc or .zarr", path=out)
+    if args.method == "auto":
+        from dronesense.gridding.validation import select_method
+
+        method = "auto"
+        ds = select_method(samples, args.quantity, spec, inputs=[str(inp)])
+    else:
+        method = (interpolate.BlockReduce(statistic=args.statistic) if args.method == "block"
+                  else interpolate.make_method(args.method))
+        ds = grid_samples(samples, args.quantity, spec, method=method, inputs=[str(inp)],
+                          cross_validate=args.cv)
+    write_grid(ds, out)
+    if args.save_spec:
+        GridSpec.from_attrs(ds.attrs).save(args.save_spec)
+    summarise(ds, args.quantity, chosen=method == "auto")
+    print(f"wrote {out}")
+    return 0
+
+
+def summarise(ds: xr.Dataset, quantity: str, *, chosen: bool = False) -> None:
+    """Print what a grid holds, in display units (``ppm``; the file keeps CF ``1e-6``)."""
+    from dronesense.gridding.spec import GridSpec
+    from dronesense.quantities import display_units
+
+    q = ds[quantity]
+    count = ds["number_of_observations"].values
+    filled = int(np.isfinite(q.values).sum())
+    nz, ny, nx = q.shape
+    spacing = "{:g} x {:g} x {:g} m".format(*GridSpec.from_attrs(ds.attrs).spacing)
+    units = display_units(q.attrs.get("units", ""), quantity)
+    unit_text = f" {units}" if units else ""
+    print(f"{ds.attrs.get('number_of_samples', int(count.sum()))} {quantity} samples -> "
+          f"{nx} x {ny} x {nz} voxels of {spacing} ({ds.attrs['vertical_reference']})")
+    print(f"method {ds.attrs['made_by']}" + (" (chosen by cross-validation)" if chosen else ""))
+    print(f"voxels with data {int((count > 0).sum())}, with an estimate {filled} of {q.size}")
+    if filled:
+        print(f"{quantity} min {np.nanmin(q.values):.4g}  mean {np.nanmean(q.values):.4g}  "
+              f"max {np.nanmax(q.values):.4g}{unit_text}")
+    if "cross_validation_rmse" in ds.attrs:
+        print(f"blocked cross-validation: RMSE {ds.attrs['cross_validation_rmse']:.4g}"
+              f"{unit_text}, bias {ds.attrs['cross_validation_bias']:.4g}{unit_text}")

@@ -1,1 +1,0 @@
-"""One module per ``dronesense`` sub-command; each provides ``register(subparsers)``."""

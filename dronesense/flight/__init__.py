@@ -1,0 +1,1 @@
+"""dronesense.flight.state"""

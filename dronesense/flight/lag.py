@@ -1,0 +1,445 @@
+"""Sensor lag and time offset: declared, or estimated from the data.
+
+A sensor reports the air it sampled some time earlier: the inlet tube, the response time of
+the cell and a clock error of the payload all shift a reading later than its sample. Paired
+at its stamped time, a plume seen in passes flown east appears shifted east, and in passes
+flown west shifted west. The lag that makes passes flown in opposite directions through the
+same air agree best is the estimate.
+
+:func:`estimate_lag` does this on arrays: for each trial lag it places every reading at the
+position the vehicle had ``lag`` seconds before the reading, finds pairs of readings close in
+space whose vehicle moved in opposite directions, and scores the mean squared difference of
+their values. The minimum (refined by a parabola) is the lag; its uncertainty is the spread of
+the minimum over a block bootstrap of the flight (20 s blocks resampled with replacement).
+
+The result is one number per quantity combining response lag and clock offset: the
+``lags`` the pairing engine (:class:`~dronesense.flight.pairing.Pairer`) subtracts from
+reading times.
+
+Examples
+--------
+>>> rng = np.random.default_rng(0)
+>>> fix_t, lat, lon, alt = synthetic_passes()
+>>> t = np.arange(fix_t[0], fix_t[-1], 500.0)
+>>> x = np.interp(t - 2000.0, fix_t, lon)          # the sensor sees the air of 2 s earlier
+>>> value = 10 * np.exp(-(((x - 5.0005) / 0.0001) ** 2)) + rng.normal(0, 0.1, t.size)
+>>> est = estimate_lag(fix_t, lat, lon, alt, t, value)
+>>> abs(est.lag_s - 2.0) < 0.3, est.uncertainty_s < 0.3
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["LagEstimate", "estimate_lag", "parse_lag_option", "synthetic_passes"]
+
+_M_PER_DEG = 111_319.49
+
+
+@dataclass(frozen=True)
+class LagEstimate:
+    """An estimated lag.
+
+    Attributes
+    ----------
+    lag_s
+        Seconds to subtract from reading times (NaN if it could not be estimated).
+    uncertainty_s
+        One standard deviation (block bootstrap, never below half the search step).
+    pairs
+        ``centroid``: plume crossings used; ``shift``: opposite-direction reading pairs that
+        entered the score at the best lag.
+    reason
+        Why there is no estimate, or ``""``.
+    method
+        ``centroid`` (plume-crossing centroids: the sensor's mean delay) or ``shift``
+        (best pure shift of the values: the fallback without distinct plume crossings).
+    """
+
+    lag_s: float
+    uncertainty_s: float
+    pairs: int
+    reason: str = ""
+    method: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether an estimate exists."""
+        return math.isfinite(self.lag_s)
+
+
+def parse_lag_option(specs: list[str] | None) -> tuple[dict[str, float], set[str], bool]:
+    """Parse ``--lag`` options: ``Q=SECONDS``, ``Q=auto`` or ``auto`` (every quantity).
+
+    Returns
+    -------
+    declared, auto, auto_all
+        Declared lags by quantity, quantities to estimate, whether to estimate all.
+
+    Examples
+    --------
+    >>> parse_lag_option(["ch4=1.5", "pm2p5=auto"])
+    ({'ch4': 1.5}, {'pm2p5'}, False)
+    >>> parse_lag_option(["auto"])
+    ({}, set(), True)
+    """
+    from dronesense.errors import InputError
+
+    declared: dict[str, float] = {}
+    auto: set[str] = set()
+    auto_all = False
+    for spec in specs or []:
+        for part in spec.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part == "auto":
+                auto_all = True
+                continue
+            key, sep, val = part.partition("=")
+            if not sep or not key:
+                raise InputError(f"--lag {part!r}: expected QUANTITY=SECONDS, QUANTITY=auto "
+                                 "or auto")
+            if val.strip() == "auto":
+                auto.add(key.strip())
+                continue
+            try:
+                declared[key.strip()] = float(val)
+            except ValueError:
+                raise InputError(f"--lag {part!r}: {val!r} is not a number of seconds") \
+                    from None
+    return declared, auto, auto_all
+
+
+def _enu(lat, lon, alt, lat0, lon0):
+    k = math.cos(math.radians(lat0))
+    return np.column_stack([(lon - lon0) * _M_PER_DEG * k, (lat - lat0) * _M_PER_DEG,
+                            np.asarray(alt, float)])
+
+
+def _scores(pos_t, enu, vel, t, value, lags, scale, speed, blocks, nblocks):
+    """Sum of squared differences and pair counts per (lag, block).
+
+    ``enu`` is in the along-track frame (x along the legs); ``scale`` divides each axis so
+    that "the same air" is a unit ball.
+    """
+    from scipy.spatial import cKDTree
+
+    nl = lags.size
+    ssd = np.zeros((nl, nblocks))
+    cnt = np.zeros((nl, nblocks))
+    for k, lag in enumerate(lags):
+        tt = t - lag * 1000.0
+        inside = (tt >= pos_t[0]) & (tt <= pos_t[-1])
+        idx = np.flatnonzero(inside)
+        if idx.size < 2:
+            continue
+        p = np.column_stack([np.interp(tt[idx], pos_t, enu[:, j]) for j in range(3)])
+        vx = np.interp(tt[idx], pos_t, vel[:, 0])
+        on_leg = np.abs(vx) > 0.5 * speed
+        sub = np.flatnonzero(on_leg)
+        if sub.size < 2:
+            continue
+        pairs = cKDTree(p[sub] / scale).query_pairs(1.0, output_type="ndarray")
+        if not pairs.size:
+            continue
+        a, b = sub[pairs[:, 0]], sub[pairs[:, 1]]
+        keep = np.sign(vx[a]) != np.sign(vx[b])  # flown in opposite directions
+        a, b = idx[a[keep]], idx[b[keep]]
+        d2 = (value[a] - value[b]) ** 2
+        np.add.at(ssd[k], blocks[a], d2)
+        np.add.at(cnt[k], blocks[a], 1.0)
+    return ssd, cnt
+
+
+def _argmin_refined(score: np.ndarray, lags: np.ndarray) -> float:
+    finite = np.isfinite(score)
+    if not finite.any():
+        return math.nan
+    k = int(np.nanargmin(score))
+    if 0 < k < lags.size - 1 and np.isfinite(score[k - 1]) and np.isfinite(score[k + 1]):
+        y0, y1, y2 = score[k - 1], score[k], score[k + 1]
+        den = y0 - 2 * y1 + y2
+        if den > 0:
+            return float(lags[k] + 0.5 * (y0 - y2) / den * (lags[1] - lags[0]))
+    return float(lags[k])
+
+
+def _crossings(t: np.ndarray, value: np.ndarray, margin_s: float, k_detect: float = 6.0):
+    """Plume crossings of a reading series: ``(centroid time ms, excess sum)`` each.
+
+    A crossing is a run of readings more than ``k_detect`` noise deviations above a running
+    background (20th percentile over 60 s), merged across dips shorter than 2 s. Its window
+    reaches ``margin_s`` past the run on both sides (halfway to a neighbouring run at most),
+    so the slow tail of a lagging sensor stays inside; the background under it is the median
+    of the 10 s just outside the window. The centroid is the excess-weighted mean time.
+    """
+    from scipy.ndimage import percentile_filter
+
+    interval = float(np.median(np.diff(t)))
+    win = max(5, round(60_000.0 / interval) | 1)
+    base = percentile_filter(value, 20, size=win, mode="nearest")
+    d = np.diff(value)
+    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
+    if not sigma > 0:  # quantised, noise-free values
+        sigma = max(float(np.std(value)) * 1e-3, 1e-12)
+    exc = value - base
+    idx = np.flatnonzero(exc > k_detect * sigma)
+    if not idx.size:
+        return []
+    runs = np.split(idx, np.flatnonzero(np.diff(t[idx]) > 2000.0) + 1)
+    runs = [r for r in runs if r.size >= 3 and exc[r].max() > 2 * k_detect * sigma]
+    out = []
+    for j, r in enumerate(runs):
+        lo = t[r[0]] - margin_s * 1000.0
+        hi = t[r[-1]] + margin_s * 1000.0
+        if j > 0:
+            lo = max(lo, 0.5 * (t[runs[j - 1][-1]] + t[r[0]]))
+        if j + 1 < len(runs):
+            hi = min(hi, 0.5 * (t[r[-1]] + t[runs[j + 1][0]]))
+        w = np.flatnonzero((t >= lo) & (t <= hi))
+        side = np.flatnonzero(((t >= lo - 10_000.0) & (t < lo)) | ((t > hi) & (t <= hi + 10_000.0)))
+        background = float(np.median(value[side])) if side.size >= 3 \
+            else float(np.median(base[w]))
+        excess = value[w] - background
+        total = float(excess.sum())
+        if total > 0:
+            out.append((float((excess * t[w]).sum() / total), total))
+    return out
+
+
+def _centroid_estimate(fix_t, enu, vel, speed, t, value, lags, cross_m, dz_m, n_boot,
+                       seed, margin_s) -> LagEstimate | str:
+    """Lag from plume-crossing centroids (see :func:`estimate_lag`); a reason if none."""
+    found = _crossings(t, value, margin_s)
+    if len(found) < 4:
+        return f"{len(found)} plume crossing(s), 4 needed"
+    tc = np.array([c for c, _ in found])
+    # crossings flown straight along a flight line for every trial lag
+    keep = np.ones(tc.size, dtype=bool)
+    sign = None
+    for lag in lags[[0, -1]].tolist() + lags[::5].tolist():
+        tt = tc - lag * 1000.0
+        inside = (tt >= fix_t[0]) & (tt <= fix_t[-1])
+        vx = np.interp(tt, fix_t, vel[:, 0])
+        s = np.sign(vx)
+        keep &= inside & (np.abs(vx) > 0.5 * speed)
+        if sign is None:
+            sign = s
+        keep &= s == sign
+    tc, sign = tc[keep], sign[keep]
+    if (sign > 0).sum() < 2 or (sign < 0).sum() < 2:
+        return "fewer than 2 plume crossings in each direction"
+    m = tc.size
+    # per trial lag: along-line position of each crossing, explained by its line (cross
+    # position, height) through a plane x = a + b*y + c*z; the lag minimising the residual
+    # makes crossings flown in opposite directions agree
+    tt = tc[None, :] - lags[:, None] * 1000.0
+    pos = np.stack([np.interp(tt, fix_t, enu[:, j]) for j in range(3)], axis=-1)
+    x = pos[..., 0]
+    design = np.stack([np.ones_like(x), pos[..., 1] / cross_m, pos[..., 2] / dz_m], axis=-1)
+
+    def residuals(w):  # w: (B, m) crossing weights -> (B, nlags) weighted RSS / weight
+        xtx = np.einsum("bm,lmi,lmj->blij", w, design, design)
+        xty = np.einsum("bm,lmi,lm->bli", w, design, x)
+        coef = np.linalg.solve(xtx + 1e-9 * np.eye(3), xty[..., None])[..., 0]
+        res = x[None] - np.einsum("lmi,bli->blm", design, coef)
+        return np.einsum("bm,blm->bl", w, res ** 2) / w.sum(axis=1)[:, None]
+
+    score = residuals(np.ones((1, m)))[0]
+    k = int(np.argmin(score))
+    if k in (0, lags.size - 1):
+        return f"best lag at the edge of the range searched ({lags[0]:g}, {lags[-1]:g}) s"
+    best = _argmin_refined(score, lags)
+    rng = np.random.default_rng(seed)
+    w = np.stack([np.bincount(rng.integers(0, m, m), minlength=m) for _ in range(n_boot)])
+    w = w[((w * (sign > 0)).sum(axis=1) > 0) & ((w * (sign < 0)).sum(axis=1) > 0)]
+    boots = np.array([_argmin_refined(s, lags) for s in residuals(w.astype(float))])
+    boots = boots[np.isfinite(boots)]
+    step = float(lags[1] - lags[0])
+    # robust spread (scaled MAD): with few crossings, some resamples leave a direction
+    # nearly empty and their minimum wanders; they should not dominate the ±
+    spread = 1.4826 * float(np.median(np.abs(boots - np.median(boots)))) \
+        if boots.size > 2 else math.nan
+    return LagEstimate(best, max(spread, step / 2), m, method="centroid")
+
+
+def estimate_lag(
+    fix_t: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    alt: np.ndarray,
+    t: np.ndarray,
+    value: np.ndarray,
+    *,
+    search_s: tuple[float, float] = (-5.0, 10.0),
+    step_s: float = 0.1,
+    radius_m: float | None = None,
+    dz_m: float = 3.0,
+    cross_m: float = 100.0,
+    block_s: float = 20.0,
+    n_boot: int = 200,
+    seed: int = 0,
+    method: str = "auto",
+    margin_s: float = 10.0,
+) -> LagEstimate:
+    """Estimate a sensor's lag from passes flown in opposite directions.
+
+    Two methods:
+
+    ``centroid`` (used when the readings show at least 4 distinct plume crossings)
+        Each crossing's excess over the local background is reduced to its centroid in time
+        (first moment). A sensor that reports the air of ``d`` seconds ago through a
+        first-order response of time constant ``tau`` shows every crossing's centroid exactly
+        ``d + tau`` seconds late (the mean delay of the response), whatever the plume's
+        shape. The lag is the one that, placing each centroid where the vehicle was ``lag``
+        seconds before it, makes crossings flown in opposite directions agree: for each trial
+        lag the along-line positions of the centroids are fitted by a plane over the line's
+        cross position and height, and the lag with the smallest residual wins
+        (parabola-refined). Uncertainty: bootstrap over the crossings.
+    ``shift``
+        The fallback: readings are placed along the track for each trial lag, pairs of
+        readings that sampled the same air on opposite passes are found and the lag with the
+        lowest mean squared difference wins; uncertainty from a block bootstrap. This
+        matches the plume's *peaks*, so it falls short of ``tau`` for a slow sensor.
+
+    Parameters
+    ----------
+    fix_t, lat, lon, alt
+        The track of one boot segment: times (ms since boot, increasing), degrees, metres.
+    t, value
+        The readings of one quantity in the same boot segment (ms since boot).
+    search_s
+        Range of lags tried, seconds.
+    step_s
+        Step of the search.
+    radius_m
+        ``shift``: distance along the flight lines within which two readings count as the
+        same air (default: the distance flown in 1.5 reading intervals, at least 2 m).
+    dz_m
+        Vertical distance within which two readings count as the same air (``shift``);
+        height scale of the plane fit (``centroid``).
+    cross_m
+        Distance across the flight lines within which two passes are compared: parallel
+        lines of a survey pattern (flown across the wind) cut the plume at the same
+        along-line place, so neighbouring lines flown the other way count.
+    block_s, n_boot, seed
+        Bootstrap for the uncertainty (``block_s`` for ``shift`` only).
+    method
+        ``auto`` (centroid, else shift), ``centroid`` or ``shift``.
+    margin_s
+        ``centroid``: seconds of readings kept on both sides of each crossing (several
+        response times, so that the slow tail counts).
+
+    Returns
+    -------
+    LagEstimate
+        ``lag_s`` is what the pairing engine subtracts from reading times.
+    """
+    if method not in ("auto", "centroid", "shift"):
+        raise ValueError(f"method must be auto, centroid or shift, not {method!r}")
+    fix_t = np.asarray(fix_t, float)
+    t = np.asarray(t, float)
+    value = np.asarray(value, float)
+    good = np.isfinite(t) & np.isfinite(value)
+    t, value = t[good], value[good]
+    o = np.argsort(t, kind="stable")
+    t, value = t[o], value[o]
+    okf = np.isfinite(fix_t) & np.isfinite(lat) & np.isfinite(lon) & np.isfinite(alt)
+    okf &= ~((np.asarray(lat) == 0) & (np.asarray(lon) == 0))
+    fix_t, lat, lon, alt = (np.asarray(a, float)[okf] for a in (fix_t, lat, lon, alt))
+    if fix_t.size < 10 or t.size < 20:
+        return LagEstimate(math.nan, math.nan, 0, "too few fixes or readings")
+    order = np.argsort(fix_t, kind="stable")
+    fix_t, lat, lon, alt = fix_t[order], lat[order], lon[order], alt[order]
+    keep = np.concatenate([[True], np.diff(fix_t) > 0])
+    fix_t, lat, lon, alt = fix_t[keep], lat[keep], lon[keep], alt[keep]
+    enu = _enu(lat, lon, alt, float(np.median(lat)), float(np.median(lon)))
+    dt = np.gradient(fix_t / 1000.0)
+    vel = np.column_stack([np.gradient(enu[:, j]) / dt for j in range(2)])
+    speed_all = np.hypot(vel[:, 0], vel[:, 1])
+    moving = speed_all > 0.5
+    if moving.sum() < 10:
+        return LagEstimate(math.nan, math.nan, 0, "the vehicle hardly moved")
+    # along-track frame: x along the main flight direction (sign-free principal axis)
+    w, vecs = np.linalg.eigh(np.cov(vel[moving].T))
+    ux, uy = vecs[:, np.argmax(w)]
+    rot = np.array([[ux, uy], [-uy, ux]])
+    enu[:, :2] = enu[:, :2] @ rot.T
+    vel = vel @ rot.T
+    speed = float(np.median(speed_all[moving]))
+    lags = np.arange(search_s[0], search_s[1] + step_s / 2, step_s)
+    shift = _shift_estimate(fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cross_m,
+                            block_s, n_boot, seed, step_s, search_s)
+    if method == "shift":
+        return shift
+    # the shift estimate (peak matching) is at or a little below the mean delay: search the
+    # centroid lag near it, so that only crossings flown straight around it are needed
+    near = lags
+    if shift.ok:
+        near = lags[(lags >= shift.lag_s - 3.0) & (lags <= shift.lag_s + 5.0)]
+    est = _centroid_estimate(fix_t, enu, vel, speed, t, value, near, cross_m, dz_m, n_boot,
+                             seed, margin_s)
+    if isinstance(est, LagEstimate):
+        return est
+    if method == "centroid" or not shift.ok:
+        return LagEstimate(math.nan, math.nan, 0, f"{est}; {shift.reason}"
+                           if method == "auto" else est, "centroid")
+    return shift
+
+
+def _shift_estimate(fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cross_m,
+                    block_s, n_boot, seed, step_s, search_s) -> LagEstimate:
+    if radius_m is None:
+        interval = float(np.median(np.diff(t))) / 1000.0
+        radius_m = max(2.0, 1.5 * speed * interval)
+    scale = np.array([radius_m, cross_m, dz_m])
+    blocks = ((t - t.min()) // (block_s * 1000.0)).astype(int)
+    nblocks = int(blocks.max()) + 1
+    ssd, cnt = _scores(fix_t, enu, vel, t, value, lags, scale, speed, blocks, nblocks)
+    total = cnt.sum(axis=1)
+    if total.max() < 10:
+        return LagEstimate(math.nan, math.nan, int(total.max()),
+                           "no passes in opposite directions through the same air", "shift")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(total > 0, ssd.sum(axis=1) / total, np.nan)
+    best = _argmin_refined(score, lags)
+    k = int(np.nanargmin(score))
+    if k in (0, lags.size - 1):
+        return LagEstimate(math.nan, math.nan, int(total[k]),
+                           f"best lag at the edge of the search range {search_s} s", "shift")
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        w = np.bincount(rng.integers(0, nblocks, nblocks), minlength=nblocks)
+        s, c = ssd @ w, cnt @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boots.append(_argmin_refined(np.where(c > 0, s / c, np.nan), lags))
+    boots = np.array(boots)
+    spread = float(np.nanstd(boots)) if np.isfinite(boots).sum() > 2 else math.nan
+    return LagEstimate(best, max(spread, step_s / 2), int(total[k]), method="shift")
+
+
+def synthetic_passes(n_passes: int = 8, speed: float = 5.0, length_m: float = 200.0,
+                     lat0: float = 52.0, lon0: float = 5.0, alt: float = 40.0,
+                     rate_hz: float = 10.0):
+    """A track of straight east-west passes, alternately east and west (for tests).
+
+    Returns
+    -------
+    fix_t, lat, lon, alt
+        Times in ms and positions, ``rate_hz`` fixes per second.
+    """
+    k = _M_PER_DEG * math.cos(math.radians(lat0))
+    per_pass = length_m / speed
+    t = np.arange(0, n_passes * per_pass, 1.0 / rate_hz)
+    leg = (t // per_pass).astype(int)
+    frac = (t % per_pass) / per_pass
+    x = np.where(leg % 2 == 0, frac, 1 - frac) * length_m - length_m / 2
+    lon = lon0 + x / k
+    lat = np.full_like(t, lat0)
+    return t * 1000.0, lat, lon, np.full_like(t, alt)

@@ -1,0 +1,194 @@
+"""Fast 3D block statistics: count, mean, spread, min and max of samples per voxel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from dronesense.errors import InputError
+from dronesense.gridding.spec import STATISTICS, GridSpec
+
+# ----------------------------------------------------------------------------------------
+# block statistics
+# ----------------------------------------------------------------------------------------
+
+try:  # pragma: no cover - exercised when numba is installed
+    import numba as _numba
+except ImportError:  # pragma: no cover
+    _numba = None
+
+if _numba is not None:
+
+    @_numba.njit(inline="always")
+    def _voxel_index(x, y, z, lo, d, nx, ny, nz):  # pragma: no cover
+        fx = (x - lo[0]) / d[0]
+        fy = (y - lo[1]) / d[1]
+        fz = (z - lo[2]) / d[2]
+        # comparisons are False for NaN, so NaN positions fall out here
+        if not (fx >= 0 and fx <= nx and fy >= 0 and fy <= ny and fz >= 0 and fz <= nz):
+            return -1
+        return (min(int(fz), nz - 1) * ny + min(int(fy), ny - 1)) * nx + min(int(fx), nx - 1)
+
+    @_numba.njit(cache=True, nogil=True)
+    def _bin_kernel(x, y, z, v, lo, d, n, minmax, count, total, vmin, vmax):  # pragma: no cover
+        nx, ny, nz = n[0], n[1], n[2]
+        for i in range(v.shape[0]):
+            val = v[i]
+            if val != val:
+                continue
+            k = _voxel_index(x[i], y[i], z[i], lo, d, nx, ny, nz)
+            if k < 0:
+                continue
+            if minmax:
+                if count[k] == 0:
+                    vmin[k] = val
+                    vmax[k] = val
+                else:
+                    if val < vmin[k]:
+                        vmin[k] = val
+                    if val > vmax[k]:
+                        vmax[k] = val
+            count[k] += 1
+            total[k] += val
+
+    @_numba.njit(cache=True, nogil=True)
+    def _m2_kernel(x, y, z, v, lo, d, n, mean, m2):  # pragma: no cover
+        nx, ny, nz = n[0], n[1], n[2]
+        for i in range(v.shape[0]):
+            val = v[i]
+            if val != val:
+                continue
+            k = _voxel_index(x[i], y[i], z[i], lo, d, nx, ny, nz)
+            if k >= 0:
+                r = val - mean[k]
+                m2[k] += r * r
+
+
+def _one_pass(spec: GridSpec, x, y, z, v, need_m2: bool, need_minmax: bool = True):
+    """count, sum, min, max (and sum of squared deviations from the mean) per voxel."""
+    size = spec.size
+    count = np.zeros(size, dtype=np.int64)
+    total = np.zeros(size)
+    vmin = np.full(size, np.nan)
+    vmax = np.full(size, np.nan)
+    m2 = None
+    if _numba is not None:
+        lo = np.array(spec.region[::2], dtype=float)
+        d = np.array(spec.spacing, dtype=float)
+        n = np.array(spec.shape[::-1], dtype=np.int64)
+        _bin_kernel(x, y, z, v, lo, d, n, need_minmax, count, total, vmin, vmax)
+        if need_m2:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = total / count
+            m2 = np.zeros(size)
+            _m2_kernel(x, y, z, v, lo, d, n, mean, m2)
+        return count, total, vmin, vmax, m2
+    # numpy fallback: one ravel index, bincount, sort for min/max
+    idx, vals = _indexed(spec, x, y, z, v)
+    count = np.bincount(idx, minlength=size)
+    total = np.bincount(idx, weights=vals, minlength=size)
+    if idx.size and need_minmax:
+        order = np.argsort(idx, kind="stable")
+        sidx, svals = idx[order], vals[order]
+        starts = np.flatnonzero(np.r_[True, sidx[1:] != sidx[:-1]])
+        vmin[sidx[starts]] = np.minimum.reduceat(svals, starts)
+        vmax[sidx[starts]] = np.maximum.reduceat(svals, starts)
+    if need_m2:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+        m2 = np.bincount(idx, weights=(vals - mean[idx]) ** 2, minlength=size)
+    return count, total, vmin, vmax, m2
+
+
+def _indexed(spec: GridSpec, x, y, z, v) -> tuple[np.ndarray, np.ndarray]:
+    """Flat voxel index and value of the samples inside the grid with a finite value."""
+    index = spec.locate(x, y, z)
+    ok = (index >= 0) & np.isfinite(v)
+    return index[ok], v[ok]
+
+
+def _median(spec: GridSpec, x, y, z, v, count: np.ndarray) -> np.ndarray:
+    idx, vals = _indexed(spec, x, y, z, v)
+    order = np.lexsort((vals, idx))
+    svals = vals[order]
+    starts = np.concatenate(([0], np.cumsum(count)[:-1]))
+    out = np.full(count.shape, np.nan)
+    has = count > 0
+    lo = starts[has] + (count[has] - 1) // 2
+    hi = starts[has] + count[has] // 2
+    out[has] = 0.5 * (svals[lo] + svals[hi])
+    return out
+
+
+def block_statistics(
+    spec: GridSpec,
+    coordinates: Sequence[ArrayLike],
+    values: ArrayLike,
+    statistics: Iterable[str] = ("mean", "count", "std", "min", "max"),
+) -> dict[str, np.ndarray]:
+    """Statistics of the samples in each voxel.
+
+    One compiled pass over the samples (numba; a bincount/sort numpy path without it).
+    Samples outside the region or with NaN value or position are skipped. A sample on the
+    outermost face (east, north, top) counts in the last voxel, as in
+    :func:`scipy.stats.binned_statistic_dd`.
+
+    Parameters
+    ----------
+    spec
+        The grid (with a region).
+    coordinates
+        ``(x, y, z)``: local east, north (m) and vertical coordinate in ``spec.vertical``.
+    values
+        One value per sample.
+    statistics
+        Any of ``mean``, ``median``, ``count``, ``std`` (population, ddof=0), ``min``,
+        ``max``, ``sum``.
+
+    Returns
+    -------
+    dict
+        Statistic name -> array of ``spec.shape``: NaN where a voxel has no sample
+        (``count`` is 0 there, ``sum`` 0).
+
+    Examples
+    --------
+    >>> spec = GridSpec((1, 1, 1), (0, 0, 0), region=(0, 2, 0, 1, 0, 1))
+    >>> out = block_statistics(spec, ([0.5, 0.5, 1.5], [0.5] * 3, [0.5] * 3), [1, 3, 7],
+    ...                        ["mean", "std", "count"])
+    >>> out["mean"].ravel().tolist(), out["std"].ravel().tolist(), out["count"].ravel().tolist()
+    ([2.0, 7.0], [1.0, 0.0], [2, 1])
+    """
+    statistics = list(dict.fromkeys(statistics))
+    unknown = set(statistics) - set(STATISTICS)
+    if unknown:
+        raise InputError(f"unknown statistic(s) {sorted(unknown)} (known: {', '.join(STATISTICS)})")
+    x, y, z = (np.ascontiguousarray(c, dtype=float).ravel() for c in coordinates)
+    v = np.ascontiguousarray(values, dtype=float).ravel()
+    if not (x.shape == y.shape == z.shape == v.shape):
+        raise InputError("coordinates and values differ in length")
+    count, total, vmin, vmax, m2 = _one_pass(
+        spec, x, y, z, v, "std" in statistics, bool({"min", "max"} & set(statistics)))
+    empty = count == 0
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name in statistics:
+            if name == "count":
+                arr = count
+            elif name == "sum":
+                arr = total
+            elif name == "mean":
+                arr = np.where(empty, np.nan, total / count)
+            elif name == "std":
+                arr = np.where(empty, np.nan, np.sqrt(m2 / count))
+            elif name == "min":
+                arr = vmin
+            elif name == "max":
+                arr = vmax
+            else:  # median
+                arr = _median(spec, x, y, z, v, count)
+            out[name] = arr.reshape(spec.shape)
+    return out

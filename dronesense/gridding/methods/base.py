@@ -1,0 +1,247 @@
+"""The gridder base class: the verde-style fit / predict / grid contract shared by every
+method (see :mod:`dronesense.gridding.methods`)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from numpy.typing import ArrayLike
+from scipy import ndimage
+
+from dronesense.errors import InputError, NoUsableDataError
+from dronesense.gridding.blocks import block_statistics
+from dronesense.gridding.dataset import grid_dataset
+from dronesense.gridding.spec import GridSpec
+from dronesense.quantities import Quantity
+
+Coordinates = Sequence[ArrayLike]
+
+
+def _coords(coordinates: Coordinates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if len(coordinates) != 3:
+        raise InputError("coordinates must be (x, y, z)")
+    x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
+    if not (x.shape == y.shape == z.shape):
+        raise InputError("x, y and z differ in length")
+    return x, y, z
+
+
+class BaseGridder:
+    """Base class of the gridding methods.
+
+    Subclasses implement ``_fit(coordinates, values, spec)``, ``_predict(coordinates)`` and
+    ``_fields(spec)`` (estimate and spread on the voxel centres). The base class provides
+    parameter handling (``get_params``, ``set_params``, ``repr``), the data-support mask and
+    the CF Dataset.
+
+    Attributes
+    ----------
+    coordinates_, values_
+        The samples seen by :meth:`fit` (finite ones).
+    spec_
+        The grid spec given to :meth:`fit` (or ``None``).
+    """
+
+    #: Words for the spread variable the method produces: (suffix, cell method, long name).
+    _spread = ("std", "standard_deviation", "spread")
+
+    # -- parameters ---------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """Parameters given to ``__init__``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> BaseGridder:
+        """Set parameters (in place); returns self."""
+        for name, value in params.items():
+            if name not in self._param_names():
+                raise InputError(f"{type(self).__name__} has no parameter {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def clone(self, **params) -> BaseGridder:
+        """An unfitted copy with the same parameters, some replaced."""
+        return type(self)(**{**self.get_params(), **params})
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- contract -----------------------------------------------------------------------
+    def fit(self, coordinates: Coordinates, values: ArrayLike, *,
+            spec: GridSpec | None = None) -> BaseGridder:
+        """Learn from samples.
+
+        Parameters
+        ----------
+        coordinates
+            ``(x, y, z)`` of the samples.
+        values
+            One value per sample; NaN samples are dropped.
+        spec
+            The grid the product will be on: block-mean methods reduce on its voxels and
+            grid-based methods (DM+V) compute on it. Optional for point methods.
+        """
+        x, y, z = _coords(coordinates)
+        v = np.asarray(values, dtype=float).ravel()
+        if v.shape != x.shape:
+            raise InputError("coordinates and values differ in length")
+        ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(z) & np.isfinite(v)
+        if not ok.any():
+            raise NoUsableDataError("no finite samples to fit")
+        self.coordinates_ = (x[ok], y[ok], z[ok])
+        self.values_ = v[ok]
+        self.spec_ = spec
+        self._fit(self.coordinates_, self.values_, spec)
+        return self
+
+    def predict(self, coordinates: Coordinates) -> np.ndarray:
+        """Estimate at points (NaN where the method has nothing to say)."""
+        self._check_fitted()
+        return self._predict(_coords(coordinates))
+
+    def grid(self, spec: GridSpec | None = None, *, quantity: Quantity | str | None = None,
+             history: str = "", times: ArrayLike | None = None) -> xr.Dataset:
+        """The CF grid Dataset on ``spec`` (default: the spec given to :meth:`fit`).
+
+        Variables: the estimate (named after the quantity, ``value`` without one), its
+        spread, ``number_of_observations``; voxels without data support are NaN.
+        """
+        self._check_fitted()
+        spec = spec or self.spec_
+        if spec is None:
+            raise InputError("grid() needs a grid spec")
+        if spec.region is None:
+            spec = spec.fit(*self.coordinates_)
+        if isinstance(quantity, str):
+            from dronesense.gridding.coordinates import _quantity_for
+
+            quantity = _quantity_for(xr.Dataset(), quantity)
+        if quantity is None:
+            quantity = Quantity("value", "value", "1", "1")
+        count = block_statistics(spec, self.coordinates_, self.values_, ["count"])["count"]
+        fields = self._fields(spec)
+        mask = self._support_mask(count)
+        for arr in fields.values():
+            if arr.dtype.kind == "f":
+                arr[~mask] = np.nan
+        return grid_dataset(
+            spec, self._variables(fields, count, quantity, spec), made_by=repr(self),
+            history=history or f"{self!r}", times=times,
+            title=f"dronesense 3D grid of {quantity.long_name}",
+        )
+
+    # -- helpers for subclasses ------------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "values_"):
+            raise InputError(f"{type(self).__name__} is not fitted yet: call fit() first")
+
+    def _support_mask(self, count: np.ndarray) -> np.ndarray:
+        support = int(getattr(self, "support", 0) or 0)
+        has = count > 0
+        if support <= 0:
+            return has
+        # horizontally: within `support` voxels of a sample on the same level
+        near = ndimage.maximum_filter(has, size=(1, 2 * support + 1, 2 * support + 1),
+                                      mode="constant")
+        # vertically: only between supported levels (filling the gap between flown layers),
+        # never above the top or below the bottom one (no ground layer invented from the
+        # lowest flight level)
+        below = np.zeros_like(near)
+        above = np.zeros_like(near)
+        for d in range(1, min(support, near.shape[0] - 1) + 1):
+            below[d:] |= near[:-d]
+            above[:-d] |= near[d:]
+        return near | (below & above)
+
+    def _variables(self, fields, count, quantity, spec):
+        q = quantity.key
+        attrs = quantity.attrs()
+        out = {}
+        est = dict(attrs)
+        est["cell_methods"] = f"x: y: z: point (comment: interpolated by {type(self).__name__})"
+        suffix, _cm, long = self._spread
+        anc = []
+        out[q] = (fields.pop("estimate"), est)
+        for name, arr in fields.items():
+            a = dict(attrs)
+            if name == "spread":
+                key = f"{q}_{suffix}"
+                a["long_name"] = f"{quantity.long_name} ({long})"
+                a.pop("standard_name", None)
+                if suffix == "variance":
+                    a["units"] = _squared(quantity.units)
+            elif name == "confidence":
+                key = f"{q}_confidence"
+                a = {"long_name": "DM+V confidence (0: no data support, 1: well sampled)",
+                     "units": "1", "valid_range": np.array([0.0, 1.0])}
+            else:
+                key = f"{q}_{name}"
+            out[key] = (arr, a)
+            anc.append(key)
+        out["number_of_observations"] = (
+            count.astype(np.int32),
+            {"standard_name": "number_of_observations", "units": "1",
+             "long_name": f"number of {q} samples in voxel"},
+        )
+        anc.append("number_of_observations")
+        out[q][1]["ancillary_variables"] = " ".join(anc)
+        return out
+
+    # -- to implement --------------------------------------------------------------------
+    def _fit(self, coordinates, values, spec):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict(self, coordinates):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fields(self, spec: GridSpec) -> dict[str, np.ndarray]:
+        """Estimate (and spread) at the voxel centres; default: :meth:`predict`."""
+        x, y, z = spec.centres()
+        est = self._predict((x.ravel(), y.ravel(), z.ravel())).reshape(spec.shape)
+        return {"estimate": est}
+
+
+def _squared(units: str) -> str:
+    """UDUNITS string of ``units`` squared (the units of a variance).
+
+    Every factor of the product is squared on its own: a scale factor numerically (``1e-6``
+    is ppm, its square ``1e-12``, never ``1e-62``), a unit by doubling its exponent. A
+    temperature in ``degC`` (an offset unit) gives ``K2``. Anything else is wrapped as
+    ``(units)^2``.
+
+    Examples
+    --------
+    >>> _squared("1e-6"), _squared("ug m-3"), _squared("m s-1"), _squared("degC")
+    ('1e-12', 'ug2 m-6', 'm2 s-2', 'K2')
+    """
+    units = units.strip()
+    if units in ("1", ""):
+        return "1"
+    parts = []
+    for token in units.split():
+        try:
+            parts.append(f"{float(token) ** 2:g}")
+            continue
+        except ValueError:
+            pass
+        m = re.fullmatch(r"([A-Za-z_%]+)(-?\d+)?", token)
+        if m is None:
+            return f"({units})^2"
+        name = {"degC": "K", "Celsius": "K", "degree_Celsius": "K"}.get(m[1], m[1])
+        parts.append(f"{name}{2 * int(m[2] or 1)}")
+    return " ".join(parts)
+
+
+def _spec_for(coords, spacing) -> GridSpec:
+    """A throwaway spec on the data with the given spacing (origin unused)."""
+    return GridSpec(tuple(spacing), (0.0, 0.0, 0.0)).fit(*coords)

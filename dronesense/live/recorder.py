@@ -1,0 +1,601 @@
+"""Recording a session: raw tlog, rejected bytes, samples journal and ``session.json``.
+
+A session directory holds
+
+``flight.tlog``
+    every MAVLink packet received, byte for byte, each preceded by its 8-byte big-endian UNIX
+    microsecond receive time (the standard tlog layout);
+``rejected.bin``
+    the received bytes that were not MAVLink packets (garbage, frames failing their CRC, cut
+    off frames), as records of 8-byte big-endian UNIX µs + 4-byte big-endian length + bytes.
+    Together with ``flight.tlog`` it holds every byte that arrived. Created on first use;
+``samples.csv``
+    the samples journal (:mod:`dronesense.samples.dataset`);
+``session.json``
+    what was recorded: times, vehicles, counts, loss, versions, command line;
+``payload.csv``
+    with serial payloads only: every serial reading as it was pushed to the pairing engine,
+    with the number of MAVLink packets processed before it
+    (:mod:`dronesense.sources.payload.journal`), so that replay interleaves them exactly as live.
+
+:class:`Recorder` is the live path (raw chunks in, files out). :func:`replay` runs a recorded
+tlog through the very same :class:`Processor`, so it gives exactly the journal's rows.
+
+Examples
+--------
+>>> import tempfile
+>>> from pymavlink.dialects.v20 import ardupilotmega as mavlink
+>>> from dronesense.sources.link import Chunk
+>>> from dronesense.flight.pipeline import replay
+>>> mav = mavlink.MAVLink(None, srcSystem=1, srcComponent=1)
+>>> raw = bytes(mavlink.MAVLink_named_value_float_message(1000, b"CH4", 1.9).pack(mav))
+>>> out = tempfile.mkdtemp()
+>>> rec = Recorder(out)
+>>> rec.feed(Chunk(raw + b"zz", 1_714_557_600_000_000, ("127.0.0.1", 5000), True))
+>>> summary = rec.close()
+>>> summary["packets"], summary["bad_bytes"], summary["samples"]["total"]
+(1, 2, 1)
+>>> [r.flag for r in replay(out)]     # no position ever came: flagged, still recorded
+[2]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import struct
+import time
+from collections import Counter, deque
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pymavlink
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+from dronesense import __version__
+from dronesense.errors import InputError
+from dronesense.flight.pairing import Pairer
+from dronesense.flight.pipeline import Processor
+from dronesense.flight.rows import SampleRow
+from dronesense.quantities import NameTable
+from dronesense.samples.journal import JournalWriter
+from dronesense.sources.framing import Framer
+from dronesense.sources.link import Chunk
+from dronesense.sources.messages import MessageAdapter, mode_name
+from dronesense.sources.payload.journal import ReadingJournal
+
+#: Files are flushed at least this often (seconds): a crash loses at most this much.
+FLUSH_INTERVAL_S = 0.5
+_REJECT_HEADER = struct.Struct(">QI")
+_TS = struct.Struct(">Q")
+_ID_OF = {cls.msgname: msgid for msgid, cls in mavlink.mavlink_map.items()}
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LinkStats:
+    """Counts of what came over the link: messages, loss from sequence numbers, bad input.
+
+    Loss is counted per (sysid, compid) from the MAVLink sequence number: a jump from *s* to
+    *s + k + 1* means *k* packets were lost on the way (a repeat of the same number is counted
+    as a duplicate instead).
+    """
+
+    def __init__(self) -> None:
+        self.packets = 0
+        self.bytes = 0
+        self.bad_bytes = 0
+        self.crc_errors = 0
+        self.by_type: Counter[str] = Counter()
+        self.versions: Counter[str] = Counter()
+        self.signed = 0
+        self.seq: dict[tuple[int, int], list[int]] = {}  # key -> [last, received, lost, dup]
+        self.last_packet_mono: float | None = None
+        self._recent: deque[list] = deque()  # [monotonic s, packets]
+
+    def packet(self, msg, raw: bytes) -> None:
+        """Count one good packet."""
+        self.packets += 1
+        self.bytes += len(raw)
+        self.by_type[msg._type] += 1
+        if raw[0] == 0xFD:  # header read from the bytes: unknown ids have no decoded header
+            self.versions["v2"] += 1
+            self.signed += raw[2] & 1
+            seq, key = raw[4], (raw[5], raw[6])
+        else:
+            self.versions["v1"] += 1
+            seq, key = raw[2], (raw[3], raw[4])
+        s = self.seq.get(key)
+        if s is None:
+            self.seq[key] = [seq, 1, 0, 0]
+            return
+        diff = (seq - s[0] - 1) % 256
+        if diff == 255:
+            s[3] += 1
+        else:
+            s[2] += diff
+        s[0] = seq
+        s[1] += 1
+
+    def mark(self, n: int) -> None:
+        """Note ``n`` packets received now (for the message rate)."""
+        now = time.monotonic()
+        self.last_packet_mono = now
+        recent = self._recent
+        if recent and now - recent[-1][0] < 0.05:  # 50 ms buckets: no entry per datagram
+            recent[-1][1] += n
+        else:
+            recent.append([now, n])
+
+    def rate(self, window_s: float = 2.0) -> float:
+        """Messages per second over the last ``window_s`` seconds."""
+        now = time.monotonic()
+        while self._recent and self._recent[0][0] < now - window_s:
+            self._recent.popleft()
+        return sum(n for _, n in self._recent) / window_s
+
+    def loss(self) -> dict[str, dict[str, float]]:
+        """Per ``"sysid:compid"``: received, lost, duplicates, loss fraction."""
+        out = {}
+        for (sysid, compid), (_, received, lost, dup) in sorted(self.seq.items()):
+            total = received + lost
+            out[f"{sysid}:{compid}"] = {
+                "received": received, "lost": lost, "duplicates": dup,
+                "loss": round(lost / total, 6) if total else 0.0,
+            }
+        return out
+
+    def total_loss(self) -> float:
+        """Lost / (received + lost) over all components."""
+        received = sum(s[1] for s in self.seq.values())
+        lost = sum(s[2] for s in self.seq.values())
+        return lost / (received + lost) if received + lost else 0.0
+
+
+class UplinkStats:
+    """What the forwarded ground station (``--forward``) sent towards the vehicle.
+
+    ``packets`` whole valid MAVLink packets came from it; each one was ``relayed`` to the
+    vehicle (and recorded in the tlog), ``not_relayed`` (monitor only: no
+    ``--forward-control``) or ``undeliverable`` (control on, but no vehicle to send to yet, or
+    the vehicle link was down). ``bad_bytes`` / ``crc_errors``: what was not a packet; it is
+    never relayed.
+    """
+
+    def __init__(self, control: bool) -> None:
+        self.control = control
+        self.packets = 0
+        self.relayed = 0
+        self.relayed_bytes = 0
+        self.not_relayed = 0
+        self.undeliverable = 0
+        self.bad_bytes = 0
+        self.crc_errors = 0
+        self.by_type: Counter[str] = Counter()
+
+    def note(self) -> str:
+        """One line for people: what happened to what the ground station sent."""
+        if not self.packets and not self.bad_bytes:
+            return "GCS sent nothing"
+        if self.control:
+            text = f"GCS sent {self.packets} packets, {self.relayed} relayed to the vehicle"
+            if self.undeliverable:
+                text += f", {self.undeliverable} undeliverable (no vehicle link)"
+        else:
+            text = f"GCS sent {self.packets} packets, not relayed (monitor only)"
+        if self.bad_bytes:
+            text += f"; {self.bad_bytes} bad bytes dropped"
+        return text
+
+    def as_dict(self) -> dict:
+        return {
+            "mode": "control" if self.control else "monitor",
+            "packets": self.packets,
+            "relayed": self.relayed,
+            "relayed_bytes": self.relayed_bytes,
+            "not_relayed": self.not_relayed,
+            "undeliverable": self.undeliverable,
+            "bad_bytes": self.bad_bytes,
+            "crc_errors": self.crc_errors,
+            "messages": dict(sorted(self.by_type.items())),
+            "note": self.note(),
+        }
+
+
+class Recorder:
+    """Live recording into a session directory.
+
+    Feed it raw :class:`~dronesense.sources.link.Chunk` objects; it frames them, writes the tlog and
+    rejected bytes, pairs, appends the journal, forwards good packets and keeps statistics.
+    Call :meth:`maybe_flush` often (cheap) and :meth:`close` at the end.
+
+    Parameters
+    ----------
+    out_dir
+        Session directory (created; existing session files are refused).
+    names, max_gap_s, lags
+        Pairing settings.
+    forward
+        An object with ``send(bytes)`` (a :class:`~dronesense.sources.link.Forwarder`) or None.
+        What it hears back goes to :meth:`feed_uplink`.
+    control
+        The vehicle link (an object with ``send(bytes, to)``, a
+        :class:`~dronesense.sources.link.Link`) when the forwarded ground station may command the
+        vehicle (``--forward-control``); None (default) makes it a monitor: what it sends is
+        counted and dropped.
+    meta
+        Extra fields for ``session.json`` (command line, connection, ...).
+    clock
+        Receive clock for serial payloads (see :class:`Processor`); readings come in through
+        :meth:`feed_readings`.
+    sensors
+        Serial sensor prefixes whose ``SENSOR.NAME`` readings the name table should know
+        (kept in ``session.json`` as ``payload_sensors`` for replay).
+    """
+
+    def __init__(self, out_dir: str | Path, *, names: NameTable | None = None,
+                 max_gap_s: float = 1.0, lags: dict[str, float] | None = None,
+                 forward=None, meta: dict | None = None, clock=None,
+                 sensors: Iterable[str] = (), control=None):
+        self.dir = Path(out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if (self.dir / "flight.tlog").exists():
+            raise InputError("already holds a session (flight.tlog exists); choose a new "
+                             "directory", path=self.dir)
+        self.meta = dict(meta or {})
+        self.meta.setdefault("max_gap_s", max_gap_s)
+        self.meta.setdefault("lags_s", lags or {})
+        sensors = list(dict.fromkeys(sensors))
+        if sensors:
+            self.meta.setdefault("payload_sensors", sensors)
+        self.start_utc = _utc_now()
+        self.end_utc: str | None = None
+        self.stats = LinkStats()
+        self.processor = Processor(names, max_gap_s, lags, clock=clock, sensors=sensors)
+        self.clock = clock
+        #: serial payloads for the summary and the view: source -> {"payload", "readings",
+        #: "prefix", "error"} (see :meth:`add_payload`)
+        self.payloads: dict[str, dict] = {}
+        self._payload_journal: ReadingJournal | None = None
+        self.forward = forward
+        self.control = control
+        self.uplink = None if forward is None else UplinkStats(control is not None)
+        self._uplink_framers: dict[object, Framer] = {}
+        #: sysid -> UDP address it sends from (to route the relayed uplink); control only
+        self._vehicle_peers: dict[int, object] = {}
+        #: packets written to flight.tlog, both directions (payload.csv counts in these)
+        self.tlog_packets = 0
+        self.journal = JournalWriter(self.dir / "samples.csv")
+        self._tlog = open(self.dir / "flight.tlog", "wb", buffering=1 << 20)
+        self._rejected = None
+        self._framers: dict[object, Framer] = {}
+        # message ids the pairing reads: only these are decoded, the rest only CRC-checked
+        self._decode_ids = frozenset(_ID_OF[t] for t in MessageAdapter.TYPES)
+        self._last_flush = time.monotonic()
+        self.flags: Counter[int] = Counter()
+        self.latest: dict[tuple[int, str], tuple[float, str, str]] = {}
+        self.write_summary()
+
+    @property
+    def pairer(self) -> Pairer:
+        """The pairing engine (flight states per vehicle live here)."""
+        return self.processor.pairer
+
+    def feed(self, chunk: Chunk) -> None:
+        """Record and process one chunk of received bytes."""
+        framer = self._framers.get(chunk.peer)
+        if framer is None:
+            framer = self._framers[chunk.peer] = Framer(decode_ids=self._decode_ids)
+        res = framer.feed(chunk.data, final=chunk.datagram)
+        recv_us = chunk.recv_us
+        if res.bad:
+            self._reject(recv_us, bytes(res.bad))
+            self.stats.crc_errors += res.crc_errors
+        msgs = res.messages
+        if not msgs:
+            return
+        self.tlog_packets += len(msgs)
+        if self.control is not None and chunk.datagram:
+            raw = msgs[0]._msgbuf
+            self._vehicle_peers[raw[5] if raw[0] == 0xFD else raw[3]] = chunk.peer
+        stamp = _TS.pack(recv_us)
+        stats_packet = self.stats.packet
+        process = self.processor.process
+        rows = None
+        if len(msgs) == 1:
+            msg = msgs[0]
+            raw = msg._msgbuf
+            if type(raw) is not bytes:
+                raw = bytes(raw)
+            self._tlog.write(stamp + raw)
+            stats_packet(msg, raw)
+            t = msg._type
+            if t == "NAMED_VALUE_FLOAT" or t == "NAMED_VALUE_INT":
+                self._note_value(msg)
+            rows = process(msg, recv_us)
+            if self.forward is not None:
+                self.forward.send(raw)
+        else:
+            raws = []
+            rows = []
+            for msg in msgs:
+                raw = msg._msgbuf
+                if type(raw) is not bytes:
+                    raw = bytes(raw)
+                raws.append(stamp)
+                raws.append(raw)
+                stats_packet(msg, raw)
+                t = msg._type
+                if t == "NAMED_VALUE_FLOAT" or t == "NAMED_VALUE_INT":
+                    self._note_value(msg)
+                got = process(msg, recv_us)
+                if got:
+                    rows.extend(got)
+            self._tlog.write(b"".join(raws))
+            if self.forward is not None:
+                self.forward.send(b"".join(raws[1::2]))
+        self.stats.mark(len(msgs))
+        if rows:
+            self._write_rows(rows)
+
+    def feed_uplink(self, chunk: Chunk) -> None:
+        """Bytes the forwarded ground station sent: relay them to the vehicle, or drop them.
+
+        Only whole valid MAVLink packets are relayed, byte for byte, and only with a
+        ``control`` link; each relayed packet is written to the tlog and run through the
+        pairing engine exactly like a received one (a ground station's own messages give no
+        samples), so that replay sees the same sequence. Everything else is counted.
+        """
+        up = self.uplink
+        if up is None:
+            up = self.uplink = UplinkStats(self.control is not None)
+        framer = self._uplink_framers.get(chunk.peer)
+        if framer is None:
+            framer = self._uplink_framers[chunk.peer] = Framer()
+        res = framer.feed(chunk.data, final=chunk.datagram)
+        if res.bad:
+            up.bad_bytes += len(res.bad)
+            up.crc_errors += res.crc_errors
+        rows: list[SampleRow] = []
+        for msg in res.messages:
+            up.packets += 1
+            up.by_type[msg._type] += 1
+            if self.control is None:
+                up.not_relayed += 1
+                continue
+            raw = msg._msgbuf
+            if type(raw) is not bytes:
+                raw = bytes(raw)
+            if not self.control.send(raw, self._route(msg)):
+                up.undeliverable += 1
+                continue
+            up.relayed += 1
+            up.relayed_bytes += len(raw)
+            self._tlog.write(_TS.pack(chunk.recv_us) + raw)
+            self.tlog_packets += 1
+            rows.extend(self.processor.process(msg, chunk.recv_us))
+        if rows:
+            self._write_rows(rows)
+
+    def _route(self, msg) -> list | None:
+        """UDP addresses of the vehicle a relayed message is for (None: the link decides)."""
+        peers = self._vehicle_peers
+        if not peers:
+            return None
+        target = getattr(msg, "target_system", 0)
+        if target and target in peers:
+            return [peers[target]]
+        return list(dict.fromkeys(peers.values()))  # broadcast: every vehicle heard
+
+    def add_payload(self, source: str, payload, readings, prefix: str | None = None) -> None:
+        """Register a serial payload (a ``SerialPayload`` and its ``PayloadReadings``) so that
+        its state appears in ``session.json`` and the operator view."""
+        self.payloads[source] = {"payload": payload, "readings": readings, "prefix": prefix,
+                                 "errors": 0, "last_error": None}
+
+    def payload_error(self, source: str, err: BaseException) -> None:
+        """Note an error while reading a payload (the listener carries on)."""
+        entry = self.payloads.setdefault(source, {"payload": None, "readings": None,
+                                                  "prefix": None, "errors": 0,
+                                                  "last_error": None})
+        entry["errors"] += 1
+        entry["last_error"] = f"{type(err).__name__}: {err}"
+
+    def feed_readings(self, items: Iterable, source: str = "") -> None:
+        """Pair serial readings: ``(Reading, recv_us)`` pairs already in vehicle time.
+
+        Each is written to ``payload.csv`` with the number of MAVLink packets processed so
+        far (so that :func:`replay` interleaves it exactly there), then pushed into the same
+        pairing engine as the MAVLink readings; completed rows go to the samples journal.
+        """
+        rows: list[SampleRow] = []
+        push = self.processor.pairer.push
+        for reading, recv_us in items:
+            j = self._payload_journal
+            if j is None:
+                j = self._payload_journal = ReadingJournal(self.dir / "payload.csv")
+            j.write(self.tlog_packets, reading, recv_us, source)
+            self.latest[(reading.sysid, reading.name)] = self._payload_value(reading)
+            got = push(reading, recv_us)
+            if got:
+                rows.extend(got)
+        if rows:
+            self._write_rows(rows)
+
+    def _payload_value(self, reading) -> tuple[float, str, str]:
+        _, scale, units = self.pairer._lookup(reading.name)
+        return reading.value * scale, units, reading.name
+
+    def _note_value(self, msg) -> None:
+        key, scale, units = self.pairer._lookup(msg.name)
+        self.latest[(msg._header.srcSystem, key)] = (msg.value * scale, units, msg.name)
+
+    def _write_rows(self, rows: Iterable[SampleRow]) -> None:
+        rows = list(rows)
+        self.journal.write(rows)
+        flags = self.flags
+        for r in rows:
+            flags[r.flag] += 1
+
+    def _reject(self, recv_us: int, data: bytes) -> None:
+        self.stats.bad_bytes += len(data)
+        if self._rejected is None:
+            self._rejected = open(self.dir / "rejected.bin", "ab")
+        self._rejected.write(_REJECT_HEADER.pack(recv_us, len(data)) + data)
+
+    def maybe_flush(self, force: bool = False) -> None:
+        """Flush files if :data:`FLUSH_INTERVAL_S` has passed (or ``force``)."""
+        now = time.monotonic()
+        if force or now - self._last_flush >= FLUSH_INTERVAL_S:
+            self._tlog.flush()
+            self.journal.flush()
+            if self._payload_journal is not None:
+                self._payload_journal.flush()
+            if self._rejected is not None:
+                self._rejected.flush()
+            self._last_flush = now
+
+    def close(self, reason: str = "stopped") -> dict:
+        """Flush pending pairing, close files, write ``session.json``; return its content."""
+        for peer, framer in self._framers.items():
+            if framer.pending:  # a stream cut mid-frame: keep the bytes as rejected
+                res = framer.feed(b"", final=True)
+                if res.bad:
+                    self._reject(time.time_ns() // 1000, bytes(res.bad))
+                del peer
+        for framer in self._uplink_framers.values():
+            if framer.pending and self.uplink is not None:
+                self.uplink.bad_bytes += len(framer.feed(b"", final=True).bad)
+        self._write_rows(self.processor.finish())
+        self.end_utc = _utc_now()
+        self.meta["stop_reason"] = reason
+        self._tlog.close()
+        self.journal.close()
+        if self._payload_journal is not None:
+            self._payload_journal.close()
+        if self._rejected is not None:
+            self._rejected.close()
+        return self.write_summary()
+
+    def summary(self) -> dict:
+        """The ``session.json`` content as it stands."""
+        st = self.stats
+        pairer = self.pairer
+        vehicles = {}
+        for sysid, fs in sorted(pairer.states.items()):
+            status = fs.status
+            last = fs.track.last_fix()
+            vehicles[str(sysid)] = {
+                "boots": fs.boot + 1,
+                "reboots": fs.reboots,
+                "clock_syncs": fs.clock.syncs,
+                "clock": fs.clock.reports(),
+                "fixes_dropped_out_of_order": fs.track.dropped,
+                "armed": None if status is None else status.armed,
+                "mode": None if status is None else status.mode,
+                "mode_name": mode_name(status),
+                "vehicle_type": None if status is None else status.vehicle_type,
+                "autopilot": None if status is None else status.autopilot,
+                "has_flown": fs.has_flown,
+                "last_position": None if last is None else {
+                    "time_boot_ms": last[0], "fix_ok": last[1],
+                    "lat": float(last[2][0]), "lon": float(last[2][1]),
+                    "alt_amsl": float(last[2][2]), "height": float(last[2][3]),
+                },
+            }
+        unknown = {k: v for k, v in st.by_type.items() if k.startswith("UNKNOWN_")}
+        return {
+            "format": "dronesense-session-1",
+            "start_utc": self.start_utc,
+            "end_utc": self.end_utc,
+            **self.meta,
+            "versions": {
+                "dronesense": __version__,
+                "pymavlink": getattr(pymavlink, "__version__", _pymavlink_version()),
+                "python": platform.python_version(),
+            },
+            "packets": st.packets,
+            "tlog_packets": self.tlog_packets,
+            "bytes": st.bytes,
+            "bad_bytes": st.bad_bytes,
+            "crc_errors": st.crc_errors,
+            "unknown_message_ids": sum(unknown.values()),
+            "signed_packets": st.signed,
+            "mavlink_versions": dict(st.versions),
+            "messages": dict(sorted(st.by_type.items())),
+            "loss": st.loss(),
+            "loss_total": round(st.total_loss(), 6),
+            "ignored_gcs_messages": self.processor.adapter.ignored_gcs,
+            "vehicles": vehicles,
+            "warnings": [w for fs in pairer.states.values() for w in fs.warnings()],
+            "samples": {
+                "total": self.journal.rows,
+                "by_quantity": dict(sorted(pairer.counts.items())),
+                "by_flag": {str(k): v for k, v in sorted(self.flags.items())},
+                "pending": pairer.pending,
+            },
+            "forward": None if self.forward is None else self.forward_summary(),
+            **({"payloads": self.payload_summary()} if self.payloads else {}),
+        }
+
+    def forward_summary(self) -> dict:
+        """``--forward``: packets sent to the ground station, and what it sent back."""
+        fwd = self.forward
+        doc = {"conn": getattr(fwd, "conn", None), "sent": fwd.sent, "dropped": fwd.dropped,
+               "control": self.control is not None}
+        for key in ("connections", "refused", "foreign"):
+            if getattr(fwd, key, 0):
+                doc[key] = getattr(fwd, key)
+        doc["uplink"] = None if self.uplink is None else self.uplink.as_dict()
+        return doc
+
+    def payload_summary(self) -> dict:
+        """Per serial payload: port and decoder counts, readings, clock (for ``session.json``).
+        """
+        out = {}
+        for source, entry in self.payloads.items():
+            sp, conv = entry["payload"], entry["readings"]
+            doc: dict = {"prefix": entry["prefix"]}
+            if sp is not None:
+                doc.update(sp.stats())
+                doc["connected"] = sp.connected
+            if conv is not None:
+                doc["readings"] = conv.readings
+                doc["dropped"] = conv.dropped
+                doc["waiting_for_clock"] = conv.pending
+            doc["listener_errors"] = entry["errors"]
+            doc["listener_last_error"] = entry["last_error"]
+            out[source] = doc
+        if self.clock is not None:
+            clocks = {}
+            for sysid in self.clock.sysids:
+                est = self.clock.estimate(sysid)
+                clocks[str(sysid)] = None if est is None else {
+                    "ready": self.clock.ready(sysid),
+                    "uncertainty_ms": round(est.uncertainty_ms, 3),
+                    "rate": round(1.0 - est.slope, 9),
+                    "points": est.points, "span_s": round(est.span_s, 3), "boot": est.boot,
+                }
+            out["receive_clock"] = {"rate_setting": self.clock.rate, "vehicles": clocks}
+        return out
+
+    def write_summary(self) -> dict:
+        """Write ``session.json`` atomically; return its content."""
+        doc = self.summary()
+        tmp = self.dir / "session.json.tmp"
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        os.replace(tmp, self.dir / "session.json")
+        return doc
+
+
+def _pymavlink_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pymavlink")
+    except PackageNotFoundError:
+        return "unknown"

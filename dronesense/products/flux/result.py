@@ -1,0 +1,179 @@
+"""The result of a mass-balance estimate, with its uncertainty budget.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from dronesense import __version__
+
+
+# ----------------------------------------------------------------------------------------
+# Result
+# ----------------------------------------------------------------------------------------
+@dataclass
+class FluxResult:
+    """A mass-balance emission estimate and how it was made.
+
+    Attributes
+    ----------
+    quantity
+        Quantity key (``ch4``).
+    emission, uncertainty
+        Emission rate through the curtain and its standard uncertainty, g/s.
+    components
+        Uncertainty parts (g/s): ``background``, ``wind_speed``, ``wind_direction``,
+        ``interpolation``.
+    extrapolated_fraction
+        Fraction of the emission from cells below the lowest pass (or extrapolated).
+    grid
+        The ``(z, s)`` CF Dataset: enhancement, mass enhancement, flux density, cell kind.
+    notes
+        Warnings a user must read (wind parallel to the curtain, no plume, plume not closed).
+    info
+        Everything else printed and stored: background, air density source, curtain
+        geometry, passes, method, wind.
+    """
+
+    quantity: str
+    emission: float
+    uncertainty: float
+    components: dict[str, float]
+    extrapolated_fraction: float
+    grid: xr.Dataset
+    notes: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def emission_kg_h(self) -> float:
+        """Emission rate in kg/h."""
+        return self.emission * 3.6
+
+    @property
+    def uncertainty_kg_h(self) -> float:
+        """Uncertainty in kg/h."""
+        return self.uncertainty * 3.6
+
+    def lines(self) -> list[str]:
+        """The printed summary, one line each."""
+        i = self.info
+        units = i["display_units"]
+        out = [
+            f"emission {self.quantity}: {self.emission:.3g} g/s ± {self.uncertainty:.2g} g/s "
+            f"({self.emission_kg_h:.3g} kg/h ± {self.uncertainty_kg_h:.2g} kg/h)",
+            "  uncertainty parts (g/s): " + ", ".join(
+                f"{k.replace('_', ' ')} {v:.2g}" for k, v in self.components.items()),
+            f"curtain: {i['width_m']:.0f} m wide x {i['top_m']:.0f} m high, "
+            f"centre {i['centre_lat']:.6f}, {i['centre_lon']:.6f}, along {i['azimuth_deg']:.0f}°; "
+            f"{i['passes']} passes at {i['lowest_pass_m']:.1f}-{i['top_pass_m']:.1f} m, "
+            f"{i['samples']} samples",
+            f"wind: {i['wind']}; angle to the curtain normal {i['wind_angle_deg']:.0f}°",
+            f"background: {i['background']:.4g} ± {i['background_error']:.2g} {units} "
+            f"({i['background_method']}); peak enhancement {i['peak_enhancement']:.3g} {units}",
+            f"air: {i['air']}",
+            f"grid: {i['method']} on {i['spacing'][0]:g} m x {i['spacing'][1]:g} m cells; "
+            f"below {i['lowest_pass_m']:.1f} m {i['ground']} "
+            f"({100 * self.extrapolated_fraction:.0f}% of the flux extrapolated)",
+        ]
+        if "source_distance_m" in i:
+            dist = i["source_distance_m"]
+            side = "upwind" if dist >= 0 else "DOWNWIND"
+            out.append(f"source: {abs(dist):.0f} m {side} of the curtain, "
+                       f"{i['source_offset_m']:.0f} m along it from its centre")
+        out += [f"note: {n}" for n in self.notes]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary numbers as plain JSON-able values (no grids)."""
+        return {
+            "quantity": self.quantity,
+            "emission_g_s": self.emission,
+            "uncertainty_g_s": self.uncertainty,
+            "emission_kg_h": self.emission_kg_h,
+            "uncertainty_kg_h": self.uncertainty_kg_h,
+            "uncertainty_components_g_s": dict(self.components),
+            "extrapolated_fraction": self.extrapolated_fraction,
+            "notes": list(self.notes),
+            **{k: v for k, v in self.info.items()},
+        }
+
+
+def _dataset(key, units, kind, s_c, z_c, s_edges, z_edges, lat_s, lon_s, enh, flux_density,
+             conv, u_norm, n_air, below, count, frame, samples, emission, unc, components,
+             extrap_frac, info, notes, history) -> xr.Dataset:
+    from dronesense.quantities import QUANTITIES
+
+    q = QUANTITIES.get(key)
+    long = q.long_name if q else key
+    mass_units = "g m-3"
+    coords = {
+        "s": ("s", s_c, {"long_name": "distance along the curtain from its centre", "units": "m",
+                         "axis": "X", "bounds": "s_bounds"}),
+        "z": ("z", z_c, {"standard_name": "height", "long_name": "height above home (ground)",
+                         "units": "m", "positive": "up", "axis": "Z", "bounds": "z_bounds"}),
+        "lat": ("s", lat_s, {"standard_name": "latitude", "units": "degrees_north"}),
+        "lon": ("s", lon_s, {"standard_name": "longitude", "units": "degrees_east"}),
+    }
+    cell = ("z", "s")
+    kind_arr = np.where(below[:, None], 1, 0) * np.ones((1, s_c.size), dtype=np.int8)
+    data = {
+        "s_bounds": (("s", "nv"), np.column_stack([s_edges[:-1], s_edges[1:]]), {"units": "m"}),
+        "z_bounds": (("z", "nv"), np.column_stack([z_edges[:-1], z_edges[1:]]), {"units": "m"}),
+        f"{key}_enhancement": (cell, enh, {
+            "long_name": f"{long} above background", "units": units,
+            "coordinates": "lat lon", "cell_methods": "s: z: point (interpolated)",
+            "ancillary_variables": "cell_kind number_of_observations"}),
+        f"{key}_mass_enhancement": (cell, enh * conv[:, None], {
+            "long_name": f"{long} above background as mass concentration",
+            "units": mass_units, "coordinates": "lat lon"}),
+        "flux_density": (cell, flux_density, {
+            "long_name": f"{long} flux density normal to the curtain",
+            "units": "g m-2 s-1", "coordinates": "lat lon"}),
+        "cell_kind": (cell, kind_arr.astype(np.int8), {
+            "long_name": "how the cell's value was made", "flag_values": np.array([0, 1],
+                                                                                  np.int8),
+            "flag_meanings": "interpolated extrapolated_below_lowest_pass"}),
+        "number_of_observations": (cell, count, {
+            "standard_name": "number_of_observations", "units": "1"}),
+        "wind_normal": ("z", u_norm, {"long_name": "wind component normal to the curtain",
+                                      "units": "m s-1"}),
+        "conversion": ("z", conv, {"long_name": "mass concentration per unit of the quantity",
+                                   "units": f"g m-3 ({units})-1"}),
+    }
+    if kind == "mole_fraction":
+        data["air_molar_density"] = ("z", n_air, {"long_name": "molar density of air",
+                                                  "units": "mol m-3"})
+    crs = frame.cf_attrs()
+    data["crs"] = ((), np.int32(0), crs)
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    attrs: dict[str, Any] = {
+        "Conventions": "CF-1.11, ACDD-1.3",
+        "title": f"dronesense mass-balance emission estimate of {long} from a downwind curtain",
+        "source": f"dronesense {__version__}",
+        "dronesense_version": __version__,
+        "date_created": now,
+        "history": f"{now}: {history}" if history else now,
+        "quantity": key,
+        "emission_rate": emission,
+        "emission_rate_uncertainty": unc,
+        "emission_rate_units": "g s-1",
+        "emission_rate_kg_h": emission * 3.6,
+        "extrapolated_fraction": extrap_frac,
+        "notes": "; ".join(notes),
+        "flux_summary": json.dumps({k: v for k, v in info.items()}, default=float),
+    }
+    for k, val in components.items():
+        attrs[f"uncertainty_{k}"] = val
+    if "time" in samples:
+        t = np.asarray(samples["time"].values, dtype="datetime64[ns]")
+        t = t[~np.isnat(t)]
+        if t.size:
+            attrs["time_coverage_start"] = np.datetime_as_string(t.min(), unit="s") + "Z"
+            attrs["time_coverage_end"] = np.datetime_as_string(t.max(), unit="s") + "Z"
+    return xr.Dataset(data, coords=coords, attrs=attrs)

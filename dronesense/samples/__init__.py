@@ -1,0 +1,1 @@
+"""dronesense.samples.dataset"""

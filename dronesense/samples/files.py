@@ -1,0 +1,174 @@
+"""Samples files: read any samples input (session folder, .csv journal, .nc, .parquet).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from dronesense.errors import InputError
+from dronesense.flight.rows import COLUMNS, SampleRow
+from dronesense.samples.dataset import from_dataset, to_dataset
+from dronesense.samples.journal import read_journal
+
+#: Suffixes of samples files (besides a session directory).
+SAMPLE_SUFFIXES = (".csv", ".nc", ".parquet")
+
+
+def _read_parquet(path: Path) -> list[SampleRow]:
+    import pandas as pd
+
+    try:
+        df = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises its own error types
+        raise InputError(f"cannot read samples: {err}", path=path) from None
+    if not set(COLUMNS) <= set(df.columns):
+        raise InputError("not a dronesense samples file (columns missing)", path=path)
+    df = df[list(COLUMNS)].astype(object).where(df[list(COLUMNS)].notna(), None)
+    return [SampleRow(*rec) for rec in df.itertuples(index=False, name=None)]
+
+
+#: The netCDF-C / HDF5 libraries are not thread-safe: campaign gridding on dask threads reads
+#: many samples files at once, so every read in this process goes through one lock.
+_NETCDF_LOCK = threading.Lock()
+
+
+def _open_netcdf(path: Path):
+    import xarray as xr
+
+    try:
+        with _NETCDF_LOCK, xr.open_dataset(path) as ds:
+            ds = ds.load()
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read samples: {err}", path=path) from None
+    if "obs" not in ds.dims or "lat" not in ds.variables:
+        raise InputError("not a dronesense samples file (no obs dimension / lat)", path=path)
+    return ds
+
+
+def _samples_path(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or directory", path=path)
+    if not path.is_dir() and path.suffix.lower() not in SAMPLE_SUFFIXES:
+        raise InputError("not a samples input (expected a session directory or a samples "
+                         ".csv, .nc or .parquet)", path=path)
+    return path
+
+
+def read_rows(path: str | Path) -> list[SampleRow]:
+    """The rows of a samples input: a session directory (its ``samples.csv`` journal), a
+    samples ``.csv`` journal, ``.nc`` (:func:`from_dataset`) or ``.parquet``.
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, or anything else than those inputs.
+    """
+    path = _samples_path(path)
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".csv":
+        return read_journal(path)
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    return from_dataset(_open_netcdf(path))
+
+
+def load_dataset(path: str | Path):
+    """The samples :class:`xarray.Dataset` of a samples input (see :func:`read_rows`).
+
+    A ``.nc`` is returned as stored (its attributes kept); the other inputs go through
+    :func:`to_dataset` with the path as ``source``.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_rows`, and for an input holding no samples.
+    """
+    path = _samples_path(path)
+    if not path.is_dir() and path.suffix.lower() == ".nc":
+        return _open_netcdf(path)
+    rows = read_rows(path)
+    if not rows:
+        raise InputError("holds no samples", path=path)
+    return to_dataset(rows, source=str(path))
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def _is_journal(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            first = fh.readline().strip()
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", path=path) from None
+    return tuple(first.split(",")) == COLUMNS
+
+
+def samples_kind(path: str | Path, *, prefer_journal: bool = True) -> str | None:
+    """``journal``, ``netcdf`` or ``parquet`` for a samples input, ``None`` for a flight log
+    (a session directory counts as a journal when it has ``samples.csv`` and
+    ``prefer_journal``)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or directory", path=path)
+    if path.is_dir():
+        return "journal" if prefer_journal and (path / "samples.csv").is_file() else None
+    suffix = path.suffix.lower()
+    if suffix == ".nc":
+        return "netcdf"
+    if suffix == ".parquet":
+        return "parquet"
+    if suffix == ".csv" and _is_journal(path):
+        return "journal"
+    return None
+
+
+def read_sample_rows(paths: Sequence[str | Path], *, quantities: Sequence[str] | None = None,
+                 prefer_journal: bool = True, **pair_options):
+    """Sample rows from samples files and/or flight logs.
+
+    Session directories give their ``samples.csv`` journal (the live samples; with
+    ``prefer_journal=False``, or without a journal, their ``flight.tlog`` is paired again);
+    samples ``.csv`` journals, ``.nc`` and ``.parquet`` are read as they are
+    (:func:`dronesense.samples.files.read_rows`); every other path is a log paired by
+    :func:`dronesense.flight.postflight.pair_logs` with ``pair_options`` (``names``, ``lags``,
+    ``auto``, ``auto_all``, ``max_gap_s``, ``csv_map``, ``record_map``, ...).
+
+    Returns
+    -------
+    rows, summary
+        ``summary`` is the :class:`~dronesense.flight.postflight.Summary` of the paired logs, or
+        ``None`` when no log was paired.
+
+    Raises
+    ------
+    InputError
+        For unreadable input, or when no rows (of ``quantities``) are left.
+    """
+    rows: list[SampleRow] = []
+    logs = []
+    for p in paths:
+        if samples_kind(p, prefer_journal=prefer_journal) is None:
+            logs.append(p)
+        else:
+            rows.extend(read_rows(p))
+    summary = None
+    if logs:
+        from dronesense.flight.postflight import pair_logs
+
+        log_rows, summary = pair_logs(logs, quantities=quantities, **pair_options)
+        rows.extend(log_rows)
+    if quantities:
+        present = sorted({r.quantity for r in rows})
+        wanted = set(quantities)
+        rows = [r for r in rows if r.quantity in wanted]
+        if not rows:
+            raise InputError(f"no samples of {', '.join(sorted(wanted))} (present: "
+                             f"{', '.join(present) or 'none'})")
+    if not rows:
+        raise InputError("no samples in " + ", ".join(map(str, paths)))
+    return rows, summary

@@ -1,0 +1,144 @@
+"""The ``samples.csv`` journal: rows written as they are made and read back.
+
+Examples
+--------
+>>> from dronesense.flight.rows import SampleRow
+>>> row = SampleRow("2024-05-01T10:00:00.000000Z", 1000.0, 0, 1, 52.1, 5.2, 40.5, 30.0,
+...                 "ch4", "CH4", 1.9, "1e-6", 0.1, 0, "sync")
+>>> format_row(row)
+['2024-05-01T10:00:00.000000Z', '1000', '0', '1', '52.1', '5.2', '40.5', '30', 'ch4', \
+'CH4', '1.9', '1e-6', '0.1', '0', 'sync']
+>>> parse_row(format_row(row)) == row
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from dronesense.errors import InputError
+from dronesense.flight.rows import _FLOAT_COLS, _INT_COLS, COLUMNS, SampleRow
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    t = type(value)
+    if t is str:
+        return value
+    if t is int:
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def format_row(row: SampleRow) -> list[str]:
+    """The journal fields of a row (shortest round-tripping text for floats)."""
+    return [_fmt(v) for v in row]
+
+
+def parse_row(fields: Sequence[str]) -> SampleRow:
+    """A :class:`SampleRow` from journal fields (inverse of :func:`format_row`)."""
+    if len(fields) != len(COLUMNS):
+        raise ValueError(f"expected {len(COLUMNS)} fields, got {len(fields)}")
+    out = []
+    for col, text in zip(COLUMNS, fields, strict=True):
+        if col in _FLOAT_COLS:
+            out.append(float(text) if text else None)
+        elif col in _INT_COLS:
+            out.append(int(text))
+        elif col == "time_utc":
+            out.append(text or None)
+        else:
+            out.append(text)
+    return SampleRow(*out)
+
+
+class JournalWriter:
+    """Append sample rows to ``samples.csv``; header first, flushed on demand.
+
+    Parameters
+    ----------
+    path
+        The journal file (created or truncated).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "samples.csv")
+    >>> with JournalWriter(path) as journal:
+    ...     journal.write([SampleRow(None, 5, 0, 1, None, None, None, None, "co", "CO", 2.0,
+    ...                              "1e-9", None, 2, "")])
+    >>> read_journal(path)[0].flag
+    2
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._fh = open(self.path, "w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._fh, lineterminator="\n")
+        self._csv.writerow(COLUMNS)
+        self.rows = 0
+
+    def write(self, rows: Iterable[SampleRow]) -> None:
+        """Append rows (buffered until :meth:`flush`)."""
+        lines = [[_fmt(v) for v in row] for row in rows]
+        self._csv.writerows(lines)
+        self.rows += len(lines)
+
+    def flush(self) -> None:
+        """Hand buffered rows to the operating system."""
+        self._fh.flush()
+
+    def close(self) -> None:
+        """Flush and close."""
+        if not self._fh.closed:
+            self._fh.flush()
+            self._fh.close()
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_journal(path: str | Path) -> list[SampleRow]:
+    """Rows of a ``samples.csv`` journal (a session directory may be given).
+
+    A last line cut short by a crash is ignored.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or its header is not the samples schema.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "samples.csv"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"cannot read journal: {err.strerror or err}", path=path) from None
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines or tuple(lines[0]) != COLUMNS:
+        raise InputError("not a samples journal (unexpected header)", path=path)
+    rows = []
+    complete = text.endswith("\n")
+    for k, fields in enumerate(lines[1:], start=2):
+        try:
+            rows.append(parse_row(fields))
+        except ValueError as err:
+            if k == len(lines) and not complete:
+                break  # torn last line
+            raise InputError(f"line {k}: {err}", path=path) from None
+    return rows

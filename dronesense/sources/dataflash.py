@@ -1,0 +1,264 @@
+"""ArduPilot DataFlash ``.bin`` logs -> flight events.
+
+The SD-card log of an ArduPilot autopilot holds the vehicle's own records. This module reads
+it with pymavlink's ``DFReader`` and reduces it to :mod:`dronesense.events`:
+
+======================  ===================================================================
+``POS``                 :class:`Fix` (EKF position; ``RelHomeAlt`` is the height)
+``GPS`` (instance 0)    :class:`Fix` when the log has no ``POS``; always a :class:`TimeSync`
+                        from GPS week and milliseconds when the fix is 3D
+``NVF`` / ``NVAL``      :class:`Reading` (named floats sent / received, ``Name``, ``Value``)
+custom records          :class:`Reading` per mapped column, e.g. a Lua ``logger:write``
+                        ``PART`` record (see :func:`load_record_map`)
+======================  ===================================================================
+
+Vehicle time is ``TimeUS`` / 1000 (ms since boot, float so microseconds survive). The system
+id is the ``SYSID_THISMAV`` (or ``MAV_SYSID``) parameter when the log has it, else 1. A log
+cut short mid-record (a pulled SD card, a download stopped early) is read to the cut and the
+cut is reported as a skipped region, like bytes the reader could not use in between.
+
+Examples
+--------
+>>> log = read_dataflash("flight.bin")  # doctest: +SKIP
+>>> sum(isinstance(e, Fix) for _, e in log.events)  # doctest: +SKIP
+23
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dronesense.errors import InputError
+from dronesense.events import Event, Fix, Reading, TimeSync
+from dronesense.sources.tlogscan import SkippedRegion
+
+__all__ = ["DataflashLog", "gps_to_unix_us", "load_record_map", "read_dataflash"]
+
+#: GPS - UTC leap seconds, by the UNIX time they took effect.
+_LEAPS = ((1341100800, 16), (1435708800, 17), (1483228800, 18))
+_GPS_EPOCH = 315_964_800  # 1980-01-06 in UNIX seconds
+
+_NAMED_RECORDS = ("NVF", "NVAL")
+
+
+def gps_to_unix_us(week: int, ms_of_week: int) -> int:
+    """UNIX microseconds (UTC) of a GPS week and millisecond of week.
+
+    Examples
+    --------
+    >>> gps_to_unix_us(1973, 6448000)   # ArduPilot log, Oct 2017: GPS runs 18 s ahead of UTC
+    1509241630000000
+    """
+    gps_s = _GPS_EPOCH + week * 604_800 + ms_of_week / 1000.0
+    leap = 15
+    for since, value in _LEAPS:
+        if gps_s - value >= since:
+            leap = value
+    return _GPS_EPOCH * 1_000_000 + week * 604_800_000_000 + ms_of_week * 1000 - leap * 1_000_000
+
+
+def load_record_map(path: str | Path) -> dict[str, dict[str, str]]:
+    """Read a custom-record mapping (TOML).
+
+    The file names, per DataFlash record type, the time column (``TimeUS`` by default) and
+    which columns are readings, under what name (a wire name the name table knows, or a
+    quantity key)::
+
+        [records.PART]          # ArduPilot particle-sensor Lua script
+        time = "TimeUS"
+        PM25 = "pm2p5"
+        PM10 = "pm10"
+
+    Returns
+    -------
+    dict
+        Record type -> {column or ``time`` -> name}.
+    """
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text())
+    except OSError as err:
+        raise InputError(f"cannot read record mapping: {err.strerror or err}", path=path) \
+            from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"not valid TOML: {err}", path=path) from None
+    records = doc.get("records", {})
+    if not isinstance(records, dict) or not all(isinstance(v, dict) for v in records.values()):
+        raise InputError("expected [records.<TYPE>] tables", path=path)
+    return {k: {c: str(n) for c, n in v.items()} for k, v in records.items()}
+
+
+@dataclass
+class DataflashLog:
+    """What :func:`read_dataflash` found.
+
+    Attributes
+    ----------
+    events
+        ``(byte offset of the record, event)`` in file order.
+    counts
+        Records per type name.
+    skipped
+        Byte ranges that held no record (including a truncated tail).
+    sysid
+        System id given to the events.
+    position_source
+        ``POS`` or ``GPS``: the records the positions came from.
+    """
+
+    path: Path
+    size: int
+    events: list[tuple[int, Event]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: list[SkippedRegion] = field(default_factory=list)
+    sysid: int = 1
+    position_source: str = ""
+
+
+def _num(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def read_dataflash(
+    path: str | Path,
+    records: dict[str, dict[str, str]] | None = None,
+    *,
+    position: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> DataflashLog:
+    """Read an ArduPilot DataFlash ``.bin`` log into flight events.
+
+    Parameters
+    ----------
+    path
+        The ``.bin`` file.
+    records
+        Custom record mapping (see :func:`load_record_map`).
+    position
+        ``POS``, ``GPS`` or ``auto`` (``POS`` when the log has it).
+    progress
+        Called as ``progress(bytes_done, bytes_total)`` now and then.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or is not a DataFlash log.
+    """
+    from pymavlink import DFReader
+
+    path = Path(path)
+    records = records or {}
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise InputError(f"cannot read DataFlash log: {err.strerror or err}", path=path) \
+            from None
+    if size == 0:
+        raise InputError("empty file", path=path)
+    with open(path, "rb") as fh:
+        head = fh.read(3)
+    if head[:2] != b"\xa3\x95":
+        raise InputError("not an ArduPilot DataFlash log (no A3 95 header)", path=path,
+                         offset=0)
+    quiet = io.StringIO()
+    with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
+        reader = DFReader.DFReader_binary(str(path), zero_time_base=False)
+    log = DataflashLog(path=path, size=size)
+    try:
+        present = {reader.id_to_name[i] for i, c in enumerate(reader.counts)
+                   if c and i in reader.id_to_name}
+    except (AttributeError, TypeError):  # pragma: no cover - older pymavlink
+        present = set()
+    if position == "auto":
+        position = "POS" if "POS" in present or not present else "GPS"
+    if position not in ("POS", "GPS"):
+        raise InputError(f"position must be POS, GPS or auto, not {position!r}")
+    log.position_source = position
+    for name in ("SYSID_THISMAV", "MAV_SYSID"):
+        with contextlib.suppress(Exception):
+            value = reader.params.get(name)
+            if value:
+                log.sysid = int(value)
+                break
+    reader.rewind()
+    sysid = log.sysid
+    events = log.events
+    counts = log.counts
+    prev_end = 0
+    next_report = 0
+    with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
+        while True:
+            m = reader.recv_msg()
+            if m is None:
+                break
+            end = reader.offset
+            mtype = m.get_type()
+            start = end - m.fmt.len
+            if start > prev_end:
+                log.skipped.append(SkippedRegion(prev_end, start - prev_end, "corrupt record"))
+            prev_end = end
+            counts[mtype] = counts.get(mtype, 0) + 1
+            if progress is not None and end >= next_report:
+                progress(end, size)
+                next_report = end + (1 << 20)
+            if mtype == "PARM" and m.Name in ("SYSID_THISMAV", "MAV_SYSID") and m.Value:
+                sysid = log.sysid = int(m.Value)
+            ev = _events(m, mtype, sysid, position, records)
+            for e in ev:
+                events.append((start, e))
+    if prev_end < size:
+        log.skipped.append(SkippedRegion(prev_end, size - prev_end, "truncated record"))
+    if progress is not None:
+        progress(size, size)
+    return log
+
+
+def _time_ms(m, column: str = "TimeUS") -> float:
+    if column == "TimeMS":
+        return float(m.TimeMS)
+    return getattr(m, column) / 1000.0
+
+
+def _events(m, mtype: str, sysid: int, position: str, records) -> list[Event]:
+    out: list[Event] = []
+    if mtype == "POS" and position == "POS":
+        lat, lon = _num(m.Lat), _num(m.Lng)
+        ok = not (lat == 0 and lon == 0) and math.isfinite(lat) and math.isfinite(lon)
+        out.append(Fix(sysid, _time_ms(m), lat, lon, _num(m.Alt),
+                       _num(getattr(m, "RelHomeAlt", math.nan)), ok))
+    elif mtype == "GPS":
+        if int(getattr(m, "I", 0) or 0) != 0:
+            return out
+        t = _time_ms(m) if hasattr(m, "TimeUS") else _time_ms(m, "TimeMS")
+        status = int(getattr(m, "Status", 0))
+        lat, lon = _num(m.Lat), _num(m.Lng)
+        ok = status >= 3 and not (lat == 0 and lon == 0)
+        if ok and getattr(m, "GWk", 0):
+            out.append(TimeSync(sysid, t, gps_to_unix_us(int(m.GWk), int(m.GMS))))
+        if position == "GPS":
+            out.append(Fix(sysid, t, lat, lon, _num(m.Alt), math.nan, ok))
+    elif mtype in _NAMED_RECORDS:
+        name = m.Name
+        if isinstance(name, bytes):
+            name = name.decode("ascii", "replace")
+        out.append(Reading(sysid, _time_ms(m), name.rstrip("\x00"), _num(m.Value)))
+    if mtype in records:
+        spec = records[mtype]
+        tcol = spec.get("time", "TimeUS")
+        t = _time_ms(m, tcol)
+        for column, name in spec.items():
+            if column == "time":
+                continue
+            value = _num(getattr(m, column, math.nan))
+            if math.isfinite(value):
+                out.append(Reading(sysid, t, name, value))
+    return out

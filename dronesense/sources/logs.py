@@ -1,0 +1,235 @@
+"""Open any flight log (.tlog, session folder, DataFlash .bin, CSV track) and reduce it to
+flight events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dronesense.errors import InputError
+from dronesense.events import Event
+from dronesense.sources.tlogscan import PAIRING_TYPES, SkippedRegion, TlogScan, scan_tlog
+
+Progress = Callable[[str, float, float], None]
+
+
+@dataclass
+class LogEvents:
+    """One log reduced to events.
+
+    Attributes
+    ----------
+    events
+        ``(event, receive time UNIX µs or None)`` in log order.
+    skipped
+        Byte ranges that held nothing usable.
+    messages
+        Good records / rows read from the log.
+    notes
+        Other warnings about the input (no-fix positions, bad CSV times, ...).
+    sensors
+        Serial sensor prefixes of a session's payload readings (``session.json``
+        ``payload_sensors``): their ``SENSOR.NAME`` names map as ``NAME``.
+    """
+
+    path: Path
+    kind: str
+    events: list[tuple[Event, int | None]] = field(default_factory=list)
+    skipped: list[SkippedRegion] = field(default_factory=list)
+    messages: int = 0
+    size: int = 0
+    notes: list[str] = field(default_factory=list)
+    sensors: list[str] = field(default_factory=list)
+
+
+def detect_kind(path: str | Path) -> str:
+    """``tlog``, ``session``, ``bin`` or ``csv`` from the path (content for unknown suffixes).
+
+    Examples
+    --------
+    >>> detect_kind("flight.BIN"), detect_kind("a.tlog"), detect_kind("track.txt.csv")
+    ('bin', 'tlog', 'csv')
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "session"
+    suffix = path.suffix.lower()
+    if suffix in (".tlog", ".bin", ".csv"):
+        return suffix[1:]
+    if suffix in (".log", ".df"):
+        return "bin"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", path=path) from None
+    if head[:2] == b"\xa3\x95":
+        return "bin"
+    if len(head) > 8 and head[8] in (0xFE, 0xFD):
+        return "tlog"
+    raise InputError("unknown log type (expected .tlog, .bin, .csv or a session directory)",
+                     path=path)
+
+
+class _Header:
+    __slots__ = ("srcComponent", "srcSystem")
+
+    def __init__(self, sysid: int, compid: int):
+        self.srcSystem = sysid
+        self.srcComponent = compid
+
+
+def _lite_class(name: str, fields: Sequence[str]):
+    """A minimal message class the MessageAdapter can read (``_type``, ``_header``, fields)."""
+    return type(f"Lite_{name}", (), {"__slots__": ("_header", *fields), "_type": name})
+
+
+def tlog_events(scan: TlogScan) -> list[tuple[Event, int | None]]:
+    """Events of a scanned tlog in file order, translated by the listener's MessageAdapter.
+
+    The scan's arrays become light message objects carrying exactly the values pymavlink
+    would decode, so the translation rules live in one place.
+    """
+    return [(ev, recv) for _, (ev, recv) in _indexed_tlog_events(scan)]
+
+
+def _indexed_tlog_events(scan: TlogScan) -> list[tuple[int, tuple[Event, int]]]:
+    """:func:`tlog_events` with the index of each event's record among all the tlog's
+    records (the packet count of a session's ``payload.csv``)."""
+    from dronesense.sources.messages import MessageAdapter
+
+    parts = []
+    for code, name in enumerate(PAIRING_TYPES):
+        cols = scan.messages.get(name)
+        if cols is None or not len(cols["_offset"]):
+            continue
+        parts.append((scan.order[name], np.full(len(cols["_offset"]), code),
+                      np.arange(len(cols["_offset"]))))
+    if not parts:
+        return []
+    order = np.concatenate([p[0] for p in parts])
+    codes = np.concatenate([p[1] for p in parts])
+    rows = np.concatenate([p[2] for p in parts])
+    perm = np.argsort(order, kind="stable")
+    index = order[perm].tolist()
+    codes, rows = codes[perm].tolist(), rows[perm].tolist()
+    lists = {}
+    classes = {}
+    for code, name in enumerate(PAIRING_TYPES):
+        cols = scan.messages.get(name)
+        if cols is None or not len(cols["_offset"]):
+            continue
+        fields = [k for k in cols if not k.startswith("_")]
+        values = []
+        for k in fields:
+            arr = cols[k]
+            values.append([bytes(x) for x in arr] if arr.dtype.kind == "S" else arr.tolist())
+        lists[code] = (fields, list(zip(*values, strict=True)), cols["_sysid"].tolist(),
+                       cols["_compid"].tolist(), cols["_recv_us"].tolist())
+        classes[code] = _lite_class(name, fields)
+    adapter = MessageAdapter()
+    out: list[tuple[int, tuple[Event, int]]] = []
+    headers: dict[tuple[int, int], _Header] = {}
+    for k, code, i in zip(index, codes, rows, strict=True):
+        fields, vals, sysids, compids, recv = lists[code]
+        msg = classes[code]()
+        for f, v in zip(fields, vals[i], strict=True):
+            setattr(msg, f, v)
+        key = (sysids[i], compids[i])
+        hdr = headers.get(key)
+        if hdr is None:
+            hdr = headers[key] = _Header(*key)
+        msg._header = hdr
+        for ev in adapter.events(msg):
+            out.append((k, (ev, recv[i])))
+    return out
+
+
+def _with_payload(tlog: Path, indexed: list[tuple[int, tuple[Event, int]]], log: LogEvents
+                  ) -> list[tuple[Event, int | None]]:
+    """The events of a recorded tlog with the serial payload readings of the session's
+    ``payload.csv`` (beside the tlog, as :func:`dronesense.flight.pipeline.replay` finds it) pushed
+    where the listener pushed them; their sensors go to ``log.sensors``."""
+    from dronesense.sources.payload.journal import merge_indexed, read_journal
+    from dronesense.sources.session_folder import session_settings
+
+    journal = tlog.with_name("payload.csv")
+    if not journal.exists():
+        return [item for _, item in indexed]
+    readings = read_journal(journal)
+    log.sensors = session_settings(tlog).get("sensors", [])
+    return [item for _, item in merge_indexed(indexed, readings)]
+
+
+def load_events(
+    path: str | Path,
+    *,
+    csv_map=None,
+    record_map: dict | None = None,
+    progress: Progress | None = None,
+) -> LogEvents:
+    """Open a log of any supported type and reduce it to events.
+
+    Parameters
+    ----------
+    path
+        ``.tlog``, ``.bin``, ``.csv`` or a session directory.
+    csv_map
+        A :class:`dronesense.sources.csvtrack.CsvMap` (required for ``.csv``).
+    record_map
+        DataFlash custom record mapping (:func:`dronesense.sources.dataflash.load_record_map`).
+    progress
+        ``progress(description, done, total)``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or directory", path=path)
+    kind = detect_kind(path)
+    log = LogEvents(path=path, kind=kind)
+    if kind in ("tlog", "session"):
+        tlog = path / "flight.tlog" if kind == "session" else path
+        if not tlog.exists():
+            raise InputError("not a session directory (no flight.tlog)", path=path)
+        log.path = tlog
+        cb = (lambda d, t: progress(f"scan {tlog.name}", d, t)) if progress else None
+        scan = scan_tlog(tlog, progress=cb)
+        log.size = scan.size
+        log.messages = scan.records
+        log.skipped = scan.skipped
+        log.events = _with_payload(tlog, _indexed_tlog_events(scan), log)
+    elif kind == "bin":
+        from dronesense.sources.dataflash import read_dataflash
+
+        cb = (lambda d, t: progress(f"read {path.name}", d, t)) if progress else None
+        df = read_dataflash(path, record_map, progress=cb)
+        log.size = df.size
+        log.messages = sum(df.counts.values())
+        log.skipped = df.skipped
+        log.events = [(e, None) for _, e in df.events]
+    else:
+        from dronesense.sources.csvtrack import read_csv_track
+
+        if csv_map is None:
+            raise InputError("a CSV track needs a column mapping (--csv-map MAP.toml)",
+                             path=path)
+        track = read_csv_track(path, csv_map)
+        log.size = path.stat().st_size
+        log.messages = track.rows
+        log.events = [(e, None) for _, e in track.events]
+        if track.bad_times:
+            lines = ", ".join(map(str, track.bad_lines[:10]))
+            log.notes.append(f"{track.bad_times} row(s) with unreadable time skipped "
+                             f"(lines {lines}{', ...' if track.bad_times > 10 else ''})")
+        if track.missing:
+            log.notes.append(f"{track.missing} missing cell(s) skipped")
+        if track.backwards:
+            log.notes.append(f"{track.backwards} row(s) earlier than the row before")
+    return log
+
+
+def events_of(log: LogEvents, kind: type) -> list:
+    """Events of one type from a log (helper for tests and notebooks)."""
+    return [e for e, _ in log.events if isinstance(e, kind)]
