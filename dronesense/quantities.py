@@ -91,7 +91,7 @@ QUANTITIES: dict[str, Quantity] = {
     ]
 }
 
-# Names seen on the wire for each quantity, compared after normalisation (see _normalise).
+# Names seen on the wire for each quantity, compared after normalisation (see normalise_name).
 _DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
     "pm1": ("pm1", "pm10_1", "pm1p0", "pm1_0", "pm01"),
     "pm2p5": ("pm25", "pm2p5", "pm2_5", "pm025"),
@@ -109,7 +109,7 @@ _DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _normalise(name: str) -> str:
+def normalise_name(name: str) -> str:
     """Lower-case, drop NULs and separators: ``PM2.5`` and ``pm_2.5`` -> ``pm25``."""
     name = name.replace("\x00", "").strip().lower()
     name = name.replace(".", "").replace("-", "").replace(" ", "")
@@ -152,7 +152,7 @@ class NameTable:
         table = cls()
         for key, aliases in _DEFAULT_NAMES.items():
             for alias in aliases:
-                table.names[_normalise(alias)] = (key, 1.0)
+                table.names[normalise_name(alias)] = (key, 1.0)
         return table
 
     @classmethod
@@ -199,7 +199,7 @@ class NameTable:
                 raise InputError(f"name {wire!r}: expected a quantity key or a table", path=path)
             if key not in table.quantities:
                 raise InputError(f"name {wire!r} maps to unknown quantity {key!r}", path=path)
-            table.names[_normalise(wire)] = (key, scale)
+            table.names[normalise_name(wire)] = (key, scale)
         return table
 
     def add_sensor(self, sensor: str) -> None:
@@ -220,7 +220,7 @@ class NameTable:
         >>> table.lookup("PM2.5").key                      # plain names unchanged
         'pm2p5'
         """
-        prefix = _normalise(sensor)
+        prefix = normalise_name(sensor)
         if not prefix:
             return
         for alias, hit in list(self.names.items()):
@@ -232,12 +232,12 @@ class NameTable:
 
     def lookup(self, name: str) -> Quantity | None:
         """The quantity reported under ``name``, or ``None`` if the name is not known."""
-        hit = self.names.get(_normalise(name))
+        hit = self.names.get(normalise_name(name))
         return None if hit is None else self.quantities[hit[0]]
 
     def convert(self, name: str, value: float) -> tuple[Quantity, float] | None:
         """Quantity and value in its units for a reading, or ``None`` for unknown names."""
-        hit = self.names.get(_normalise(name))
+        hit = self.names.get(normalise_name(name))
         if hit is None:
             return None
         key, scale = hit

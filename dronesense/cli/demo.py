@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from dronesense.errors import DronesenseError, InputError
+from dronesense.sources.session_folder import SessionFolder
 
 __all__ = ["layered_spec", "register", "run", "run_demo", "true_field_on_grid"]
 
@@ -85,7 +86,7 @@ def fly_and_record(mission: Path, session: Path, *, speedup: float, seed: int,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
-        _wait_for(session / "flight.tlog", listen)
+        _wait_for(SessionFolder(session).tlog, listen)
         sim = subprocess.run(
             [sys.executable, "-m", "firmware_sim", "--mission", str(mission),
              "--connect", f"udpout:127.0.0.1:{port}", "--speedup", str(speedup),
@@ -101,7 +102,7 @@ def fly_and_record(mission: Path, session: Path, *, speedup: float, seed: int,
             listen.wait(10)
     if listen.returncode != 0:
         raise DronesenseError(f"the listener failed: {err.strip()}")
-    return json.loads((session / "session.json").read_text())
+    return json.loads(SessionFolder(session).meta.read_text())
 
 
 def true_field_on_grid(grid: xr.Dataset, field, quantity: str) -> xr.DataArray:
@@ -206,13 +207,13 @@ def run_demo(out: Path, *, mission: Path | None = None, quantity: str = "ch4",
 
 def run(args: argparse.Namespace) -> int:
     """Run ``dronesense demo``."""
-    from dronesense.cli.grid import _spacing
+    from dronesense.cli.options import parse_spacing
 
     out = Path(args.out)
     print(f"flying {args.mission or 'missions/plume-box.plan'} at {args.speedup:g}x over "
           "loopback UDP, recording with 'dronesense listen' ...", flush=True)
     f = run_demo(out, mission=args.mission, quantity=args.quantity,
-                 spacing=_spacing(args.spacing), speedup=args.speedup, seed=args.seed)
+                 spacing=parse_spacing(args.spacing), speedup=args.speedup, seed=args.seed)
     q = args.quantity
     print(f"flight recorded in {f['wall_time_s']} s: {f['packets']} packets, "
           f"loss {f['loss']:.1%}")

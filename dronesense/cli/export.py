@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from dronesense.cli.pair import add_log_options, command_history, log_options
+from dronesense.cli.options import add_log_options, command_history, log_options
 
 __all__ = ["register", "run"]
 

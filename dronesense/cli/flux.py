@@ -16,7 +16,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from dronesense.cli.options import parse_lags, parse_latlon
 from dronesense.errors import InputError
+from dronesense.sources.session_folder import SessionFolder
 
 __all__ = ["register", "run"]
 
@@ -94,13 +96,12 @@ def _background(text: str) -> tuple[float | None, float, str]:
 
 
 def _line(text: str):
-    from dronesense.products.flux.estimate import _parse_latlon
 
     try:
         a, b = text.split(":")
     except ValueError:
         raise InputError(f"--line: expected LAT1,LON1:LAT2,LON2, got {text!r}") from None
-    return _parse_latlon(a, "--line"), _parse_latlon(b, "--line")
+    return parse_latlon(a, "--line"), parse_latlon(b, "--line")
 
 
 def _load(args):
@@ -111,18 +112,18 @@ def _load(args):
     if not path.exists():
         raise InputError("no such file or directory", path=path)
     tlog = None
-    if path.is_dir() and (path / "flight.tlog").exists():
-        tlog = path / "flight.tlog"
-    if path.suffix.lower() in _LOG_SUFFIXES or (path.is_dir() and not
-                                                 (path / "samples.csv").exists()):
-        from dronesense.flight.lag import parse_lag_option
+    folder = SessionFolder(path)
+    if path.is_dir() and folder.is_session():
+        tlog = folder.tlog
+    if path.suffix.lower() in _LOG_SUFFIXES or (path.is_dir() and not folder.samples.exists()):
+        from dronesense.flight.lag import split_lags
         from dronesense.flight.postflight import pair_logs
         from dronesense.samples.dataset import to_dataset
         from dronesense.sources.logs import detect_kind
 
         if detect_kind(path) == "tlog":
             tlog = path
-        declared, auto, auto_all = parse_lag_option(args.lag)
+        declared, auto, auto_all = split_lags(parse_lags(args.lag))
         rows, _ = pair_logs([path], lags=declared, auto=auto, auto_all=auto_all)
         return to_dataset(rows, source=str(path)), tlog
     return load_dataset(path), tlog
@@ -130,7 +131,7 @@ def _load(args):
 
 def run(args) -> int:
     """Estimate the emission, print the summary, write the product and figure."""
-    from dronesense.products.flux.estimate import _parse_latlon, _usable, estimate_flux
+    from dronesense.products.flux.estimate import _usable, estimate_flux
     from dronesense.products.flux.io import plot_flux, write_flux
     from dronesense.products.flux.wind import parse_wind, wind_from_tlog
 
@@ -162,7 +163,7 @@ def run(args) -> int:
         background_method=how if how != "given" else "edges",
         edge_fraction=args.edge_fraction, percentile=args.percentile, method=args.method,
         spacing=(ds_, dz_), ground=args.ground,
-        source=_parse_latlon(args.source, "--source") if args.source else None,
+        source=parse_latlon(args.source, "--source") if args.source else None,
         line=_line(args.line) if args.line else None, max_offset=args.max_offset,
         molar_mass=args.molar_mass, jackknife=not args.no_jackknife,
         history=command)

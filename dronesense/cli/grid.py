@@ -8,29 +8,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from dronesense.cli.options import parse_floats, parse_spacing
 from dronesense.errors import InputError
 
 __all__ = ["register", "run", "summarise"]
-
-
-def _floats(text: str, n: int | tuple[int, ...], what: str) -> tuple[float, ...]:
-    try:
-        vals = tuple(float(t) for t in text.replace(":", ",").split(","))
-    except ValueError:
-        raise InputError(f"{what}: expected numbers separated by commas, got {text!r}") from None
-    ns = (n,) if isinstance(n, int) else n
-    if len(vals) not in ns:
-        raise InputError(f"{what}: expected {' or '.join(map(str, ns))} numbers, got {text!r}")
-    return vals
-
-
-def _spacing(text: str) -> tuple[float, float, float]:
-    vals = _floats(text, (1, 2, 3), "--spacing")
-    if len(vals) == 1:
-        return (vals[0], vals[0], vals[0])
-    if len(vals) == 2:
-        return (vals[0], vals[0], vals[1])
-    return vals  # type: ignore[return-value]
 
 
 def register(subparsers) -> None:
@@ -69,15 +50,15 @@ def _make_spec(args, samples):
         spec = GridSpec.load(args.grid_spec)
         changes = {}
         if args.spacing:
-            changes["spacing"] = _spacing(args.spacing)
+            changes["spacing"] = parse_spacing(args.spacing)
         if args.vertical:
             changes["vertical"] = args.vertical
         if args.terrain is not None:
             changes["terrain"] = args.terrain
         if args.region:
-            changes["region"] = _floats(args.region, 6, "--region")
+            changes["region"] = parse_floats(args.region, 6, "--region")
         if args.origin:
-            changes["origin"] = _floats(args.origin, 3, "--origin")
+            changes["origin"] = parse_floats(args.origin, 3, "--origin")
         if changes:
             d = spec.to_dict()
             d.update(changes)
@@ -85,9 +66,9 @@ def _make_spec(args, samples):
         return spec
     if not args.spacing:
         raise InputError("give --spacing DX,DY,DZ (or --grid-spec FILE)")
-    origin = _floats(args.origin, 3, "--origin") if args.origin else default_origin(samples)
-    region = _floats(args.region, 6, "--region") if args.region else None
-    return GridSpec(_spacing(args.spacing), origin, region, args.vertical or "height",
+    origin = parse_floats(args.origin, 3, "--origin") if args.origin else default_origin(samples)
+    region = parse_floats(args.region, 6, "--region") if args.region else None
+    return GridSpec(parse_spacing(args.spacing), origin, region, args.vertical or "height",
                     args.terrain)
 
 

@@ -12,57 +12,20 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 import time
 from pathlib import Path
 
+from dronesense.cli.options import add_pairing_options, load_names, parse_lags
 from dronesense.errors import InputError
+from dronesense.sources.session_folder import SessionFolder
 
 DEFAULT_CONN = "udpin:127.0.0.1:14550"
 #: Seconds between re-writes of session.json while recording.
 SUMMARY_INTERVAL_S = 5.0
 #: Seconds ``--until-landed`` keeps recording after the disarm.
 LANDED_GRACE_S = 2.0
-
-
-def parse_lags(items: list[str] | None) -> dict[str, float]:
-    """``["ch4=2.5", "pm2p5=0.8"]`` -> ``{"ch4": 2.5, "pm2p5": 0.8}``.
-
-    Examples
-    --------
-    >>> parse_lags(["ch4=2.5"])
-    {'ch4': 2.5}
-    """
-    out = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not key.strip():
-            raise InputError(f"--lag expects QUANTITY=SECONDS, got {item!r}")
-    return out
-
-
-def add_pairing_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
-    """Options shared by ``listen`` and ``replay``: names, max gap, lags."""
-    parser.add_argument("--names", metavar="MAP.toml",
-                        help="name mapping file: wire names -> quantities (extends defaults)")
-    parser.add_argument("--max-gap", type=float, default=1.0 if defaults else None,
-                        metavar="S", help="longest time between two fixes that still gives "
-                        "an interpolated position (default 1 s)")
-    parser.add_argument("--lag", action="append", metavar="QUANTITY=S",
-                        help="sensor lag to subtract from the reading time (repeatable)")
-
-
-def load_names(path: str | None):
-    """The name table: defaults, extended by a mapping file if given."""
-    from dronesense.quantities import NameTable
-
-    return NameTable.from_file(path) if path else NameTable.default()
 
 
 def register(subparsers) -> None:
@@ -273,11 +236,11 @@ def run(args) -> int:
     from dronesense.sources.link import Forwarder, Link
 
     names = load_names(args.names)
-    lags = parse_lags(args.lag)
+    lags = parse_lags(args.lag, allow_auto=False) or {}
     out = Path(args.out)
     plan = payload_plan(args.payload, args.payload_prefix)
     rate = parse_rate(args.payload_rate)
-    if (out / "flight.tlog").exists():  # before opening anything (the Recorder checks too)
+    if SessionFolder(out).tlog.exists():  # before opening anything (the Recorder checks too)
         raise InputError("already holds a session (flight.tlog exists); choose a new "
                          "directory", path=out)
     for _, _, dev, baud, _ in plan:

@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-from dronesense import __version__
+from dronesense._version import __version__
 from dronesense.errors import DronesenseError
 
 #: Sub-command modules, in the order ``--help`` lists them.

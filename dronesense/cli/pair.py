@@ -12,51 +12,9 @@ Examples
 
 from __future__ import annotations
 
-import shlex
-import sys
-from datetime import UTC, datetime
+from dronesense.cli.options import add_log_options, command_history, log_options
 
-__all__ = ["add_log_options", "command_history", "log_options", "register", "run"]
-
-
-def add_log_options(parser) -> None:
-    """Options for reading and pairing flight logs, shared by ``pair`` and ``export``:
-    ``--lag``, ``--names``, ``--csv-map``, ``--records``."""
-    parser.add_argument("--lag", action="append", metavar="Q=SECONDS|Q=auto|auto",
-                        help="sensor lag per quantity, declared or estimated from the data "
-                        "(repeatable)")
-    parser.add_argument("--names", metavar="MAP.toml", help="wire name -> quantity mapping")
-    parser.add_argument("--csv-map", metavar="MAP.toml", help="column mapping for CSV tracks")
-    parser.add_argument("--records", metavar="MAP.toml",
-                        help="DataFlash custom record mapping ([records.PART] ...)")
-
-
-def log_options(args) -> dict:
-    """Keyword arguments of :func:`dronesense.flight.postflight.pair_logs` from the options of
-    :func:`add_log_options`: ``names``, ``lags``, ``auto``, ``auto_all``, ``csv_map``,
-    ``record_map``."""
-    from dronesense.flight.lag import parse_lag_option
-    from dronesense.quantities import NameTable
-
-    out: dict = {"names": NameTable.from_file(args.names) if args.names
-                 else NameTable.default(), "csv_map": None, "record_map": None}
-    if args.csv_map:
-        from dronesense.sources.csvtrack import load_csv_map
-
-        out["csv_map"] = load_csv_map(args.csv_map)
-    if args.records:
-        from dronesense.sources.dataflash import load_record_map
-
-        out["record_map"] = load_record_map(args.records)
-    out["lags"], out["auto"], out["auto_all"] = parse_lag_option(args.lag)
-    return out
-
-
-def command_history(command: str) -> str:
-    """The ``history`` of a product: UTC now and the command line (``dronesense COMMAND``
-    with this process's arguments)."""
-    line = f"dronesense {command} " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    return f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {line}".rstrip()
+__all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from pathlib import Path
 
-from dronesense.cli.listen import add_pairing_options, load_names, parse_lags
+from dronesense.cli.options import add_pairing_options, load_names, parse_lags
+from dronesense.sources.session_folder import SessionFolder
 
 
 def register(subparsers) -> None:
@@ -40,7 +40,7 @@ def run(args) -> int:
     from dronesense.samples.journal import format_row, read_journal
 
     names = load_names(args.names) if args.names else None
-    lags = parse_lags(args.lag) if args.lag else None
+    lags = parse_lags(args.lag, allow_auto=False) if args.lag else None
     rows = replay(args.source, names=names, max_gap_s=args.max_gap, lags=lags)
     flags = Counter(r.flag for r in rows)
     paired = flags.get(0, 0)
@@ -52,7 +52,7 @@ def run(args) -> int:
                       source=str(args.source))
         print(f"wrote {args.out}")
         return 0
-    journal = Path(args.source) / "samples.csv"
+    journal = SessionFolder.of(args.source).samples
     if journal.exists():
         live = [format_row(r) for r in read_journal(journal)]
         again = [format_row(r) for r in rows]

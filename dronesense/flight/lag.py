@@ -31,11 +31,12 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LagEstimate", "estimate_lag", "parse_lag_option", "synthetic_passes"]
+__all__ = ["LagEstimate", "estimate_lag", "split_lags", "synthetic_passes"]
 
 _M_PER_DEG = 111_319.49
 
@@ -72,47 +73,50 @@ class LagEstimate:
         return math.isfinite(self.lag_s)
 
 
-def parse_lag_option(specs: list[str] | None) -> tuple[dict[str, float], set[str], bool]:
-    """Parse ``--lag`` options: ``Q=SECONDS``, ``Q=auto`` or ``auto`` (every quantity).
+def split_lags(lags: Mapping[str, float | str] | str | None
+               ) -> tuple[dict[str, float], set[str], bool]:
+    """Declared and estimated lags from one ``lags`` argument.
+
+    ``lags`` maps a quantity key to seconds or to ``"auto"`` (estimate it from the data); the
+    string ``"auto"`` alone estimates every quantity; ``None`` declares nothing.
 
     Returns
     -------
     declared, auto, auto_all
         Declared lags by quantity, quantities to estimate, whether to estimate all.
 
+    Raises
+    ------
+    ValueError
+        For a lag that is neither a finite number of seconds nor ``"auto"``.
+
     Examples
     --------
-    >>> parse_lag_option(["ch4=1.5", "pm2p5=auto"])
+    >>> split_lags({"ch4": 1.5, "pm2p5": "auto"})
     ({'ch4': 1.5}, {'pm2p5'}, False)
-    >>> parse_lag_option(["auto"])
+    >>> split_lags("auto")
     ({}, set(), True)
     """
-    from dronesense.errors import InputError
-
+    if lags is None:
+        return {}, set(), False
+    if isinstance(lags, str):
+        if lags.strip() != "auto":
+            raise ValueError(f"lags: expected a mapping or 'auto', got {lags!r}")
+        return {}, set(), True
     declared: dict[str, float] = {}
     auto: set[str] = set()
-    auto_all = False
-    for spec in specs or []:
-        for part in spec.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if part == "auto":
-                auto_all = True
-                continue
-            key, sep, val = part.partition("=")
-            if not sep or not key:
-                raise InputError(f"--lag {part!r}: expected QUANTITY=SECONDS, QUANTITY=auto "
-                                 "or auto")
-            if val.strip() == "auto":
-                auto.add(key.strip())
-                continue
-            try:
-                declared[key.strip()] = float(val)
-            except ValueError:
-                raise InputError(f"--lag {part!r}: {val!r} is not a number of seconds") \
-                    from None
-    return declared, auto, auto_all
+    for key, val in lags.items():
+        if isinstance(val, str) and val.strip() == "auto":
+            auto.add(key)
+            continue
+        try:
+            sec = float(val)
+        except (TypeError, ValueError):
+            raise ValueError(f"lags[{key!r}]: expected seconds or 'auto', got {val!r}") from None
+        if not math.isfinite(sec):
+            raise ValueError(f"lags[{key!r}]: expected a finite number of seconds, got {val!r}")
+        declared[key] = sec
+    return declared, auto, False
 
 
 def _enu(lat, lon, alt, lat0, lon0):

@@ -49,7 +49,7 @@ import numpy as np
 from dronesense.events import Fix, Reading, Status, TimeSync
 from dronesense.flight.rows import Flag, SampleRow, format_utc
 from dronesense.flight.state import FlightState
-from dronesense.quantities import NameTable, _normalise
+from dronesense.quantities import NameTable, normalise_name
 
 __all__ = ["Pairer", "interpolate_one", "interpolate_positions"]
 
@@ -356,9 +356,9 @@ class Pairer:
         """(quantity key, scale, units, lag ms) of a wire name."""
         hit = self._quantity_cache.get(name)
         if hit is None:
-            conv = self.names.names.get(_normalise(name))
+            conv = self.names.names.get(normalise_name(name))
             if conv is None:
-                key, scale, units = _normalise(name), 1.0, ""
+                key, scale, units = normalise_name(name), 1.0, ""
             else:
                 key, scale = conv
                 units = self.names.quantities[key].units

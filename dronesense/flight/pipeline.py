@@ -13,7 +13,7 @@ from dronesense.quantities import NameTable
 from dronesense.sources.framing import Packet, RawMessage, iter_packets
 from dronesense.sources.messages import MessageAdapter
 from dronesense.sources.payload.journal import merge, read_journal
-from dronesense.sources.session_folder import session_settings
+from dronesense.sources.session_folder import SessionFolder, session_settings
 
 
 class Processor:
@@ -112,8 +112,7 @@ def replay(path: str | Path, *, names: NameTable | None = None, max_gap_s: float
     if names is None:
         names = settings.get("names")
     packets = iter_packets(path)
-    p = Path(path)
-    journal = p / "payload.csv" if p.is_dir() else p.with_name("payload.csv")
+    journal = SessionFolder.of(path).payload
     readings = read_journal(journal) if journal.exists() else None
     return replay_packets(packets, names=names, max_gap_s=max_gap_s, lags=lags,
                           readings=readings, sensors=settings.get("sensors", ()))

@@ -40,7 +40,7 @@ from dronesense.events import Fix, Reading, Status
 from dronesense.flight.lag import LagEstimate, estimate_lag
 from dronesense.flight.rows import Flag, SampleRow
 from dronesense.flight.state import FlightState, Track
-from dronesense.quantities import NameTable, _normalise
+from dronesense.quantities import NameTable, normalise_name
 from dronesense.sources.logs import Progress, load_events
 from dronesense.sources.tlogscan import SkippedRegion
 
@@ -149,8 +149,8 @@ def clock_lines(rep: dict, label: str) -> list[str]:
 
 
 def _quantity_key(names: NameTable, name: str) -> str:
-    hit = names.names.get(_normalise(name))
-    return hit[0] if hit is not None else _normalise(name)
+    hit = names.names.get(normalise_name(name))
+    return hit[0] if hit is not None else normalise_name(name)
 
 
 def _segments(events, names: NameTable, summary: Summary) -> dict[tuple[int, int], _Segment]:

@@ -53,8 +53,8 @@ class SampleRow(NamedTuple):
 #: Journal columns, in order.
 COLUMNS: tuple[str, ...] = SampleRow._fields
 
-_FLOAT_COLS = {"time_boot_ms", "lat", "lon", "alt_amsl", "height", "value", "position_gap"}
-_INT_COLS = {"boot", "sysid", "flag"}
+FLOAT_COLUMNS = {"time_boot_ms", "lat", "lon", "alt_amsl", "height", "value", "position_gap"}
+INT_COLUMNS = {"boot", "sysid", "flag"}
 
 
 _EPOCH = datetime(1970, 1, 1)

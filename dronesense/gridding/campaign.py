@@ -35,7 +35,7 @@ from numpy.typing import ArrayLike
 
 from dronesense.errors import InputError, NoUsableDataError
 from dronesense.gridding.blocks import block_statistics
-from dronesense.gridding.coordinates import _quantity_for, sample_coordinates
+from dronesense.gridding.coordinates import quantity_for, sample_coordinates
 from dronesense.gridding.dataset import grid_dataset, statistic_variables
 from dronesense.gridding.spec import GridSpec
 
@@ -194,7 +194,7 @@ def _finish(total: PartialSums, quantity: str, how: str, command: str | None = N
     if total.n_samples == 0:
         raise NoUsableDataError(f"no {quantity} samples inside the grid in any flight")
     stats = total.statistics()
-    qty = _quantity_for(xr.Dataset(), quantity)
+    qty = quantity_for(xr.Dataset(), quantity)
     made_by = f"CampaignReduce(statistics=('mean', 'count', 'std', 'min', 'max'), " \
               f"shift={total.shift!r})"
     names = total.inputs

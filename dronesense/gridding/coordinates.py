@@ -133,7 +133,7 @@ def check_inside(spec: GridSpec, coordinates: Sequence[ArrayLike], quantity: str
     return inside
 
 
-def _quantity_for(samples: xr.Dataset, key: str) -> Quantity:
+def quantity_for(samples: xr.Dataset, key: str) -> Quantity:
     var = samples.get(key)
     try:
         q = get_quantity(key)

@@ -12,9 +12,9 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
 
-from dronesense import __version__
+from dronesense._version import __version__
 from dronesense.errors import InputError
-from dronesense.gridding.spec import _SPEC_ATTR, VERTICAL_REFERENCES, GridSpec, _open
+from dronesense.gridding.spec import SPEC_ATTR, VERTICAL_REFERENCES, GridSpec, open_store
 from dronesense.quantities import Quantity
 
 # ----------------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def grid_dataset(
         "geospatial_vertical_units": "m",
         "geospatial_vertical_positive": "up",
         "vertical_reference": spec.vertical,
-        _SPEC_ATTR: spec.to_json(),
+        SPEC_ATTR: spec.to_json(),
         "made_by": made_by,
         "history": f"{now}: {history}" if history else now,
     }
@@ -187,7 +187,7 @@ def open_grid(path: str | Path) -> xr.Dataset:
     if not path.exists():
         raise InputError("no such file", path=path)
     try:
-        with _open(path) as ds:
+        with open_store(path) as ds:
             return ds.load()
     except (OSError, ValueError) as err:
         raise InputError(f"cannot read grid: {err}", path=path) from None

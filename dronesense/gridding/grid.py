@@ -9,7 +9,7 @@ from typing import Any
 import xarray as xr
 
 from dronesense.errors import InputError
-from dronesense.gridding.coordinates import _quantity_for, sample_tracks, usable_samples
+from dronesense.gridding.coordinates import quantity_for, sample_tracks, usable_samples
 from dronesense.gridding.spec import GridSpec, default_origin
 
 
@@ -52,7 +52,7 @@ def grid_samples(
     """
     from dronesense.gridding import methods as interpolate
 
-    qty = _quantity_for(samples, quantity)
+    qty = quantity_for(samples, quantity)
     if spec is None:
         if spacing is None:
             raise InputError("need a grid spec or a spacing")

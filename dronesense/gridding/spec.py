@@ -26,7 +26,7 @@ VERTICAL_REFERENCES = {
     "agl": ("height", "height above ground (terrain height given)"),
 }
 
-_SPEC_ATTR = "dronesense_grid_spec"
+SPEC_ATTR = "dronesense_grid_spec"
 
 #: Largest grid :class:`GridSpec` accepts (voxels): each float variable of a grid this size
 #: takes 800 MB, so anything larger is a spacing typed wrong, not a grid to compute.
@@ -281,7 +281,7 @@ class GridSpec:
         path = Path(path)
         try:
             if path.suffix in (".nc", ".zarr") or path.is_dir():
-                with _open(path) as ds:
+                with open_store(path) as ds:
                     return cls.from_attrs(ds.attrs)
             return cls.from_json(path.read_text())
         except OSError as err:
@@ -292,9 +292,9 @@ class GridSpec:
     @classmethod
     def from_attrs(cls, attrs: dict) -> GridSpec:
         """The spec stored in a grid Dataset's attributes."""
-        if _SPEC_ATTR not in attrs:
+        if SPEC_ATTR not in attrs:
             raise InputError("no dronesense grid spec in the attributes")
-        return cls.from_json(attrs[_SPEC_ATTR])
+        return cls.from_json(attrs[SPEC_ATTR])
 
 
 # ----------------------------------------------------------------------------------------
@@ -325,7 +325,8 @@ def default_origin(samples: xr.Dataset) -> tuple[float, float, float]:
     return (float(lat[i]), float(lon[i]), alt0)
 
 
-def _open(path: Path) -> xr.Dataset:
+def open_store(path: Path) -> xr.Dataset:
+    """Open a grid written as netCDF or Zarr (by the path: ``.zarr`` or a Zarr folder)."""
     if path.suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):
         return xr.open_zarr(path, consolidated=None)
     return xr.open_dataset(path)

@@ -54,7 +54,7 @@ from pathlib import Path
 import pymavlink
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from dronesense import __version__
+from dronesense._version import __version__
 from dronesense.errors import InputError
 from dronesense.flight.pairing import Pairer
 from dronesense.flight.pipeline import Processor
@@ -65,6 +65,7 @@ from dronesense.sources.framing import Framer
 from dronesense.sources.link import Chunk
 from dronesense.sources.messages import MessageAdapter, mode_name
 from dronesense.sources.payload.journal import ReadingJournal
+from dronesense.sources.session_folder import SessionFolder
 
 #: Files are flushed at least this often (seconds): a crash loses at most this much.
 FLUSH_INTERVAL_S = 0.5
@@ -242,8 +243,9 @@ class Recorder:
                  forward=None, meta: dict | None = None, clock=None,
                  sensors: Iterable[str] = (), control=None):
         self.dir = Path(out_dir)
+        self.folder = SessionFolder(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        if (self.dir / "flight.tlog").exists():
+        if self.folder.tlog.exists():
             raise InputError("already holds a session (flight.tlog exists); choose a new "
                              "directory", path=self.dir)
         self.meta = dict(meta or {})
@@ -269,8 +271,8 @@ class Recorder:
         self._vehicle_peers: dict[int, object] = {}
         #: packets written to flight.tlog, both directions (payload.csv counts in these)
         self.tlog_packets = 0
-        self.journal = JournalWriter(self.dir / "samples.csv")
-        self._tlog = open(self.dir / "flight.tlog", "wb", buffering=1 << 20)
+        self.journal = JournalWriter(self.folder.samples)
+        self._tlog = open(self.folder.tlog, "wb", buffering=1 << 20)
         self._rejected = None
         self._framers: dict[object, Framer] = {}
         # message ids the pairing reads: only these are decoded, the rest only CRC-checked
@@ -417,7 +419,7 @@ class Recorder:
         for reading, recv_us in items:
             j = self._payload_journal
             if j is None:
-                j = self._payload_journal = ReadingJournal(self.dir / "payload.csv")
+                j = self._payload_journal = ReadingJournal(self.folder.payload)
             j.write(self.tlog_packets, reading, recv_us, source)
             self.latest[(reading.sysid, reading.name)] = self._payload_value(reading)
             got = push(reading, recv_us)
@@ -444,7 +446,7 @@ class Recorder:
     def _reject(self, recv_us: int, data: bytes) -> None:
         self.stats.bad_bytes += len(data)
         if self._rejected is None:
-            self._rejected = open(self.dir / "rejected.bin", "ab")
+            self._rejected = open(self.folder.rejected, "ab")
         self._rejected.write(_REJECT_HEADER.pack(recv_us, len(data)) + data)
 
     def maybe_flush(self, force: bool = False) -> None:
@@ -586,9 +588,9 @@ class Recorder:
     def write_summary(self) -> dict:
         """Write ``session.json`` atomically; return its content."""
         doc = self.summary()
-        tmp = self.dir / "session.json.tmp"
+        tmp = self.folder.meta.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
-        os.replace(tmp, self.dir / "session.json")
+        os.replace(tmp, self.folder.meta)
         return doc
 
 

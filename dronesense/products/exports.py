@@ -188,7 +188,7 @@ def to_geojson(rows: Sequence[SampleRow], *, points: bool = True, tracks: bool =
     history, source
         Provenance, kept in the foreign member ``dronesense`` with the counts.
     """
-    from dronesense import __version__
+    from dronesense._version import __version__
 
     paired, unpaired = split_paired(rows)
     features = []
@@ -440,7 +440,7 @@ def _write_parquet(rows, path: Path, *, history: str, source: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from dronesense import __version__
+    from dronesense._version import __version__
 
     df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     for col in ("time_boot_ms", "lat", "lon", "alt_amsl", "height", "value", "position_gap"):

@@ -56,7 +56,7 @@ def to_dataset(rows: Sequence[SampleRow], names=None, *, history: str = "", sour
     """
     import xarray as xr
 
-    from dronesense import __version__
+    from dronesense._version import __version__
     from dronesense.quantities import NameTable
 
     names = names if names is not None else NameTable.default()

@@ -11,6 +11,7 @@ from dronesense.errors import InputError
 from dronesense.flight.rows import COLUMNS, SampleRow
 from dronesense.samples.dataset import from_dataset, to_dataset
 from dronesense.samples.journal import read_journal
+from dronesense.sources.session_folder import SessionFolder
 
 #: Suffixes of samples files (besides a session directory).
 SAMPLE_SUFFIXES = (".csv", ".nc", ".parquet")
@@ -116,7 +117,8 @@ def samples_kind(path: str | Path, *, prefer_journal: bool = True) -> str | None
     if not path.exists():
         raise InputError("no such file or directory", path=path)
     if path.is_dir():
-        return "journal" if prefer_journal and (path / "samples.csv").is_file() else None
+        return ("journal" if prefer_journal and SessionFolder(path).samples.is_file()
+                else None)
     suffix = path.suffix.lower()
     if suffix == ".nc":
         return "netcdf"

@@ -21,7 +21,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from dronesense.errors import InputError
-from dronesense.flight.rows import _FLOAT_COLS, _INT_COLS, COLUMNS, SampleRow
+from dronesense.flight.rows import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, SampleRow
+from dronesense.sources.session_folder import SessionFolder
 
 
 def _fmt(value) -> str:
@@ -52,9 +53,9 @@ def parse_row(fields: Sequence[str]) -> SampleRow:
         raise ValueError(f"expected {len(COLUMNS)} fields, got {len(fields)}")
     out = []
     for col, text in zip(COLUMNS, fields, strict=True):
-        if col in _FLOAT_COLS:
+        if col in FLOAT_COLUMNS:
             out.append(float(text) if text else None)
-        elif col in _INT_COLS:
+        elif col in INT_COLUMNS:
             out.append(int(text))
         elif col == "time_utc":
             out.append(text or None)
@@ -124,7 +125,7 @@ def read_journal(path: str | Path) -> list[SampleRow]:
     """
     path = Path(path)
     if path.is_dir():
-        path = path / "samples.csv"
+        path = SessionFolder(path).samples
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:

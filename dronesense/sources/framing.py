@@ -27,6 +27,7 @@ from pathlib import Path
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.errors import InputError
+from dronesense.sources.session_folder import SessionFolder
 
 __all__ = [
     "FrameResult",
@@ -422,7 +423,7 @@ def iter_packets(path: str | Path) -> Iterator[Packet]:
     """
     path = Path(path)
     if path.is_dir():
-        tlog = path / "flight.tlog"
+        tlog = SessionFolder(path).tlog
         if not tlog.exists():
             raise InputError("not a session directory (no flight.tlog)", path=path)
         path = tlog

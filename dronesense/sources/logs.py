@@ -11,6 +11,7 @@ import numpy as np
 
 from dronesense.errors import InputError
 from dronesense.events import Event
+from dronesense.sources.session_folder import SessionFolder
 from dronesense.sources.tlogscan import PAIRING_TYPES, SkippedRegion, TlogScan, scan_tlog
 
 Progress = Callable[[str, float, float], None]
@@ -156,7 +157,7 @@ def _with_payload(tlog: Path, indexed: list[tuple[int, tuple[Event, int]]], log:
     from dronesense.sources.payload.journal import merge_indexed, read_journal
     from dronesense.sources.session_folder import session_settings
 
-    journal = tlog.with_name("payload.csv")
+    journal = SessionFolder.of(tlog).payload
     if not journal.exists():
         return [item for _, item in indexed]
     readings = read_journal(journal)
@@ -190,7 +191,7 @@ def load_events(
     kind = detect_kind(path)
     log = LogEvents(path=path, kind=kind)
     if kind in ("tlog", "session"):
-        tlog = path / "flight.tlog" if kind == "session" else path
+        tlog = SessionFolder(path).tlog if kind == "session" else path
         if not tlog.exists():
             raise InputError("not a session directory (no flight.tlog)", path=path)
         log.path = tlog

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dronesense.errors import InputError
-from dronesense.flight.lag import estimate_lag, parse_lag_option, synthetic_passes
+from dronesense.flight.lag import estimate_lag, split_lags, synthetic_passes
 
 
 def _readings(lag_s, noise=0.1, rate_hz=2.0, seed=0):
@@ -34,7 +33,9 @@ def test_no_opposite_passes_gives_no_estimate():
     assert not est.ok and est.reason
 
 
-def test_parse_lag_option():
-    assert parse_lag_option(["ch4=1.5,pm2p5=auto"]) == ({"ch4": 1.5}, {"pm2p5"}, False)
-    with pytest.raises(InputError):
-        parse_lag_option(["ch4=soon"])
+def test_split_lags():
+    assert split_lags({"ch4": 1.5, "pm2p5": "auto"}) == ({"ch4": 1.5}, {"pm2p5"}, False)
+    assert split_lags("auto") == ({}, set(), True)
+    for bad in ({"ch4": "soon"}, {"ch4": float("nan")}, {"ch4": 1e400}, "soon"):
+        with pytest.raises(ValueError):
+            split_lags(bad)

@@ -276,14 +276,14 @@ def test_ppm_to_grams_per_cubic_metre_by_hand():
     # 2 ppm of CH4 at 1013.25 hPa and 15 degC, from first principles: molar mass from IUPAC
     # atomic weights (C 12.011, H 1.008), molar density of an ideal gas n = p / (R T) with the
     # CODATA gas constant; 1 ppm = 1e-6 mol/mol
-    from dronesense.products.flux.air import _mass_factor
+    from dronesense.products.flux.air import mass_factor
 
     molar_mass = 12.011 + 4 * 1.008                     # g/mol
     n_air = 101325.0 / (8.314462618 * (15.0 + 273.15))  # mol/m3, about 42.29
     expected = 2.0 * 1e-6 * n_air * molar_mass          # g/m3, about 6.8e-4
-    kind, factor = _mass_factor("1e-6", "ch4", None)
+    kind, factor = mass_factor("1e-6", "ch4", None)
     assert kind == "mole_fraction"
     assert 2.0 * factor * air_molar_density(101325.0, 288.15) == pytest.approx(expected, rel=1e-4)
     # ppb is 1e-9 mol/mol; a mass concentration in ug m-3 is used as it is (1e-6 g per ug)
-    assert _mass_factor("1e-9", "ch4", None)[1] == pytest.approx(factor / 1000)
-    assert _mass_factor("ug m-3", "pm2p5", None) == ("mass_concentration", 1e-6)
+    assert mass_factor("1e-9", "ch4", None)[1] == pytest.approx(factor / 1000)
+    assert mass_factor("ug m-3", "pm2p5", None) == ("mass_concentration", 1e-6)

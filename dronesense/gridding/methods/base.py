@@ -123,9 +123,9 @@ class BaseGridder:
         if spec.region is None:
             spec = spec.fit(*self.coordinates_)
         if isinstance(quantity, str):
-            from dronesense.gridding.coordinates import _quantity_for
+            from dronesense.gridding.coordinates import quantity_for
 
-            quantity = _quantity_for(xr.Dataset(), quantity)
+            quantity = quantity_for(xr.Dataset(), quantity)
         if quantity is None:
             quantity = Quantity("value", "value", "1", "1")
         count = block_statistics(spec, self.coordinates_, self.values_, ["count"])["count"]
@@ -242,6 +242,6 @@ def _squared(units: str) -> str:
     return " ".join(parts)
 
 
-def _spec_for(coords, spacing) -> GridSpec:
+def spec_for(coords, spacing) -> GridSpec:
     """A throwaway spec on the data with the given spacing (origin unused)."""
     return GridSpec(tuple(spacing), (0.0, 0.0, 0.0)).fit(*coords)

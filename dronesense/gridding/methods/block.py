@@ -9,7 +9,7 @@ import xarray as xr
 from dronesense.errors import InputError
 from dronesense.gridding.blocks import block_statistics
 from dronesense.gridding.dataset import grid_dataset, statistic_variables
-from dronesense.gridding.methods.base import BaseGridder, _spec_for
+from dronesense.gridding.methods.base import BaseGridder, spec_for
 from dronesense.quantities import Quantity
 
 
@@ -60,9 +60,9 @@ class BlockReduce(BaseGridder):
         stats = self.statistics_ if spec == self.spec_ else block_statistics(
             spec, self.coordinates_, self.values_, self.statistics_.keys())
         if isinstance(quantity, str) or quantity is None:
-            from dronesense.gridding.coordinates import _quantity_for
+            from dronesense.gridding.coordinates import quantity_for
 
-            quantity = (_quantity_for(xr.Dataset(), quantity) if quantity
+            quantity = (quantity_for(xr.Dataset(), quantity) if quantity
                         else Quantity("value", "value", "1", "1"))
         keep = [s for s in stats if s in set(self.statistics) | {self.statistic, "count"}]
         variables = statistic_variables({k: stats[k] for k in keep}, quantity, spec,
@@ -72,10 +72,10 @@ class BlockReduce(BaseGridder):
 
 
 # ----------------------------------------------------------------------------------------
-def _block_means(coordinates, values, spec, block_spacing):
+def block_means(coordinates, values, spec, block_spacing):
     """Block-mean positions and values (means of the samples in each block)."""
     if block_spacing is not None:
-        bspec = _spec_for(coordinates, block_spacing)
+        bspec = spec_for(coordinates, block_spacing)
     elif spec is not None:
         bspec = spec if spec.region is not None else spec.fit(*coordinates)
     else:

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import ndimage
 
 from dronesense.gridding.blocks import block_statistics
-from dronesense.gridding.methods.base import BaseGridder, _spec_for
+from dronesense.gridding.methods.base import BaseGridder, spec_for
 
 
 def _kernel_sum(sigma: float, truncate: float) -> float:
@@ -99,7 +99,7 @@ class KernelDMV(BaseGridder):
     def _fit(self, coordinates, values, spec):
         if spec is None:
             spacing = (self.sigma_h or 10.0, self.sigma_h or 10.0, self.sigma_v or 2.0)
-            spec = _spec_for(coordinates, spacing)
+            spec = spec_for(coordinates, spacing)
         elif spec.region is None:
             spec = spec.fit(*coordinates)
         self.spec_ = spec

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from dronesense.gridding.methods.base import BaseGridder
-from dronesense.gridding.methods.block import _block_means
+from dronesense.gridding.methods.block import block_means
 
 
 class IDW(BaseGridder):
@@ -49,7 +49,7 @@ class IDW(BaseGridder):
         return np.column_stack([x, y, z * float(self.anisotropy)])
 
     def _fit(self, coordinates, values, spec):
-        self.block_coordinates_, self.block_values_, self.block_counts_ = _block_means(
+        self.block_coordinates_, self.block_values_, self.block_counts_ = block_means(
             coordinates, values, spec, self.block_spacing)
         self.tree_ = cKDTree(self._scaled(self.block_coordinates_))
 

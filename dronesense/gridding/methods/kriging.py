@@ -12,7 +12,7 @@ from scipy.spatial.distance import cdist
 
 from dronesense.errors import InputError
 from dronesense.gridding.methods.base import BaseGridder
-from dronesense.gridding.methods.block import _block_means
+from dronesense.gridding.methods.block import block_means
 
 
 # ----------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ class Kriging(BaseGridder):
             raise InputError("Kriging.fit needs a spec or block_spacing")
         spacing = np.asarray(spacing, dtype=float)
         while True:
-            bc, bv, _ = _block_means(coordinates, values, None, tuple(spacing))
+            bc, bv, _ = block_means(coordinates, values, None, tuple(spacing))
             if bv.size <= int(self.max_points):
                 break
             spacing = spacing * math.sqrt(2.0)

@@ -58,7 +58,7 @@ def air_molar_density(pressure_pa: float | np.ndarray,
     return np.asarray(pressure_pa, dtype=float) / (R_GAS * np.asarray(temperature_k, float))
 
 
-def _mass_factor(units: str, key: str, molar_mass: float | None):
+def mass_factor(units: str, key: str, molar_mass: float | None):
     """(kind, factor): mass conc g m-3 = value * factor (* molar density for mole fractions)."""
     u = (units or "").strip()
     if u in _MOLE_FRACTION:
@@ -72,7 +72,7 @@ def _mass_factor(units: str, key: str, molar_mass: float | None):
                      "concentration: cannot make a flux of them")
 
 
-def _quantity_units(samples: xr.Dataset, key: str) -> str:
+def quantity_units(samples: xr.Dataset, key: str) -> str:
     units = samples[key].attrs.get("units")
     if units:
         return str(units)

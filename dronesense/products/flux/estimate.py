@@ -76,25 +76,18 @@ from dronesense.gridding.methods import make_method
 from dronesense.gridding.methods.base import BaseGridder
 from dronesense.gridding.spec import GridSpec, default_origin
 from dronesense.products.flux.air import (
-    _mass_factor,
-    _quantity_units,
     air_molar_density,
+    mass_factor,
+    quantity_units,
     standard_atmosphere,
 )
-from dronesense.products.flux.result import FluxResult, _dataset
+from dronesense.products.flux.result import FluxResult, curtain_dataset
 from dronesense.products.flux.wind import WindProfile
 from dronesense.quantities import display_units
-
 
 # ----------------------------------------------------------------------------------------
 # Geometry helpers
 # ----------------------------------------------------------------------------------------
-def _parse_latlon(text: str, what: str) -> tuple[float, float]:
-    try:
-        lat, lon = (float(t) for t in text.split(","))
-    except (ValueError, AttributeError):
-        raise InputError(f"{what}: expected LAT,LON, got {text!r}") from None
-    return lat, lon
 
 
 def _fit_line(x: np.ndarray, y: np.ndarray, t: np.ndarray, max_offset: float):
@@ -289,8 +282,8 @@ def estimate_flux(
     """
     key = quantity
     ok, values, lat, lon, height, tsec = _usable(samples, key)
-    units = _quantity_units(samples, key)
-    kind, factor = _mass_factor(units, key, molar_mass)
+    units = quantity_units(samples, key)
+    kind, factor = mass_factor(units, key, molar_mass)
     if ground not in ("constant", "zero"):
         raise InputError(f"ground rule must be 'constant' or 'zero', not {ground!r}")
     ds_, dz_ = (float(v) for v in spacing)
@@ -555,7 +548,7 @@ def estimate_flux(
         "jackknife_passes": len(jack),
         **info_src,
     }
-    grid = _dataset(key, units, kind, s_c, z_c, s_edges, z_edges, lat_s, lon_s, enh_grid,
+    grid = curtain_dataset(key, units, kind, s_c, z_c, s_edges, z_edges, lat_s, lon_s, enh_grid,
                     flux_density, conv, u_norm, n_air, below, count, frame, samples,
                     emission, unc, components, extrap_frac, info, notes, history)
     return FluxResult(key, emission, unc, components, extrap_frac, grid, notes, info)

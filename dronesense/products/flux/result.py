@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from dronesense import __version__
+from dronesense._version import __version__
 
 
 # ----------------------------------------------------------------------------------------
@@ -104,9 +104,10 @@ class FluxResult:
         }
 
 
-def _dataset(key, units, kind, s_c, z_c, s_edges, z_edges, lat_s, lon_s, enh, flux_density,
-             conv, u_norm, n_air, below, count, frame, samples, emission, unc, components,
-             extrap_frac, info, notes, history) -> xr.Dataset:
+def curtain_dataset(key, units, kind, s_c, z_c, s_edges, z_edges, lat_s, lon_s, enh,
+                    flux_density, conv, u_norm, n_air, below, count, frame, samples, emission,
+                    unc, components, extrap_frac, info, notes, history) -> xr.Dataset:
+    """The curtain of a flux estimate as a CF Dataset (the ``dataset`` of a result)."""
     from dronesense.quantities import QUANTITIES
 
     q = QUANTITIES.get(key)
