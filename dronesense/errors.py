@@ -44,6 +44,33 @@ class NoUsableDataError(DronesenseError):
     """Nothing usable was left after skipping bad input."""
 
 
+class ParameterError(InputError, ValueError):
+    """A parameter value the library cannot use, named by its parameter.
+
+    It is a :class:`ValueError` for a program calling the library and an :class:`InputError`
+    for the command line, which names the option that sets the parameter instead.
+
+    Examples
+    --------
+    >>> err = ParameterError("max_offset", "must be a positive distance in metres, got -1.0")
+    >>> str(err), err.parameter, isinstance(err, ValueError)
+    ('max_offset: must be a positive distance in metres, got -1.0', 'max_offset', True)
+    >>> err.with_name("--max-offset").message
+    '--max-offset: must be a positive distance in metres, got -1.0'
+    """
+
+    def __init__(self, parameter: str, message: str, *, path: object | None = None):
+        self.parameter = parameter
+        self.detail = message
+        super().__init__(f"{parameter}: {message}", path=path)
+
+    def with_name(self, name: str) -> ParameterError:
+        """The same error naming the parameter ``name`` (an option of the command line)."""
+        err = ParameterError(name, self.detail, path=self.path)
+        err.parameter = self.parameter
+        return err
+
+
 def read_text(path, what: str = "file") -> str:
     """The text of a user's file, or an :class:`InputError` that says why it cannot be read.
 

@@ -12,7 +12,7 @@ import os
 import sys
 
 from dronesense._version import __version__
-from dronesense.errors import DronesenseError
+from dronesense.errors import DronesenseError, ParameterError
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS = (
@@ -39,6 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def option_for(parser: argparse.ArgumentParser, command: str, parameter: str) -> str:
+    """The option of ``command`` that sets a library parameter (``max_offset`` ->
+    ``--max-offset``), or the parameter's own name when no option has its name."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    cmd = sub.choices.get(command) if sub is not None else None
+    if cmd is not None:
+        for action in cmd._actions:
+            if action.dest == parameter:
+                return action.option_strings[-1] if action.option_strings else action.metavar \
+                    or parameter
+    return parameter
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
@@ -49,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except DronesenseError as err:
+        if isinstance(err, ParameterError):
+            err = err.with_name(option_for(parser, args.command, err.parameter))
         print(f"dronesense {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
