@@ -9,6 +9,10 @@ GPS_RAW_INT 5, ATTITUDE 10, VFR_HUD 4, WIND 1, MISSION_CURRENT 1; NAMED_VALUE_FL
 sensor's own rate. EXTENDED_SYS_STATE (landed state) is off until a ground station asks for it
 (SET_MESSAGE_INTERVAL or REQUEST_MESSAGE), as MAVSDK does for its in-air/landed state.
 
+This module encodes, schedules the streams and answers commands; the mission protocol
+(:mod:`firmware_sim.mission_server`) and the parameter protocol
+(:mod:`firmware_sim.param_server`) are mixins of :class:`Autopilot`.
+
 Examples
 --------
 >>> STREAM_GROUPS[6]
@@ -19,14 +23,15 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Callable
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink2
 
 from . import plan as P
 from .faults import FaultLog, FaultSpecs
-from .plan import Mission, MissionItem
+from .mission_server import MissionServer
+from .param_server import ParamServer, default_params
+from .plan import Mission
 from .vehicle import MODE_NAMES, MODES, Vehicle
 
 M = mavlink2
@@ -62,25 +67,7 @@ CAPABILITIES = (M.MAV_PROTOCOL_CAPABILITY_MISSION_FLOAT | M.MAV_PROTOCOL_CAPABIL
                 | M.MAV_PROTOCOL_CAPABILITY_MAVLINK2)
 
 
-def default_params(sysid: int, vehicle: Vehicle) -> dict[str, tuple[float, int]]:
-    """A small, real-looking ArduCopter parameter set: name -> (value, MAV_PARAM_TYPE)."""
-    c = vehicle.config
-    i32, f32 = M.MAV_PARAM_TYPE_INT32, M.MAV_PARAM_TYPE_REAL32
-    return {
-        "SYSID_THISMAV": (sysid, i32), "SYSID_MYGCS": (255, i32),
-        "FRAME_CLASS": (1, i32), "FRAME_TYPE": (1, i32),
-        "WPNAV_SPEED": (c.cruise_speed * 100, f32), "WPNAV_SPEED_UP": (c.climb_rate * 100, f32),
-        "WPNAV_SPEED_DN": (c.descent_rate * 100, f32), "WPNAV_ACCEL": (c.accel * 100, f32),
-        "WPNAV_RADIUS": (c.acceptance_radius * 100, f32), "LAND_SPEED": (c.land_speed * 100, i32),
-        "LAND_SPEED_HIGH": (c.descent_rate * 100, i32), "RTL_ALT": (c.rtl_alt * 100, i32),
-        "ARMING_CHECK": (1, i32), "BATT_MONITOR": (4, i32), "BATT_CAPACITY": (5200, i32),
-        "GPS_TYPE": (1, i32), "FS_GCS_ENABLE": (0, i32), "SCR_ENABLE": (1, i32),
-        "SR0_EXT_STAT": (1, i32), "SR0_POSITION": (10, i32), "SR0_EXTRA1": (10, i32),
-        "SR0_EXTRA2": (4, i32), "SR0_EXTRA3": (1, i32), "MIS_TOTAL": (0, i32),
-    }
-
-
-class Autopilot:
+class Autopilot(MissionServer, ParamServer):
     """Encoder, telemetry scheduler and message handler of the simulated vehicle.
 
     Parameters
@@ -258,7 +245,8 @@ class Autopilot:
         speed, frm = self.wind_at(self.vehicle.u)
         return M.MAVLink_wind_message(frm, speed, 0.0)
 
-    def _mission_current(self):
+    def mission_current(self):
+        """MISSION_CURRENT: the item being flown (seq counts home as 0) and the total."""
         v = self.vehicle
         seq = v.current + 1 if v.items else 0
         total = len(v.items) + 1
@@ -325,14 +313,14 @@ class Autopilot:
             elif name == "EXTENDED_SYS_STATE":
                 msg = self._extended_sys_state()
             else:
-                msg = self._mission_current()
+                msg = self.mission_current()
             self.emit(msg, t_ms)
         if self.vehicle.events:
             for kind, seq in self.vehicle.events:
                 if kind == "reached":
                     self.emit(M.MAVLink_mission_item_reached_message(seq), t_ms)
                 else:
-                    self.emit(self._mission_current(), t_ms)
+                    self.emit(self.mission_current(), t_ms)
             self.vehicle.events.clear()
         if self.upload is not None:
             self._upload_timeout(t_ms)
@@ -376,48 +364,6 @@ class Autopilot:
         # like ArduPilot, address the ACK to the component that sent the command
         src = (requester.get_srcSystem(), requester.get_srcComponent()) if requester else (0, 0)
         self.emit(M.MAVLink_command_ack_message(command, result, 0, 0, *src), t_ms)
-
-    def _send_param(self, name: str, t_ms: int) -> None:
-        value, ptype = self.params[name]
-        self.emit(M.MAVLink_param_value_message(name.encode(), float(value), ptype,
-                                                len(self.param_names),
-                                                self.param_names.index(name)), t_ms)
-
-    def _on_param_request_list(self, msg, t_ms: int) -> None:
-        for name in self.param_names:
-            self._send_param(name, t_ms)
-
-    def _on_param_request_read(self, msg, t_ms: int) -> None:
-        pid = msg.param_id
-        pid = pid.decode(errors="replace") if isinstance(pid, bytes) else pid
-        pid = pid.rstrip("\x00")
-        if msg.param_index >= 0 and msg.param_index < len(self.param_names):
-            self._send_param(self.param_names[msg.param_index], t_ms)
-        elif pid in self.params:
-            self._send_param(pid, t_ms)
-
-    def _on_param_set(self, msg, t_ms: int) -> None:
-        pid = msg.param_id
-        pid = (pid.decode(errors="replace") if isinstance(pid, bytes) else pid).rstrip("\x00")
-        if pid not in self.params or not math.isfinite(msg.param_value):
-            return
-        self.params[pid] = (msg.param_value, self.params[pid][1])
-        c = self.vehicle.config
-        v = msg.param_value
-        if pid == "WPNAV_SPEED" and v > 0:
-            c.cruise_speed = v / 100
-            self.vehicle.speed = c.cruise_speed
-        elif pid == "WPNAV_SPEED_UP" and v > 0:
-            c.climb_rate = v / 100
-        elif pid == "WPNAV_SPEED_DN" and v > 0:
-            c.descent_rate = v / 100
-        elif pid == "WPNAV_ACCEL" and v > 0:
-            c.accel = v / 100
-        elif pid == "WPNAV_RADIUS" and v > 0:
-            c.acceptance_radius = v / 100
-        elif pid == "RTL_ALT" and v >= 0:
-            c.rtl_alt = v / 100
-        self._send_param(pid, t_ms)
 
     def _on_set_mode(self, msg, t_ms: int) -> None:
         mode = MODE_NAMES.get(msg.custom_mode)
@@ -512,157 +458,6 @@ class Autopilot:
         self.intervals[name] = interval
         self.next_due[name] = saved
         return True
-
-    # ------------------------------------------------------------------ missions
-    def wire_item(self, seq: int) -> MissionItem:
-        """Mission item ``seq`` as on the wire (seq 0 is home, frame GLOBAL, AMSL)."""
-        if seq == 0:
-            h = self.mission.home
-            return MissionItem(P.NAV_WAYPOINT, P.FRAME_GLOBAL, (0, 0, 0, 0, h[0], h[1], h[2]))
-        return self.mission.items[seq - 1]
-
-    def _on_mission_request_list(self, msg, t_ms: int) -> None:
-        mtype = getattr(msg, "mission_type", 0)
-        count = self.mission.count_with_home if mtype == 0 else 0
-        self.emit(M.MAVLink_mission_count_message(msg.get_srcSystem(), msg.get_srcComponent(),
-                                                  count, mtype), t_ms)
-
-    def _send_item(self, msg, t_ms: int, as_int: bool) -> None:
-        mtype = getattr(msg, "mission_type", 0)
-        src, comp = msg.get_srcSystem(), msg.get_srcComponent()
-        if mtype != 0 or not 0 <= msg.seq < self.mission.count_with_home:
-            self.emit(M.MAVLink_mission_ack_message(src, comp, M.MAV_MISSION_INVALID_SEQUENCE,
-                                                    mtype), t_ms)
-            return
-        it = self.wire_item(msg.seq)
-        p = it.params
-        current = 1 if msg.seq == self.vehicle.current + 1 else 0
-        if as_int:
-            # MISSION_ITEM_INT carries the plain frame (0/3/10): the _INT frames are
-            # deprecated, and ArduPilot answers with the plain ones.
-            x, y = round(p[4] * 1e7), round(p[5] * 1e7)
-            frame = {P.FRAME_GLOBAL_INT: P.FRAME_GLOBAL,
-                     P.FRAME_GLOBAL_RELATIVE_ALT_INT: P.FRAME_GLOBAL_RELATIVE_ALT,
-                     P.FRAME_GLOBAL_TERRAIN_ALT_INT: P.FRAME_GLOBAL_TERRAIN_ALT}.get(it.frame,
-                                                                                   it.frame)
-            out = M.MAVLink_mission_item_int_message(src, comp, msg.seq, frame, it.command,
-                                                     current, int(it.autocontinue), p[0], p[1],
-                                                     p[2], p[3], x, y, p[6], 0)
-        else:
-            frame = {P.FRAME_GLOBAL_INT: P.FRAME_GLOBAL,
-                     P.FRAME_GLOBAL_RELATIVE_ALT_INT: P.FRAME_GLOBAL_RELATIVE_ALT,
-                     P.FRAME_GLOBAL_TERRAIN_ALT_INT: P.FRAME_GLOBAL_TERRAIN_ALT}.get(it.frame,
-                                                                                   it.frame)
-            out = M.MAVLink_mission_item_message(src, comp, msg.seq, frame, it.command, current,
-                                                 int(it.autocontinue), p[0], p[1], p[2], p[3],
-                                                 p[4], p[5], p[6], 0)
-        self.emit(out, t_ms)
-
-    def _on_mission_request_int(self, msg, t_ms: int) -> None:
-        if self.upload is None:
-            self._send_item(msg, t_ms, True)
-
-    def _on_mission_request(self, msg, t_ms: int) -> None:
-        if self.upload is None:
-            self._send_item(msg, t_ms, False)
-
-    def _on_mission_clear_all(self, msg, t_ms: int) -> None:
-        mtype = getattr(msg, "mission_type", 0)
-        if mtype == 0:
-            self._store([])
-        self.emit(M.MAVLink_mission_ack_message(msg.get_srcSystem(), msg.get_srcComponent(),
-                                                M.MAV_MISSION_ACCEPTED, mtype), t_ms)
-
-    def _on_mission_set_current(self, msg, t_ms: int) -> None:
-        v = self.vehicle
-        if 1 <= msg.seq <= len(v.items):
-            v.current = msg.seq - 1
-            v.set_items(v.items)
-            v.current = msg.seq - 1
-            self.emit(self._mission_current(), t_ms)
-
-    def _on_mission_count(self, msg, t_ms: int) -> None:
-        mtype = getattr(msg, "mission_type", 0)
-        src, comp = msg.get_srcSystem(), msg.get_srcComponent()
-        if msg.count == 0:
-            if mtype == 0:
-                self._store([])
-            self.emit(M.MAVLink_mission_ack_message(src, comp, M.MAV_MISSION_ACCEPTED, mtype),
-                      t_ms)
-            return
-        self.upload = {"count": msg.count, "type": mtype, "items": [], "src": src,
-                       "comp": comp, "wall": time.monotonic(), "tries": 0}
-        self._request_next(t_ms)
-
-    def _request_next(self, t_ms: int) -> None:
-        up = self.upload
-        assert up is not None
-        up["wall"] = time.monotonic()
-        self.emit(M.MAVLink_mission_request_int_message(up["src"], up["comp"],
-                                                        len(up["items"]), up["type"]), t_ms)
-
-    def _upload_timeout(self, t_ms: int) -> None:
-        up = self.upload
-        if up is not None and time.monotonic() - up["wall"] > 1.0:
-            up["tries"] += 1
-            if up["tries"] > 5:
-                self.emit(M.MAVLink_mission_ack_message(up["src"], up["comp"],
-                                                        M.MAV_MISSION_OPERATION_CANCELLED,
-                                                        up["type"]), t_ms)
-                self.upload = None
-            else:
-                self._request_next(t_ms)
-
-    def _on_mission_item_int(self, msg, t_ms: int) -> None:
-        self._receive_item(msg, t_ms, msg.x / 1e7, msg.y / 1e7)
-
-    def _on_mission_item(self, msg, t_ms: int) -> None:
-        self._receive_item(msg, t_ms, msg.x, msg.y)
-
-    def _receive_item(self, msg, t_ms: int, lat: float, lon: float) -> None:
-        up = self.upload
-        if up is None:
-            done = self.last_upload
-            if done is not None and msg.seq == done["count"] - 1:
-                # the GCS re-sent the last item: our final MISSION_ACK was lost, repeat it
-                self.emit(M.MAVLink_mission_ack_message(done["src"], done["comp"],
-                                                        done["result"], done["type"]), t_ms)
-            return
-        if msg.seq != len(up["items"]):
-            self._request_next(t_ms)
-            return
-        frame = msg.frame
-        # NaN in params 1-4 means "default / unchanged" (QGC sends NaN yaw): fly it as 0,
-        # the way the .plan reader does
-        head = tuple(v if math.isfinite(v) else 0.0
-                     for v in (msg.param1, msg.param2, msg.param3, msg.param4))
-        item = MissionItem(msg.command, frame, (*head, lat, lon, msg.z), bool(msg.autocontinue))
-        up["items"].append(item)
-        if len(up["items"]) < up["count"]:
-            self._request_next(t_ms)
-            return
-        self.upload = None
-        result = M.MAV_MISSION_ACCEPTED
-        if up["type"] == 0:
-            try:
-                for i, it in enumerate(up["items"][1:], start=1):
-                    P.check_item(it, f"uploaded item {i}")
-            except Exception:
-                result = M.MAV_MISSION_UNSUPPORTED
-            else:
-                self._store(up["items"][1:])
-        self.last_upload = {**up, "result": result}
-        self.emit(M.MAVLink_mission_ack_message(up["src"], up["comp"], result, up["type"]),
-                  t_ms)
-
-    def _store(self, items: list[MissionItem]) -> None:
-        self.mission = self.mission.with_items(items)
-        self.vehicle.set_items(items)
-        self.params["MIS_TOTAL"] = (self.mission.count_with_home, M.MAV_PARAM_TYPE_INT32)
-        if self.on_mission_stored is not None:
-            self.on_mission_stored(self.mission)
-
-    on_mission_stored: Callable[[Mission], None] | None = None
 
 
 def mode_number(name: str) -> int:

@@ -5,6 +5,7 @@ Examples
 .. code-block:: console
 
    $ firmware-sim --mission missions/plume-box.plan --speedup 50 --seed 1 --truth t.csv
+   $ firmware-sim --mission missions/plume-box.plan --truth-at voxels.csv true.csv
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from .errors import SimError
 from .sim import DEFAULT_START_UTC, SimConfig, Simulation
+from .truth import write_truth_at
+from .world import load_field
 
 FAULT_HELP = """\
 fault specs (--fault, repeatable; several may be joined by commas):
@@ -43,6 +46,10 @@ outputs:
   --track   CSV, true position at every GLOBAL_POSITION_INT:
             time_boot_ms,time_utc,lat,lon,alt_amsl,height
   --tlog    ground-station telemetry log: 8-byte big-endian UNIX us + packet
+  --truth-at POINTS OUT
+            the true field at given positions, without flying: POINTS is a CSV with
+            columns lat,lon,alt_amsl (degrees, m above mean sea level); OUT gets
+            lat,lon,alt_amsl and one column per quantity of the field, row for row
 
 serial payloads (--serial-payload FORMAT:DEVICE[:BAUD][,garbage=P][,corrupt=P][,rate=HZ][,noise=X]):
   FORMAT is pms5003 (9600 baud), sds011 (9600) or sps30 (115200, SHDLC); DEVICE a serial
@@ -59,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulated air-quality drone speaking MAVLink 2: flies a QGroundControl "
                     ".plan, samples a known field and reports NAMED_VALUE_FLOAT readings.",
         epilog=FAULT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mission", required=True, metavar="PLAN",
-                   help="QGroundControl .plan file to fly")
+    p.add_argument("--mission", metavar="PLAN",
+                   help="QGroundControl .plan file to fly (required, except with --truth-at "
+                        "and --field)")
     p.add_argument("--field", metavar="TOML",
                    help="field and sensor file (default: the .toml beside the .plan)")
     p.add_argument("--connect", default="udpout:127.0.0.1:14550", metavar="CONN",
@@ -93,13 +101,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serial-payload", action="append", default=[], metavar="SPEC",
                    help="also write a particle sensor's frames to a serial device, e.g. "
                         "pms5003:pty or sds011:/dev/pts/5,garbage=0.05 (repeatable)")
+    p.add_argument("--truth-at", nargs=2, metavar=("POINTS", "OUT"),
+                   help="write the true field at the positions of CSV POINTS to CSV OUT "
+                        "and exit without flying (see below)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
     return p
 
 
+def _truth_at(args: argparse.Namespace) -> int:
+    """``--truth-at POINTS OUT``: the field at the given positions, no flight."""
+    field_path = args.field or Path(args.mission).with_suffix(".toml")
+    try:
+        rows = write_truth_at(load_field(field_path), *args.truth_at)
+    except SimError as exc:
+        print(f"firmware-sim: error: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"wrote the true field at {rows} positions to {args.truth_at[1]}",
+              file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit code (0 ok, 1 bad input, 2 bad usage)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.mission is None and not (args.truth_at and args.field):
+        parser.error("the following arguments are required: --mission")
+    if args.truth_at:
+        return _truth_at(args)
     connect = None if args.connect.lower() in ("none", "") else args.connect
     if connect is None and not args.tlog and not args.truth and not args.track:
         print("firmware-sim: --connect none needs --tlog, --truth or --track",

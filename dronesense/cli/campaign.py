@@ -14,6 +14,7 @@ import argparse
 import shlex
 from pathlib import Path
 
+from dronesense.cli.options import parse_floats, parse_spacing
 from dronesense.errors import InputError
 
 __all__ = ["register", "run"]
@@ -30,8 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="session directories, samples .csv journals or samples .nc files")
     p.add_argument("--quantity", "-q", required=True, help="quantity key (ch4, pm2p5, ...)")
-    p.add_argument("--grid-spec", help="the shared grid definition: JSON file (--save-spec of "
-                                       "`dronesense grid`) or an earlier grid")
+    p.add_argument("--grid-spec", dest="spec",
+                   help="the shared grid definition: JSON file (--save-spec of "
+                        "`dronesense grid`) or an earlier grid")
     p.add_argument("--spacing", help="voxel size DX,DY,DZ in metres, without --grid-spec "
                                      "(the region is then fitted to all inputs)")
     p.add_argument("--origin", help="LAT,LON,ALT of the local frame (default: home point of "
@@ -55,98 +57,36 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _spec(args, first):
-    from dronesense.cli.grid import _make_spec
-    from dronesense.gridding.campaign import campaign_extent
-    from dronesense.samples.files import load_dataset
-
-    if args.grid_spec:
-        spec = _make_spec(args, None)
-    else:
-        if not args.spacing:
-            raise InputError("give --grid-spec FILE (or --spacing DX,DY,DZ)")
-        origin_text = args.origin
-        args.origin = args.origin or ",".join(
-            repr(v) for v in _home(load_dataset(first)))
-        spec = _make_spec(args, None)
-        args.origin = origin_text
-    if spec.region is None:
-        spec = campaign_extent(args.inputs, args.quantity, spec)
-    return spec
-
-
-def _home(samples):
-    from dronesense.gridding.spec import default_origin
-
-    return default_origin(samples)
-
-
-def _shift(args) -> float:
-    """A typical value of the quantity (median of the first input that has it)."""
-    import numpy as np
-
-    from dronesense.samples.files import load_dataset
-
-    if args.shift is not None:
-        return float(args.shift)
-    for src in args.inputs:
-        samples = load_dataset(src)
-        if args.quantity in samples:
-            v = np.asarray(samples[args.quantity].values, dtype=float)
-            v = v[np.isfinite(v)]
-            if v.size:
-                return float(f"{np.median(v):.4g}")
-    return 0.0
-
-
 def _command(args: argparse.Namespace) -> str:
     """The command line, rebuilt from the parsed options (for ``history``)."""
     parts = ["dronesense", "campaign", *map(str, args.inputs)]
-    for opt in ("quantity", "grid_spec", "spacing", "origin", "region", "vertical", "terrain",
-                "shift", "dask", "workers", "out"):
-        value = getattr(args, opt, None)
+    for dest, flag in (("quantity", "--quantity"), ("spec", "--grid-spec"),
+                       ("spacing", "--spacing"), ("origin", "--origin"), ("region", "--region"),
+                       ("vertical", "--vertical"), ("terrain", "--terrain"),
+                       ("shift", "--shift"), ("dask", "--dask"), ("workers", "--workers"),
+                       ("out", "--out")):
+        value = getattr(args, dest, None)
         if value is not None:
-            parts += [f"--{opt.replace('_', '-')}", str(value)]
+            parts += [flag, str(value)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``dronesense campaign``."""
     from dronesense.cli.grid import summarise
-    from dronesense.gridding.campaign import campaign_grid, campaign_grid_dask
+    from dronesense.gridding.campaign import campaign
     from dronesense.gridding.dataset import write_grid
     from dronesense.gridding.spec import GridSpec
 
     out = Path(args.out)
     if out.suffix not in (".nc", ".zarr"):
         raise InputError("output must end in .nc or .zarr", path=out)
-    for src in args.inputs:
-        if not Path(src).exists():
-            raise InputError("no such file or directory", path=src)
-    spec = _spec(args, args.inputs[0])
-    shift = _shift(args)
-    command = _command(args)
-    if args.dask:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:
-            raise InputError("--dask needs dask.distributed "
-                             "(pip install 'dronesense[campaign]')") from None
-        if args.dask == "local":
-            with LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                              dashboard_address=None) as cluster, Client(cluster) as client:
-                ds = campaign_grid_dask(args.inputs, args.quantity, spec, client=client,
-                                        shift=shift, command=command)
-        else:
-            try:
-                client = Client(args.dask, timeout="20s")
-            except OSError as err:
-                raise InputError(f"--dask: cannot reach scheduler {args.dask}: {err}") from None
-            with client:
-                ds = campaign_grid_dask(args.inputs, args.quantity, spec, client=client,
-                                        shift=shift, command=command)
-    else:
-        ds = campaign_grid(args.inputs, args.quantity, spec, shift=shift, command=command)
+    ds = campaign(args.inputs, args.quantity, spec=args.spec,
+                  spacing=parse_spacing(args.spacing) if args.spacing else None,
+                  origin=parse_floats(args.origin, 3, "--origin") if args.origin else None,
+                  region=parse_floats(args.region, 6, "--region") if args.region else None,
+                  vertical=args.vertical, terrain=args.terrain, shift=args.shift,
+                  dask=args.dask, workers=args.workers, command=_command(args))
     write_grid(ds, out)
     if args.save_spec:
         GridSpec.from_attrs(ds.attrs).save(args.save_spec)

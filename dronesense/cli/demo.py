@@ -9,11 +9,13 @@ Everything runs in separate processes talking over real sockets.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +25,8 @@ import xarray as xr
 from dronesense.errors import DronesenseError, InputError
 from dronesense.sources.session_folder import SessionFolder
 
-__all__ = ["layered_spec", "register", "run", "run_demo", "true_field_on_grid"]
+__all__ = ["SimulatorTruth", "layered_spec", "register", "run", "run_demo",
+           "true_field_on_grid"]
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,11 +108,63 @@ def fly_and_record(mission: Path, session: Path, *, speedup: float, seed: int,
     return json.loads(SessionFolder(session).meta.read_text())
 
 
-def true_field_on_grid(grid: xr.Dataset, field, quantity: str) -> xr.DataArray:
-    """The simulator's true field at the voxel centres of ``grid``.
+class SimulatorTruth:
+    """The simulator's true field, asked of ``firmware-sim --truth-at`` in a subprocess.
 
-    ``field`` is a :class:`firmware_sim.world.Field`; the grid's vertical coordinate is
-    turned into altitude above mean sea level with the grid's own definition.
+    Parameters
+    ----------
+    mission
+        The ``.plan`` the simulator flies; its field is the ``.toml`` beside it, unless
+        ``field`` names another.
+    field
+        The simulator's field file, if not the one beside ``mission``.
+
+    Examples
+    --------
+    >>> truth = SimulatorTruth("missions/plume-box.plan")
+    >>> truth.evaluate("ch4", [50.9934], [6.9877], [60.0]).tolist()  # doctest: +SKIP
+    [1.95]
+    """
+
+    def __init__(self, mission: str | Path, field: str | Path | None = None):
+        self.mission = Path(mission)
+        self.field = None if field is None else Path(field)
+
+    def evaluate(self, quantity: str, lat, lon, alt_amsl) -> np.ndarray:
+        """True ``quantity`` at positions (degrees, metres above mean sea level), any shape."""
+        lat, lon, alt = np.broadcast_arrays(np.asarray(lat, float), np.asarray(lon, float),
+                                            np.asarray(alt_amsl, float))
+        with tempfile.TemporaryDirectory(prefix="dronesense-truth-") as tmp:
+            points, values = Path(tmp) / "points.csv", Path(tmp) / "truth.csv"
+            with points.open("w", newline="") as fh:
+                w = csv.writer(fh, lineterminator="\n")
+                w.writerow(["lat", "lon", "alt_amsl"])
+                w.writerows([repr(float(a)), repr(float(b)), repr(float(c))]
+                            for a, b, c in zip(lat.ravel(), lon.ravel(), alt.ravel(),
+                                               strict=True))
+            cmd = [sys.executable, "-m", "firmware_sim", "--mission", str(self.mission),
+                   "--truth-at", str(points), str(values), "--quiet"]
+            if self.field is not None:
+                cmd += ["--field", str(self.field)]
+            sim = subprocess.run(cmd, capture_output=True, text=True)
+            if sim.returncode != 0:
+                raise DronesenseError(f"firmware-sim --truth-at failed: {sim.stderr.strip()}")
+            with values.open(newline="") as fh:
+                table = list(csv.DictReader(fh))
+        if table and quantity not in table[0]:
+            raise InputError(f"the simulator's field has no quantity {quantity!r}",
+                             path=self.field or self.mission.with_suffix(".toml"))
+        out = np.array([float(row[quantity]) for row in table], dtype=float)
+        return out.reshape(lat.shape)
+
+
+def true_field_on_grid(grid: xr.Dataset, field, quantity: str) -> xr.DataArray:
+    """The true field at the voxel centres of ``grid``.
+
+    ``field`` is anything with ``evaluate(quantity, lat, lon, alt_amsl)``: a
+    :class:`SimulatorTruth`, or the simulator's own field object in its tests. The grid's
+    vertical coordinate is turned into altitude above mean sea level with the grid's own
+    definition.
     """
     from dronesense.gridding.spec import GridSpec
 
@@ -156,17 +211,15 @@ def run_demo(out: Path, *, mission: Path | None = None, quantity: str = "ch4",
              seed: int = 1) -> dict:
     """Run the whole demo into ``out``; returns the figures it prints."""
     from dronesense.gridding.dataset import write_grid
-    from dronesense.gridding.grid import grid_samples
+    from dronesense.gridding.grid import grid
     from dronesense.gridding.spec import GridSpec, default_origin
     from dronesense.products.plot import plot_slices_vs_truth
     from dronesense.samples.dataset import to_dataset
     from dronesense.samples.journal import read_journal
-    from firmware_sim import load_field
 
     mission = Path(mission) if mission else _default_mission()
     if not mission.exists():
         raise InputError("mission not found", path=mission)
-    field_path = mission.with_suffix(".toml")
     out.mkdir(parents=True, exist_ok=True)
     session = out / "session"
     if session.exists():
@@ -180,13 +233,14 @@ def run_demo(out: Path, *, mission: Path | None = None, quantity: str = "ch4",
     rows = read_journal(session)
     samples = to_dataset(rows, source=str(session))
     spec = layered_spec(samples, quantity, GridSpec(spacing, default_origin(samples)))
-    grid = grid_samples(samples, quantity, spec, inputs=[str(session)])
-    write_grid(grid, out / "grid.nc")
-    truth = true_field_on_grid(grid, load_field(field_path), quantity)
-    est = grid[quantity].values
+    gridded = grid(samples, quantity, spec=spec, method="block", cross_validate=False,
+                   inputs=[str(session)])
+    write_grid(gridded, out / "grid.nc")
+    truth = true_field_on_grid(gridded, SimulatorTruth(mission), quantity)
+    est = gridded[quantity].values
     ok = np.isfinite(est)
     corr = float(np.corrcoef(est[ok], truth.values[ok])[0, 1]) if ok.sum() > 2 else float("nan")
-    plot_slices_vs_truth(grid, truth, out / "slices.png", name=quantity)
+    plot_slices_vs_truth(gridded, truth, out / "slices.png", name=quantity)
 
     n = len(rows)
     of_q = [r for r in rows if r.quantity == quantity]

@@ -16,13 +16,13 @@ import shlex
 import sys
 from pathlib import Path
 
-from dronesense.cli.options import parse_lags, parse_latlon
-from dronesense.errors import InputError
-from dronesense.sources.session_folder import SessionFolder
+from dronesense.cli.options import add_log_options, log_options, parse_floats, parse_latlon
+from dronesense.errors import InputError, ParameterError
 
 __all__ = ["register", "run"]
 
-_LOG_SUFFIXES = (".tlog", ".bin", ".log", ".df")
+#: Parameters of the wind profile -> the options that set them.
+_WIND_OPTIONS = {"exponent": "wind_exponent", "reference_height": "wind_height"}
 
 
 def register(subparsers) -> None:
@@ -68,8 +68,7 @@ def register(subparsers) -> None:
                    help="use samples within this distance of the curtain plane, m (20)")
     p.add_argument("--molar-mass", type=float, metavar="G_PER_MOL",
                    help="molar mass of a gas dronesense does not know")
-    p.add_argument("--lag", action="append", metavar="Q=SECONDS|Q=auto",
-                   help="sensor lag when pairing a log (as dronesense pair)")
+    add_log_options(p)
     p.add_argument("--no-jackknife", action="store_true",
                    help="skip the pass jackknife (interpolation uncertainty)")
     p.add_argument("--out", metavar="flux.nc|flux.json",
@@ -96,7 +95,6 @@ def _background(text: str) -> tuple[float | None, float, str]:
 
 
 def _line(text: str):
-
     try:
         a, b = text.split(":")
     except ValueError:
@@ -105,64 +103,69 @@ def _line(text: str):
 
 
 def _load(args):
-    """(samples Dataset, tlog path for WIND or None)."""
-    from dronesense.samples.files import load_dataset
+    """(samples Dataset, the tlog that may hold WIND messages or None)."""
+    from dronesense.samples.files import load_dataset, samples_kind
+    from dronesense.sources.logs import detect_kind
+    from dronesense.sources.session_folder import SessionFolder
 
     path = Path(args.input)
-    if not path.exists():
-        raise InputError("no such file or directory", path=path)
+    kind = samples_kind(path)  # None: a flight log (or a session without samples) to pair
     tlog = None
-    folder = SessionFolder(path)
-    if path.is_dir() and folder.is_session():
-        tlog = folder.tlog
-    if path.suffix.lower() in _LOG_SUFFIXES or (path.is_dir() and not folder.samples.exists()):
-        from dronesense.flight.lag import split_lags
-        from dronesense.flight.postflight import pair_logs
-        from dronesense.samples.dataset import to_dataset
-        from dronesense.sources.logs import detect_kind
-
-        if detect_kind(path) == "tlog":
-            tlog = path
-        declared, auto, auto_all = split_lags(parse_lags(args.lag))
-        rows, _ = pair_logs([path], lags=declared, auto=auto, auto_all=auto_all)
-        return to_dataset(rows, source=str(path)), tlog
+    if path.is_dir():
+        folder = SessionFolder(path)
+        tlog = folder.tlog if folder.is_session() else None
+    elif kind is None and detect_kind(path) == "tlog":
+        tlog = path
+    if kind is None:
+        return load_dataset(path, **log_options(args)), tlog
     return load_dataset(path), tlog
+
+
+def _wind(args, tlog: Path | None):
+    """The wind: ``--wind``, or fitted to the WIND messages of ``--wind-log`` or the input."""
+    from dronesense.products.flux.wind import as_wind, wind_from_reports
+    from dronesense.sources.wind import read_wind_reports
+
+    if args.wind:
+        return as_wind(args.wind, reference_height=args.wind_height,
+                       exponent=args.wind_exponent or 0.0)
+    log = Path(args.wind_log) if args.wind_log else tlog
+    if log is None:
+        raise InputError("no wind: give --wind SPEED@FROM_DEG (or --wind-log TLOG with "
+                         "WIND messages)")
+    if not log.exists():
+        raise InputError("no such file", path=log)
+    reports = read_wind_reports(log)
+    wind = None if reports is None else wind_from_reports(
+        reports, reference_height=args.wind_height, exponent=args.wind_exponent,
+        source=log.name)
+    if wind is None:
+        raise InputError("no WIND messages in flight: give --wind SPEED@FROM_DEG", path=log)
+    return wind
 
 
 def run(args) -> int:
     """Estimate the emission, print the summary, write the product and figure."""
-    from dronesense.products.flux.estimate import _usable, estimate_flux
+    from dronesense.products.flux.estimate import estimate_flux
+    from dronesense.products.flux.inputs import usable_samples
     from dronesense.products.flux.io import plot_flux, write_flux
-    from dronesense.products.flux.wind import parse_wind, wind_from_tlog
 
     samples, tlog = _load(args)
-    _usable(samples, args.quantity)  # the quantity is there, before asking for the wind
-    if args.wind:
-        wind = parse_wind(args.wind, reference_height=args.wind_height,
-                          exponent=args.wind_exponent or 0.0)
-    else:
-        log = Path(args.wind_log) if args.wind_log else tlog
-        if log is None:
-            raise InputError("no wind: give --wind SPEED@FROM_DEG (or --wind-log TLOG with "
-                             "WIND messages)")
-        if not log.exists():
-            raise InputError("no such file", path=log)
-        wind = wind_from_tlog(log, reference_height=args.wind_height,
-                              exponent=args.wind_exponent)
-        if wind is None:
-            raise InputError("no WIND messages in flight: give --wind SPEED@FROM_DEG",
-                             path=log)
+    usable_samples(samples, args.quantity)  # the quantity is there, before asking for the wind
     try:
-        ds_, dz_ = (float(v) for v in args.spacing.split(","))
-    except ValueError:
-        raise InputError(f"--spacing: expected DS,DZ in metres, got {args.spacing!r}") from None
+        wind = _wind(args, tlog)
+    except ParameterError as err:
+        if err.parameter in _WIND_OPTIONS:
+            raise ParameterError(_WIND_OPTIONS[err.parameter], err.detail) from None
+        raise
+    spacing = parse_floats(args.spacing, 2, "--spacing")
     value, err, how = _background(args.background)
     command = "dronesense flux " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     result = estimate_flux(
         samples, args.quantity, wind=wind, background=value, background_error=err,
         background_method=how if how != "given" else "edges",
         edge_fraction=args.edge_fraction, percentile=args.percentile, method=args.method,
-        spacing=(ds_, dz_), ground=args.ground,
+        spacing=spacing, ground=args.ground,
         source=parse_latlon(args.source, "--source") if args.source else None,
         line=_line(args.line) if args.line else None, max_offset=args.max_offset,
         molar_mass=args.molar_mass, jackknife=not args.no_jackknife,
@@ -176,4 +179,3 @@ def run(args) -> int:
         plot_flux(result, args.plot)
         print(f"wrote {args.plot}")
     return 0
-

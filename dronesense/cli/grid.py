@@ -35,41 +35,13 @@ def register(subparsers) -> None:
     p.add_argument("--vertical", choices=["height", "amsl", "agl"],
                    help="vertical reference: height above home (default), AMSL, above ground")
     p.add_argument("--terrain", type=float, help="ground altitude AMSL (m) for --vertical agl")
-    p.add_argument("--grid-spec", help="reuse a grid definition: JSON file or an earlier grid")
+    p.add_argument("--grid-spec", dest="spec",
+                   help="reuse a grid definition: JSON file or an earlier grid")
     p.add_argument("--save-spec", help="write the grid definition used to this JSON file")
     p.add_argument("--cv", action="store_true",
                    help="store blocked cross-validation RMSE and bias (always with auto)")
     p.add_argument("--out", "-o", help="output .nc or .zarr (default: beside the input)")
     p.set_defaults(func=run)
-
-
-def _make_spec(args, samples):
-    from dronesense.gridding.spec import GridSpec, default_origin
-
-    if args.grid_spec:
-        spec = GridSpec.load(args.grid_spec)
-        changes = {}
-        if args.spacing:
-            changes["spacing"] = parse_spacing(args.spacing)
-        if args.vertical:
-            changes["vertical"] = args.vertical
-        if args.terrain is not None:
-            changes["terrain"] = args.terrain
-        if args.region:
-            changes["region"] = parse_floats(args.region, 6, "--region")
-        if args.origin:
-            changes["origin"] = parse_floats(args.origin, 3, "--origin")
-        if changes:
-            d = spec.to_dict()
-            d.update(changes)
-            spec = GridSpec.from_dict(d)
-        return spec
-    if not args.spacing:
-        raise InputError("give --spacing DX,DY,DZ (or --grid-spec FILE)")
-    origin = parse_floats(args.origin, 3, "--origin") if args.origin else default_origin(samples)
-    region = parse_floats(args.region, 6, "--region") if args.region else None
-    return GridSpec(parse_spacing(args.spacing), origin, region, args.vertical or "height",
-                    args.terrain)
 
 
 def _default_out(inp: Path, quantity: str) -> Path:
@@ -80,32 +52,26 @@ def _default_out(inp: Path, quantity: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``dronesense grid``."""
-    from dronesense.gridding import methods as interpolate
     from dronesense.gridding.dataset import write_grid
-    from dronesense.gridding.grid import grid_samples
+    from dronesense.gridding.grid import grid
     from dronesense.gridding.spec import GridSpec
     from dronesense.samples.files import load_dataset
 
     inp = Path(args.input)
     samples = load_dataset(inp)
-    spec = _make_spec(args, samples)
     out = Path(args.out) if args.out else _default_out(inp, args.quantity)
     if out.suffix not in (".nc", ".zarr"):
         raise InputError("output must end in .nc or .zarr", path=out)
-    if args.method == "auto":
-        from dronesense.gridding.validation import select_method
-
-        method = "auto"
-        ds = select_method(samples, args.quantity, spec, inputs=[str(inp)])
-    else:
-        method = (interpolate.BlockReduce(statistic=args.statistic) if args.method == "block"
-                  else interpolate.make_method(args.method))
-        ds = grid_samples(samples, args.quantity, spec, method=method, inputs=[str(inp)],
-                          cross_validate=args.cv)
+    ds = grid(samples, args.quantity, spec=args.spec,
+              spacing=parse_spacing(args.spacing) if args.spacing else None,
+              region=parse_floats(args.region, 6, "--region") if args.region else None,
+              origin=parse_floats(args.origin, 3, "--origin") if args.origin else None,
+              vertical=args.vertical, terrain=args.terrain, method=args.method,
+              statistic=args.statistic, cross_validate=args.cv, inputs=[str(inp)])
     write_grid(ds, out)
     if args.save_spec:
         GridSpec.from_attrs(ds.attrs).save(args.save_spec)
-    summarise(ds, args.quantity, chosen=method == "auto")
+    summarise(ds, args.quantity, chosen="cross_validation_candidates" in ds.attrs)
     print(f"wrote {out}")
     return 0
 

@@ -19,7 +19,7 @@ import argparse
 import os
 from pathlib import Path
 
-from dronesense.errors import InputError
+from dronesense.errors import InputError, ParameterError
 from dronesense.missions import files, patterns
 from dronesense.missions.checks import TARGETS, Limits, ensure_safe
 from dronesense.missions.items import Home, Mission
@@ -140,6 +140,30 @@ def _run_orbit(args) -> int:
         max_chord=args.max_chord, clockwise=not args.counterclockwise, **_common(args))
     _write(m, args.out, _limits(args))
     return 0
+
+
+#: library parameters an option of another name sets, per action
+ALIASES = {
+    "box": {"length": "size", "width": "size", "lat": "centre", "lon": "centre"},
+    "curtain": {"min_height": "heights", "max_height": "heights",
+                "vertical_spacing": "heights"},
+}
+
+
+def _naming_options(run, parser: argparse.ArgumentParser, aliases: dict[str, str]):
+    """``run`` with a :class:`ParameterError` named by the option of ``parser`` that sets it."""
+    def wrapped(args) -> int:
+        try:
+            return run(args)
+        except ParameterError as err:
+            dest = aliases.get(err.parameter, err.parameter)
+            option = next((a.option_strings[0] for a in parser._actions
+                           if a.dest == dest and a.option_strings), None)
+            if option is None:
+                raise
+            # a plain InputError: the message is final, nothing renames the option again
+            raise InputError(f"{option}: {err.detail}", path=err.path) from None
+    return wrapped
 
 
 def _common(args) -> dict:
@@ -393,3 +417,6 @@ def register(subparsers) -> None:
     p = sub.add_parser("examples", help="regenerate the example missions (missions/*.plan)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.set_defaults(func=_run_examples)
+
+    for name, p in sub.choices.items():
+        p.set_defaults(func=_naming_options(p.get_default("func"), p, ALIASES.get(name, {})))

@@ -53,13 +53,13 @@ def run(args: argparse.Namespace) -> int:
                 levels = [float(v) for v in args.levels.split(",")]
             except ValueError:
                 raise InputError(f"--levels: expected numbers, got {args.levels!r}") from None
-        plot_slices(ds, args.variable, levels, path=out)
+        plot_slices(ds, out, name=args.variable, levels=levels)
     elif args.kind == "profile":
-        plot_profile(ds, args.variable, path=out)
+        plot_profile(ds, out, name=args.variable)
     else:
         if not args.line:
             raise InputError("--kind section needs --line LAT1,LON1:LAT2,LON2")
         start, end = parse_line(args.line)
-        plot_section(ds, start, end, args.variable, path=out)
+        plot_section(ds, start, end, out, name=args.variable)
     print(f"wrote {out}")
     return 0

@@ -15,7 +15,6 @@ import sys
 from collections import Counter
 
 from dronesense.cli.options import add_pairing_options, load_names, parse_lags
-from dronesense.sources.session_folder import SessionFolder
 
 
 def register(subparsers) -> None:
@@ -36,32 +35,27 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Replay; returns 0, or 1 when a session's journal differs from its replay."""
     from dronesense.flight.pipeline import replay
+    from dronesense.live.replay_check import compare_journal
     from dronesense.products.exports import write_samples
-    from dronesense.samples.journal import format_row, read_journal
 
     names = load_names(args.names) if args.names else None
     lags = parse_lags(args.lag, allow_auto=False) if args.lag else None
     rows = replay(args.source, names=names, max_gap_s=args.max_gap, lags=lags)
     flags = Counter(r.flag for r in rows)
-    paired = flags.get(0, 0)
-    share = f"{paired / len(rows):.0%}" if rows else "-"
-    by_flag = dict(sorted(flags.items()))
-    print(f"{args.source}: {len(rows)} samples, {share} paired, flags {by_flag}")
+    share = f"{flags.get(0, 0) / len(rows):.0%}" if rows else "-"
+    print(f"{args.source}: {len(rows)} samples, {share} paired, "
+          f"flags {dict(sorted(flags.items()))}")
     if args.out:
         write_samples(rows, args.out, history=f"dronesense replay {' '.join(sys.argv[2:])}",
                       source=str(args.source))
         print(f"wrote {args.out}")
         return 0
-    journal = SessionFolder.of(args.source).samples
-    if journal.exists():
-        live = [format_row(r) for r in read_journal(journal)]
-        again = [format_row(r) for r in rows]
-        if live == again:
-            print(f"identical to {journal}")
-            return 0
-        first = next((k for k, (a, b) in enumerate(zip(live, again, strict=False)) if a != b),
-                     min(len(live), len(again)))
-        print(f"differs from {journal}: {len(live)} journal rows vs {len(again)} replayed, "
-              f"first difference at row {first + 1}", file=sys.stderr)
-        return 1
-    return 0
+    check = compare_journal(rows, args.source)
+    if check is None:
+        return 0
+    if check.identical:
+        print(f"identical to {check.journal}")
+        return 0
+    print(f"differs from {check.journal}: {check.journal_rows} journal rows vs {check.rows} "
+          f"replayed, first difference at row {check.first_difference + 1}", file=sys.stderr)
+    return 1

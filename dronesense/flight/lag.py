@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dronesense.errors import ParameterError
+
 __all__ = ["LagEstimate", "estimate_lag", "split_lags", "synthetic_passes"]
 
 _M_PER_DEG = 111_319.49
@@ -87,8 +89,9 @@ def split_lags(lags: Mapping[str, float | str] | str | None
 
     Raises
     ------
-    ValueError
-        For a lag that is neither a finite number of seconds nor ``"auto"``.
+    ParameterError
+        (a :class:`ValueError`) for a lag that is neither a finite number of seconds nor
+        ``"auto"``.
 
     Examples
     --------
@@ -101,7 +104,7 @@ def split_lags(lags: Mapping[str, float | str] | str | None
         return {}, set(), False
     if isinstance(lags, str):
         if lags.strip() != "auto":
-            raise ValueError(f"lags: expected a mapping or 'auto', got {lags!r}")
+            raise ParameterError("lags", f"expected lags by quantity or 'auto', got {lags!r}")
         return {}, set(), True
     declared: dict[str, float] = {}
     auto: set[str] = set()
@@ -112,9 +115,11 @@ def split_lags(lags: Mapping[str, float | str] | str | None
         try:
             sec = float(val)
         except (TypeError, ValueError):
-            raise ValueError(f"lags[{key!r}]: expected seconds or 'auto', got {val!r}") from None
+            raise ParameterError("lags", f"the lag of {key} must be seconds or 'auto', "
+                                 f"got {val!r}") from None
         if not math.isfinite(sec):
-            raise ValueError(f"lags[{key!r}]: expected a finite number of seconds, got {val!r}")
+            raise ParameterError("lags", f"the lag of {key} must be a finite number of "
+                                 f"seconds, got {val!r}")
         declared[key] = sec
     return declared, auto, False
 

@@ -349,8 +349,11 @@ class Pairer:
             for reading, recv_us in items:
                 self._on_reading(st, reading, recv_us, out)
 
-    def _lookup(self, name: str) -> tuple[str, float, str]:
+    def lookup(self, name: str) -> tuple[str, float, str]:
+        """(quantity key, scale, units) of a wire name, as its readings are paired."""
         return self._lookup4(name)[:3]
+
+    _lookup = lookup  # the former name
 
     def _lookup4(self, name: str) -> tuple[str, float, str, float]:
         """(quantity key, scale, units, lag ms) of a wire name."""

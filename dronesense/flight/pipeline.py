@@ -1,12 +1,39 @@
-"""The one pipeline driver: packets or events -> pairing -> sample rows, for live, replay and
-post-flight alike."""
+"""The one pipeline driver: messages or events -> pairing -> sample rows, for live, replay and
+post-flight alike.
+
+A :class:`Pipeline` owns one :class:`~dronesense.sources.messages.MessageAdapter` (decoded
+MAVLink messages -> flight events) and one :class:`~dronesense.flight.pairing.Pairer` (events
+-> sample rows). Every path feeds it the same way:
+
+* the live listener (:class:`~dronesense.live.recorder.Recorder`) pushes each decoded message
+  as it arrives (:meth:`Pipeline.push_message`) and each serial payload reading
+  (:meth:`Pipeline.push_event`);
+* :func:`replay` and :func:`replay_packets` push the packets of a recorded tlog, with the
+  payload readings of its ``payload.csv`` where the listener pushed them
+  (:meth:`Pipeline.run_packets`);
+* post-flight pairing (:func:`dronesense.flight.postflight.pair_logs`) pushes the events of any
+  log (:meth:`Pipeline.run`).
+
+So the same messages give the same rows whichever path they came by.
+
+Examples
+--------
+>>> from dronesense.events import Fix, Reading, TimeSync
+>>> pipe = Pipeline()
+>>> events = [(TimeSync(1, 0.0, 1_714_557_600_000_000), None),
+...           (Fix(1, 0.0, 52.0, 5.0, 40.0, 30.0), None),
+...           (Reading(1, 500.0, "CH4", 1.9), None),
+...           (Fix(1, 1000.0, 52.0, 5.001, 40.0, 30.0), None)]
+>>> [(r.quantity, round(r.lon, 4), r.time_utc) for r in pipe.run(events)]
+[('ch4', 5.0005, '2024-05-01T10:00:00.500000Z')]
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from dronesense.events import Fix, TimeSync
+from dronesense.events import Event, Fix, TimeSync
 from dronesense.flight.pairing import Pairer
 from dronesense.flight.rows import SampleRow
 from dronesense.quantities import NameTable
@@ -15,14 +42,21 @@ from dronesense.sources.messages import MessageAdapter
 from dronesense.sources.payload.journal import merge, read_journal
 from dronesense.sources.session_folder import SessionFolder, session_settings
 
+__all__ = ["Pipeline", "Processor", "replay", "replay_packets"]
 
-class Processor:
-    """Packets -> events -> pairing: the part live and replay share exactly.
+#: ``progress(description, done, total)``
+Progress = Callable[[str, float, float], None]
+
+
+class Pipeline:
+    """Messages or events -> pairing -> sample rows: the driver live, replay and post-flight
+    share exactly.
 
     Parameters
     ----------
     names, max_gap_s, lags
-        Passed to :class:`~dronesense.flight.pairing.Pairer`.
+        Passed to :class:`~dronesense.flight.pairing.Pairer` (``lags``: declared seconds per
+        quantity key).
     clock
         A :class:`~dronesense.sources.payload.serial_source.ReceiveClock` to feed with the
         (receive time, vehicle time) of every autopilot position and SYSTEM_TIME, for serial
@@ -31,6 +65,13 @@ class Processor:
     sensors
         Serial sensor prefixes (``pms5003``): their ``SENSOR.NAME`` readings map to the same
         quantities as ``NAME`` (:meth:`~dronesense.quantities.NameTable.add_sensor`).
+
+    Attributes
+    ----------
+    adapter
+        The message -> events translation.
+    pairer
+        The pairing engine (its ``states`` and counts are the flight so far).
     """
 
     def __init__(self, names: NameTable | None = None, max_gap_s: float = 1.0,
@@ -44,55 +85,93 @@ class Processor:
         self.adapter = MessageAdapter()
         self.pairer = Pairer(names, max_gap_s=max_gap_s, lags=lags)
         self.clock = clock
-        self.readings = 0
 
-    def process(self, msg, recv_us: int) -> list[SampleRow]:
-        """Feed one decoded message received at ``recv_us``; return completed rows."""
+    def push_message(self, msg, recv_us: int | None) -> list[SampleRow]:
+        """Feed one decoded MAVLink message received at ``recv_us``; return completed rows."""
         if type(msg) is RawMessage:  # a type the adapter does not read
             return []
         events = self.adapter.events(msg)
         if not events:
             return []
         rows: list[SampleRow] = []
-        clock = self.clock
         for ev in events:
-            if clock is not None and (type(ev) is Fix or type(ev) is TimeSync):
-                clock.observe(ev.sysid, recv_us, ev.time_boot_ms)
-            rows.extend(self.pairer.push(ev, recv_us))
+            rows.extend(self.push_event(ev, recv_us))
         return rows
 
+    def push_event(self, event: Event, recv_us: int | None) -> list[SampleRow]:
+        """Feed one flight event (a reading of a serial payload, an event of a log) received
+        at ``recv_us`` (UNIX µs, ``None`` if unknown); return completed rows."""
+        clock = self.clock
+        if clock is not None and (type(event) is Fix or type(event) is TimeSync):
+            clock.observe(event.sysid, recv_us, event.time_boot_ms)
+        return self.pairer.push(event, recv_us)
+
+    #: The live listener's name for :meth:`push_message`.
+    process = push_message
+
     def finish(self) -> list[SampleRow]:
-        """End of data (see :meth:`Pairer.finish`)."""
+        """End of data: the rows still held (see :meth:`Pairer.finish`)."""
         return self.pairer.finish()
 
+    def run(self, events: Iterable[tuple[Event, int | None]], progress: Progress | None = None,
+            label: str = "pair") -> list[SampleRow]:
+        """Every row of a whole log's ``(event, receive time)`` pairs, ending the data.
 
+        ``progress(label, done, total)`` is called about a hundred times when ``events`` has
+        a length.
+        """
+        total = len(events) if progress is not None and hasattr(events, "__len__") else 0
+        step = max(1, total // 100)
+        rows: list[SampleRow] = []
+        push = self.pairer.push if self.clock is None else self.push_event
+        for i, (ev, recv) in enumerate(events):
+            got = push(ev, recv)
+            if got:
+                rows.extend(got)
+            if total and i % step == 0:
+                progress(label, i, total)
+        rows.extend(self.finish())
+        if progress is not None:
+            progress(label, total, total)
+        return rows
+
+    def run_packets(self, packets: Iterable[Packet], readings: list | None = None
+                    ) -> list[SampleRow]:
+        """Every row of a packet stream, ending the data.
+
+        ``readings`` are the rows of a ``payload.csv``
+        (:func:`~dronesense.sources.payload.journal.read_journal`): serial readings pushed
+        between the packets exactly where the live listener pushed them.
+        """
+        rows: list[SampleRow] = []
+        if not readings:
+            for p in packets:
+                rows.extend(self.push_message(p.msg, p.recv_us))
+        else:
+            for kind, item in merge(packets, readings):
+                if kind == "packet":
+                    rows.extend(self.push_message(item.msg, item.recv_us))
+                else:
+                    rows.extend(self.push_event(*item))
+        rows.extend(self.finish())
+        return rows
+
+
+#: The live listener's name for the :class:`Pipeline`.
+Processor = Pipeline
 
 
 def replay_packets(packets: Iterable[Packet], *, names: NameTable | None = None,
                    max_gap_s: float = 1.0, lags: dict[str, float] | None = None,
                    readings: list | None = None, sensors: Iterable[str] = (),
                    ) -> list[SampleRow]:
-    """Sample rows of a packet stream, through the same :class:`Processor` as live.
+    """Sample rows of a packet stream, through the same :class:`Pipeline` as live.
 
     ``readings`` are the rows of a ``payload.csv``
-    (:func:`~dronesense.sources.payload.journal.read_journal`): serial readings pushed between the
-    packets exactly where the live listener pushed them; ``sensors`` their prefixes.
+    (:func:`~dronesense.sources.payload.journal.read_journal`): serial readings pushed between
+    the packets exactly where the live listener pushed them; ``sensors`` their prefixes.
     """
-    proc = Processor(names, max_gap_s, lags, sensors=sensors)
-    rows: list[SampleRow] = []
-    if not readings:
-        for p in packets:
-            rows.extend(proc.process(p.msg, p.recv_us))
-    else:
-        push = proc.pairer.push
-        for kind, item in merge(packets, readings):
-            if kind == "packet":
-                rows.extend(proc.process(item.msg, item.recv_us))
-            else:
-                reading, recv_us = item
-                rows.extend(push(reading, recv_us))
-    rows.extend(proc.finish())
-    return rows
+    return Pipeline(names, max_gap_s, lags, sensors=sensors).run_packets(packets, readings)
 
 
 def replay(path: str | Path, *, names: NameTable | None = None, max_gap_s: float | None = None,

@@ -5,7 +5,9 @@ the vertical reference. It serialises to JSON and to a Dataset attribute, so one
 reused across flights. :func:`block_statistics` reduces samples per voxel in one compiled
 pass (numba, with a numpy fallback). :func:`grid_dataset` wraps arrays into a CF-1.11 /
 ACDD-1.3 Dataset with dims ``(z, y, x)``, a ``crs`` grid mapping, 2-D lat/lon auxiliary
-coordinates and provenance. :func:`grid_samples` does all of it from a samples Dataset.
+coordinates and provenance. :func:`dronesense.gridding.grid.grid` does all of it from a
+samples Dataset, the method chosen by blocked cross-validation
+(:mod:`dronesense.gridding.validation`) unless one is given.
 
 Examples
 --------

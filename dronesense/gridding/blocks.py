@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from dronesense.errors import InputError
+from dronesense.errors import ParameterError
 from dronesense.gridding.spec import STATISTICS, GridSpec
 
 # ----------------------------------------------------------------------------------------
@@ -165,11 +165,12 @@ def block_statistics(
     statistics = list(dict.fromkeys(statistics))
     unknown = set(statistics) - set(STATISTICS)
     if unknown:
-        raise InputError(f"unknown statistic(s) {sorted(unknown)} (known: {', '.join(STATISTICS)})")
+        raise ParameterError("statistics", f"unknown statistic(s) {sorted(unknown)} "
+                             f"(known: {', '.join(STATISTICS)})")
     x, y, z = (np.ascontiguousarray(c, dtype=float).ravel() for c in coordinates)
     v = np.ascontiguousarray(values, dtype=float).ravel()
     if not (x.shape == y.shape == z.shape == v.shape):
-        raise InputError("coordinates and values differ in length")
+        raise ValueError("coordinates and values differ in length")
     count, total, vmin, vmax, m2 = _one_pass(
         spec, x, y, z, v, "std" in statistics, bool({"min", "max"} & set(statistics)))
     empty = count == 0

@@ -10,10 +10,14 @@ Both paths add the partials in the same fixed binary tree over the input order
 (:func:`tree_reduce`), so the cluster result is bit-for-bit the single-process result,
 whatever the number of workers and the order in which they finish.
 
+:func:`campaign` does all of it from parameters: the shared grid definition
+(:func:`campaign_spec`), the shift (:func:`typical_value`) and the reduction, streaming or on
+a cluster.
+
 Examples
 --------
 >>> import numpy as np
->>> from dronesense.gridding.spec import GridSpec
+>>> from dronesense.gridding.spec import GridSpec, default_origin, make_spec
 >>> spec = GridSpec((1, 1, 1), (0, 0, 0), region=(0, 2, 0, 1, 0, 1))
 >>> a = PartialSums.from_samples(spec, ([0.5], [0.5], [0.5]), [1.0])
 >>> b = PartialSums.from_samples(spec, ([0.5, 1.5], [0.5] * 2, [0.5] * 2), [3.0, 5.0])
@@ -33,14 +37,14 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
 
-from dronesense.errors import InputError, NoUsableDataError
+from dronesense.errors import InputError, NoUsableDataError, ParameterError
 from dronesense.gridding.blocks import block_statistics
 from dronesense.gridding.coordinates import quantity_for, sample_coordinates
 from dronesense.gridding.dataset import grid_dataset, statistic_variables
-from dronesense.gridding.spec import GridSpec
+from dronesense.gridding.spec import GridSpec, default_origin, make_spec
 
-__all__ = ["PartialSums", "campaign_extent", "campaign_grid", "campaign_grid_dask",
-           "flight_partial", "tree_reduce"]
+__all__ = ["PartialSums", "campaign", "campaign_extent", "campaign_grid", "campaign_grid_dask",
+           "campaign_spec", "flight_partial", "tree_reduce", "typical_value"]
 
 T = TypeVar("T")
 _NAT = np.iinfo(np.int64).min
@@ -242,7 +246,8 @@ def _check_campaign(spec: GridSpec, shift: float) -> None:
     if spec.region is None:
         raise InputError("a campaign grid needs a spec with a region (the same for all flights)")
     if not np.isfinite(shift):
-        raise InputError(f"--shift must be a finite number (a typical value), got {shift}")
+        raise ParameterError("shift", f"must be a finite number (a typical value of the "
+                             f"quantity), got {shift}")
 
 
 def campaign_grid(sources: Iterable[str | Path | xr.Dataset], quantity: str, spec: GridSpec,
@@ -289,3 +294,128 @@ def campaign_grid_dask(sources: Sequence[str | Path | xr.Dataset], quantity: str
                for s in sources]
     total = tree_reduce(futures, lambda a, b: client.submit(_add, a, b, pure=False))
     return _finish(total.result(), quantity, "dask", command)
+
+
+Source = str | Path | xr.Dataset
+
+
+def _load(source: Source) -> xr.Dataset:
+    from dronesense.samples.files import load_dataset
+
+    return source if isinstance(source, xr.Dataset) else load_dataset(source)
+
+
+def campaign_spec(sources: Sequence[Source], quantity: str, *,
+                  spec: GridSpec | str | Path | None = None,
+                  spacing: float | Sequence[float] | None = None,
+                  origin: Sequence[float] | None = None,
+                  region: Sequence[float] | None = None, vertical: str | None = None,
+                  terrain: float | None = None) -> GridSpec:
+    """The grid definition shared by all flights, with a region.
+
+    Parameters
+    ----------
+    sources
+        The flights (paths or samples Datasets).
+    quantity
+        Quantity key.
+    spec
+        The shared definition (a :class:`GridSpec` or the path of a saved spec or grid); the
+        other parameters, where given, replace its parts. Without it, ``spacing`` defines
+        the grid.
+    spacing, origin, region, vertical, terrain
+        As :func:`~dronesense.gridding.spec.make_spec`; the default origin is the home point
+        of the first flight.
+
+    Returns
+    -------
+    GridSpec
+        The definition; a missing region is fitted to every flight's samples
+        (:func:`campaign_extent`, one streaming pass).
+    """
+    if spec is None:
+        if spacing is None:
+            raise ParameterError("spec", "give the grid definition the flights share "
+                                 "(or a spacing to define one)")
+        if origin is None:
+            origin = default_origin(_load(sources[0]))
+    spec = make_spec(spec=spec, spacing=spacing, origin=origin, region=region,
+                     vertical=vertical, terrain=terrain)
+    if spec.region is None:
+        spec = campaign_extent(sources, quantity, spec)
+    return spec
+
+
+def typical_value(sources: Iterable[Source], quantity: str) -> float:
+    """Median of the quantity in the first flight that has it, to 4 significant digits (0
+    when none has it): the default ``shift`` of a campaign."""
+    for src in sources:
+        samples = _load(src)
+        if quantity in samples:
+            v = np.asarray(samples[quantity].values, dtype=float)
+            v = v[np.isfinite(v)]
+            if v.size:
+                return float(f"{np.median(v):.4g}")
+    return 0.0
+
+
+def campaign(sources: Sequence[Source], quantity: str, *,
+             spec: GridSpec | str | Path | None = None,
+             spacing: float | Sequence[float] | None = None,
+             origin: Sequence[float] | None = None, region: Sequence[float] | None = None,
+             vertical: str | None = None, terrain: float | None = None,
+             shift: float | None = None, dask: str | None = None, workers: int | None = None,
+             command: str | None = None) -> xr.Dataset:
+    """Grid many flights onto one grid definition: the campaign product in one call.
+
+    Parameters
+    ----------
+    sources
+        Session directories, samples ``.csv``/``.nc`` files or samples Datasets.
+    quantity
+        Quantity key.
+    spec, spacing, origin, region, vertical, terrain
+        The shared grid (:func:`campaign_spec`).
+    shift
+        Subtracted before summing squares; default :func:`typical_value`.
+    dask
+        ``None``: stream one flight at a time (:func:`campaign_grid`); ``"local"``: a
+        dask LocalCluster of ``workers`` processes on this machine; or a scheduler address
+        (``tcp://host:8786``) whose workers see the input paths (:func:`campaign_grid_dask`).
+    command
+        The command line, for ``history``.
+
+    Returns
+    -------
+    xarray.Dataset
+        The CF block-statistics grid, every input listed in ``history`` and
+        ``campaign_inputs``.
+    """
+    sources = list(sources)
+    if not sources:
+        raise NoUsableDataError("no flights to grid")
+    for src in sources:
+        if not isinstance(src, xr.Dataset) and not Path(src).exists():
+            raise InputError("no such file or directory", path=src)
+    spec = campaign_spec(sources, quantity, spec=spec, spacing=spacing, origin=origin,
+                         region=region, vertical=vertical, terrain=terrain)
+    shift = typical_value(sources, quantity) if shift is None else float(shift)
+    if dask is None:
+        return campaign_grid(sources, quantity, spec, shift=shift, command=command)
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("a campaign on a dask cluster needs dask.distributed "
+                         "(pip install 'dronesense[campaign]')") from None
+    if dask == "local":
+        with LocalCluster(n_workers=workers, threads_per_worker=1,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            return campaign_grid_dask(sources, quantity, spec, client=client, shift=shift,
+                                      command=command)
+    try:
+        client = Client(dask, timeout="20s")
+    except OSError as err:
+        raise ParameterError("dask", f"cannot reach scheduler {dask}: {err}") from None
+    with client:
+        return campaign_grid_dask(sources, quantity, spec, client=client, shift=shift,
+                                  command=command)

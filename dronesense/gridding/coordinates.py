@@ -134,6 +134,15 @@ def check_inside(spec: GridSpec, coordinates: Sequence[ArrayLike], quantity: str
 
 
 def quantity_for(samples: xr.Dataset, key: str) -> Quantity:
+    """The :class:`~dronesense.quantities.Quantity` of ``key``, with the samples' units.
+
+    A key the quantity table does not know is described by its variable's attributes.
+
+    Examples
+    --------
+    >>> quantity_for(xr.Dataset(), "ch4").units
+    '1e-6'
+    """
     var = samples.get(key)
     try:
         q = get_quantity(key)

@@ -1,4 +1,11 @@
 """Gridding a samples Dataset: one call from samples to a CF grid.
+
+:func:`grid` is the entry point: it builds the grid definition (:func:`~dronesense.gridding.
+spec.make_spec`), chooses the method by blocked cross-validation when asked
+(``method="auto"``), grids and records the accuracy. :func:`grid_samples` grids with a given
+method and spec; :func:`select_method` grids with the method of lowest cross-validation RMSE.
+This module composes the others: the methods, the cross-validation
+(:mod:`~dronesense.gridding.validation`) and the samples' coordinates never import it.
 """
 
 from __future__ import annotations
@@ -8,9 +15,129 @@ from typing import Any
 
 import xarray as xr
 
-from dronesense.errors import InputError
+from dronesense.errors import ParameterError
 from dronesense.gridding.coordinates import quantity_for, sample_tracks, usable_samples
-from dronesense.gridding.spec import GridSpec, default_origin
+from dronesense.gridding.methods import METHODS, BaseGridder, BlockReduce, make_method
+from dronesense.gridding.spec import GridSpec, make_spec
+from dronesense.gridding.validation import choose_method
+from dronesense.gridding.validation import cross_validate as blocked_cv
+
+__all__ = ["grid", "grid_samples", "select_method"]
+
+#: Keyword arguments ``grid(..., method="auto")`` passes to :func:`select_method`.
+AUTO_OPTIONS = ("methods", "folds", "min_coverage")
+
+
+def grid(
+    samples: xr.Dataset,
+    quantity: str,
+    *,
+    spacing: float | Sequence[float] | None = None,
+    spec: GridSpec | None = None,
+    method: str | BaseGridder = "auto",
+    region: Sequence[float] | None = None,
+    origin: Sequence[float] | None = None,
+    vertical: str | None = None,
+    terrain: float | None = None,
+    statistic: str = "mean",
+    cross_validate: bool = True,
+    inputs: Sequence[str] = (),
+    **kw: Any,
+) -> xr.Dataset:
+    """Grid one quantity of a samples Dataset onto a 3D CF grid, accuracy included.
+
+    Parameters
+    ----------
+    samples
+        The samples Dataset (``obs`` dimension, ``docs/architecture.md``), e.g. from
+        :func:`dronesense.samples.files.load_dataset`.
+    quantity
+        Quantity key (``ch4``, ``pm2p5``...).
+    spacing
+        Voxel size in metres: one number, ``(dxy, dz)`` or ``(dx, dy, dz)``. Required without
+        ``spec``; with ``spec`` it replaces the spec's spacing.
+    spec
+        A grid definition to reuse (:class:`~dronesense.gridding.spec.GridSpec`, or the path
+        of a saved spec or grid). ``region``, ``origin``, ``vertical`` and ``terrain``,
+        where given, replace its parts.
+    method
+        ``"auto"`` (default): the candidate of lowest blocked cross-validation RMSE
+        (:func:`select_method`); a name (``"block"``, ``"idw"``, ``"dmv"``, ``"kriging"``);
+        or a gridder object (:mod:`dronesense.gridding.methods`).
+    region
+        ``(west, east, south, north, bottom, top)`` in local metres; default fitted to the
+        data, voxel centres on multiples of the spacing.
+    origin
+        ``(lat, lon, alt)`` of the local frame; default the samples' home point.
+    vertical
+        ``"height"`` above home (default, or the spec's), ``"amsl"`` or ``"agl"``.
+    terrain
+        Ground altitude AMSL (m), for ``vertical="agl"``.
+    statistic
+        Block estimate, ``"mean"`` or ``"median"`` (the ``block`` method and the block
+        candidate of ``auto``).
+    cross_validate
+        Store blocked cross-validation RMSE, bias and coverage in the product (always done
+        with ``auto``).
+    inputs
+        Names of the input files, for ``history``.
+    **kw
+        Parameters of a method given by name (``k=12`` for ``"idw"``); with ``"auto"``,
+        ``methods`` (the candidates), ``folds`` and ``min_coverage`` of
+        :func:`select_method`.
+
+    Returns
+    -------
+    xarray.Dataset
+        CF grid, dims ``(z, y, x)``; the estimate is named after the quantity, ``made_by`` is
+        the method's ``repr``. With ``auto``, ``cross_validation_candidates`` lists every
+        candidate's score.
+
+    Raises
+    ------
+    ParameterError
+        A parameter the grid cannot use (no spacing, an unknown method...).
+    NoUsableDataError
+        No positioned samples of the quantity, or none inside the region.
+
+    Examples
+    --------
+    Samples along two lines at two heights, a field rising to the east:
+
+    >>> import numpy as np
+    >>> from dronesense.flight.rows import SampleRow
+    >>> from dronesense.samples.dataset import to_dataset
+    >>> rows = [SampleRow(f"2024-05-01T10:{i // 60:02d}:{i % 60:02d}.000000Z", 1000.0 * i,
+    ...                   0, 1, 52.0 + 0.0003 * (i // 40 % 2), 5.0 + 0.00004 * (i % 40),
+    ...                   13.0 + h, h, "ch4", "CH4", 1.9 + 0.001 * (i % 40), "1e-6", 0.1, 0,
+    ...                   "sync")
+    ...         for i, h in ((i, 10.0 + 10 * (i // 80)) for i in range(160))]
+    >>> samples = to_dataset(rows)
+    >>> ds = grid(samples, "ch4", spacing=(10, 10, 10), method="idw")
+    >>> ds["ch4"].dims, ds.attrs["made_by"].startswith("IDW(")
+    (('z', 'y', 'x'), True)
+    >>> bool(ds.attrs["cross_validation_rmse"] < 0.01)
+    True
+    >>> auto = grid(samples, "ch4", spacing=(10, 10, 10))
+    >>> len(auto.attrs["cross_validation_candidates"].split("; ")) > 3
+    True
+    """
+    spec = make_spec(samples, spec=spec, spacing=spacing, region=region, origin=origin,
+                     vertical=vertical, terrain=terrain)
+    if isinstance(method, str) and method == "auto":
+        unknown = set(kw) - set(AUTO_OPTIONS)
+        if unknown:
+            raise TypeError(f"method='auto' takes no {', '.join(sorted(unknown))} "
+                            f"(only {', '.join(AUTO_OPTIONS)})")
+        return select_method(samples, quantity, spec, statistic=statistic, inputs=inputs, **kw)
+    if isinstance(method, str):
+        if method == "block":
+            kw.setdefault("statistic", statistic)
+        method = make_method(method, **kw)
+    elif kw:
+        raise TypeError("method parameters go to the method object, not to grid()")
+    return grid_samples(samples, quantity, spec, method=method, inputs=inputs,
+                        cross_validate=cross_validate)
 
 
 def grid_samples(
@@ -24,7 +151,7 @@ def grid_samples(
     inputs: Sequence[str] = (),
     cross_validate: bool = False,
 ) -> xr.Dataset:
-    """Grid one quantity of a samples Dataset.
+    """Grid one quantity of a samples Dataset with a given method.
 
     Parameters
     ----------
@@ -36,7 +163,8 @@ def grid_samples(
         Grid definition. Without a region, the region is fitted to the data; without a spec,
         ``spacing`` is required and the origin is the home point guessed from the samples.
     method
-        ``None`` or ``"block"`` for block statistics, or a gridder object from
+        ``None`` or ``"block"`` for block statistics, a method name (``"auto"``: see
+        :func:`select_method`), or a gridder object from
         :mod:`dronesense.gridding.methods.base` (its ``repr`` goes to ``made_by``).
     statistics
         Block statistics to include (block method).
@@ -50,20 +178,20 @@ def grid_samples(
     xarray.Dataset
         CF grid; the estimate variable is named after the quantity.
     """
-    from dronesense.gridding import methods as interpolate
-
+    spec = make_spec(samples, spec=spec, spacing=spacing if spec is None else None)
+    if isinstance(method, str) and method == "auto":
+        return select_method(samples, quantity, spec, inputs=inputs)
     qty = quantity_for(samples, quantity)
-    if spec is None:
-        if spacing is None:
-            raise InputError("need a grid spec or a spacing")
-        spec = GridSpec(tuple(spacing), default_origin(samples))
     spec, coords, values, times = usable_samples(samples, quantity, spec)
-    if method is None or method == "block":
-        method = interpolate.BlockReduce()
+    if method is None:
+        method = BlockReduce()
     if isinstance(method, str):
-        method = interpolate.make_method(method)
-    if isinstance(method, interpolate.BlockReduce):
-        method = interpolate.BlockReduce(
+        method = make_method(method)
+    if not isinstance(method, BaseGridder):
+        raise TypeError(f"method must be a name ({', '.join(METHODS)}, auto) or a gridder, "
+                        f"not {type(method).__name__}")
+    if isinstance(method, BlockReduce):
+        method = BlockReduce(
             statistic=method.statistic,
             statistics=tuple(dict.fromkeys([method.statistic, *statistics])),
         )
@@ -74,8 +202,46 @@ def grid_samples(
     ds = method.grid(spec, quantity=qty, history=history, times=times)
     ds.attrs["number_of_samples"] = int(values.size)
     if cross_validate:
-        from dronesense.gridding.validation import cross_validate as _cv
-
         tracks, order = sample_tracks(samples, quantity, spec)
-        _cv(method, coords, values, spec=spec, tracks=tracks, order=order).store(ds, qty.key)
+        blocked_cv(method, coords, values, spec=spec, tracks=tracks, order=order).store(
+            ds, qty.key)
+    return ds
+
+
+def select_method(
+    samples: xr.Dataset,
+    quantity: str,
+    spec: GridSpec,
+    *,
+    methods: Sequence[BaseGridder] | None = None,
+    folds: int = 5,
+    min_coverage: float = 0.5,
+    statistic: str = "mean",
+    inputs: Sequence[str] = (),
+) -> xr.Dataset:
+    """Grid with the method (and kernel width) of lowest blocked cross-validation RMSE.
+
+    Methods predicting fewer than ``min_coverage`` of the held-out samples (block statistics
+    on sparse data) are not chosen unless nothing else is left
+    (:func:`~dronesense.gridding.validation.choose_method`). The product records the
+    chosen method's scores and those of every candidate in ``cross_validation_candidates``.
+
+    Parameters
+    ----------
+    samples, quantity, spec, inputs
+        As :func:`grid_samples`.
+    methods
+        Candidates; default :func:`~dronesense.gridding.validation.candidates`.
+    folds, min_coverage, statistic
+        As :func:`~dronesense.gridding.validation.choose_method`.
+    """
+    if folds < 2:
+        raise ParameterError("folds", f"cross-validation needs at least 2 folds, got {folds}")
+    spec, coords, values, _ = usable_samples(samples, quantity, spec)
+    tracks, order = sample_tracks(samples, quantity, spec)
+    choice = choose_method(coords, values, spec=spec, methods=methods, folds=folds,
+                           min_coverage=min_coverage, statistic=statistic, tracks=tracks,
+                           order=order)
+    ds = grid_samples(samples, quantity, spec, method=choice.method, inputs=inputs)
+    choice.store(ds, quantity)
     return ds

@@ -1,10 +1,22 @@
-"""
+"""Grid definitions: :class:`GridSpec` (spacing, origin, region, vertical reference) and
+:func:`make_spec`, which builds one from a few parameters and the samples (the home point as
+default origin), or adjusts a saved one.
+
+Examples
+--------
+>>> spec = make_spec(spacing=(20, 10), origin=(52.0, 5.0, 3.0),
+...                  region=(-100, 100, -50, 50, 0, 40))
+>>> spec.spacing, spec.shape
+((20.0, 20.0, 10.0), (4, 5, 10))
+>>> make_spec(spec=spec, spacing=10).shape
+(4, 10, 20)
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +25,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
 
-from dronesense.errors import InputError, NoUsableDataError
+from dronesense.errors import InputError, NoUsableDataError, ParameterError
 from dronesense.geo import LocalFrame
 
 #: Statistics :func:`block_statistics` knows.
@@ -76,34 +88,41 @@ class GridSpec:
             spacing = tuple(float(s) for s in self.spacing)
             origin = tuple(float(o) for o in self.origin)
         except (TypeError, ValueError):
-            raise InputError("spacing and origin must be three numbers each") from None
+            raise TypeError("spacing and origin must be three numbers each") from None
         if len(spacing) != 3 or not all(math.isfinite(s) and s > 0 for s in spacing):
-            raise InputError(f"spacing must be three positive numbers, got {self.spacing}")
-        if len(origin) != 3:
-            raise InputError(f"origin must be lat,lon,alt, got {self.origin}")
+            raise ParameterError("spacing", f"must be three positive numbers (metres), "
+                                 f"got {self.spacing}")
+        if len(origin) != 3 or not all(math.isfinite(o) for o in origin):
+            raise ParameterError("origin", f"must be lat, lon, alt, got {self.origin}")
         if self.vertical not in VERTICAL_REFERENCES:
             known = ", ".join(VERTICAL_REFERENCES)
-            raise InputError(f"vertical reference {self.vertical!r} unknown (known: {known})")
+            raise ParameterError("vertical", f"reference {self.vertical!r} unknown "
+                                 f"(known: {known})")
         terrain = None if self.terrain is None else float(self.terrain)
         if self.vertical == "agl" and terrain is None:
-            raise InputError("vertical reference 'agl' needs a terrain height (--terrain)")
+            raise ParameterError("terrain", "the vertical reference 'agl' needs a terrain "
+                                 "height (ground altitude AMSL in metres)")
+        if terrain is not None and not math.isfinite(terrain):
+            raise ParameterError("terrain", f"must be a finite altitude, got {terrain}")
         region = self.region
         if region is not None:
             try:
                 w, e, s, n, b, t = (float(r) for r in region)
             except (TypeError, ValueError):
-                raise InputError(
-                    f"region must be west,east,south,north,bottom,top; got {region}"
+                raise ParameterError(
+                    "region", f"must be west, east, south, north, bottom, top; got {region}"
                 ) from None
             if not (e > w and n > s and t > b):
-                raise InputError(f"region {region} is empty (need west<east, south<north, ...)")
+                raise ParameterError("region", f"{region} is empty (need west < east, "
+                                     "south < north, bottom < top)")
             dx, dy, dz = spacing
             nx, ny, nz = (max(1, math.ceil((hi - lo) / d - 1e-9))
                           for lo, hi, d in ((w, e, dx), (s, n, dy), (b, t, dz)))
             if nx * ny * nz > MAX_VOXELS:
-                raise InputError(
-                    f"grid of {nx} x {ny} x {nz} voxels is too large (more than {MAX_VOXELS:.0e}):"
-                    f" spacing {','.join(f'{d:g}' for d in spacing)} m is too fine for region "
+                raise ParameterError(
+                    "spacing", f"grid of {nx} x {ny} x {nz} voxels is too large "
+                    f"(more than {MAX_VOXELS:.0e}): spacing "
+                    f"{','.join(f'{d:g}' for d in spacing)} m is too fine for region "
                     f"{','.join(f'{r:g}' for r in (w, e, s, n, b, t))}")
             region = (w, w + nx * dx, s, s + ny * dy, b, b + nz * dz)
         object.__setattr__(self, "spacing", spacing)
@@ -120,7 +139,8 @@ class GridSpec:
 
     def _need_region(self):
         if self.region is None:
-            raise InputError("grid spec has no region yet: give --region or fit it to data")
+            raise ParameterError("region", "the grid spec has no region yet: give one or fit "
+                                 "the spec to the data (GridSpec.fit)")
         return self.region
 
     @property
@@ -323,6 +343,107 @@ def default_origin(samples: xr.Dataset) -> tuple[float, float, float]:
     elif "altitude" in samples:
         alt0 = float(np.asarray(samples["altitude"].values, float)[i])
     return (float(lat[i]), float(lon[i]), alt0)
+
+
+def as_spacing(spacing: float | Sequence[float]) -> tuple[float, float, float]:
+    """``(dx, dy, dz)`` from one size for all three, ``(dxy, dz)`` or ``(dx, dy, dz)`` (m).
+
+    Examples
+    --------
+    >>> as_spacing(10), as_spacing((20, 5))
+    ((10.0, 10.0, 10.0), (20.0, 20.0, 5.0))
+    """
+    if isinstance(spacing, str):
+        raise TypeError("spacing must be numbers, not text (parse option text first)")
+    try:
+        vals = (float(spacing),) * 3 if np.ndim(spacing) == 0 else tuple(
+            float(v) for v in spacing)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise TypeError(f"spacing must be one, two or three numbers, got {spacing!r}") from None
+    if len(vals) == 2:
+        vals = (vals[0], vals[0], vals[1])
+    if len(vals) != 3:
+        raise ParameterError("spacing", f"must be one, two or three sizes in metres, "
+                             f"got {len(vals)}")
+    return vals  # type: ignore[return-value]
+
+
+def make_spec(
+    samples: xr.Dataset | None = None,
+    *,
+    spec: GridSpec | str | Path | None = None,
+    spacing: float | Sequence[float] | None = None,
+    region: Sequence[float] | None = None,
+    origin: Sequence[float] | None = None,
+    vertical: str | None = None,
+    terrain: float | None = None,
+) -> GridSpec:
+    """A grid definition from parameters, or a given one with some parts replaced.
+
+    Parameters
+    ----------
+    samples
+        The samples to grid: the default origin is their home point
+        (:func:`default_origin`). Only needed without ``spec`` and ``origin``.
+    spec
+        A definition to start from: a :class:`GridSpec`, or the path of a JSON spec or of an
+        earlier grid (:meth:`GridSpec.load`). The other parameters, where given, replace its
+        parts.
+    spacing
+        Voxel size in metres: one number, ``(dxy, dz)`` or ``(dx, dy, dz)``. Required
+        without ``spec``.
+    region
+        ``(west, east, south, north, bottom, top)`` in local metres; default none (the
+        gridding fits it to the data).
+    origin
+        ``(lat, lon, alt)`` of the local frame; default the samples' home point.
+    vertical
+        ``"height"`` (default), ``"amsl"`` or ``"agl"`` (with ``terrain``).
+    terrain
+        Ground altitude AMSL (m) for ``vertical="agl"``.
+
+    Returns
+    -------
+    GridSpec
+        The definition, without a region unless one was given.
+
+    Raises
+    ------
+    ParameterError
+        No spacing (and no spec), or a part the grid cannot use.
+
+    Examples
+    --------
+    >>> spec = make_spec(spacing=5, origin=(52.0, 5.0, 0.0), vertical="agl", terrain=12.0)
+    >>> spec.spacing, spec.vertical, spec.region is None
+    ((5.0, 5.0, 5.0), 'agl', True)
+    >>> make_spec(spec=spec, vertical="amsl").vertical
+    'amsl'
+    """
+    if spec is not None:
+        if not isinstance(spec, GridSpec):
+            spec = GridSpec.load(spec)
+        changes: dict[str, Any] = {}
+        if spacing is not None:
+            changes["spacing"] = as_spacing(spacing)
+        if region is not None:
+            changes["region"] = tuple(region)
+        if origin is not None:
+            changes["origin"] = tuple(origin)
+        if vertical is not None:
+            changes["vertical"] = vertical
+        if terrain is not None:
+            changes["terrain"] = terrain
+        return replace(spec, **changes) if changes else spec
+    if spacing is None:
+        raise ParameterError("spacing", "give the voxel size DX,DY,DZ in metres "
+                             "(or a grid spec to reuse)")
+    if origin is None:
+        if samples is None:
+            raise ValueError("make_spec needs the samples (for the home point) or an origin")
+        origin = default_origin(samples)
+    return GridSpec(as_spacing(spacing), tuple(origin),
+                    None if region is None else tuple(region), vertical or "height", terrain)
 
 
 def open_store(path: Path) -> xr.Dataset:

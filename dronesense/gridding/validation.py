@@ -31,8 +31,6 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from dronesense.errors import NoUsableDataError
-from dronesense.gridding.coordinates import sample_tracks, usable_samples
-from dronesense.gridding.grid import grid_samples
 from dronesense.gridding.methods.base import BaseGridder
 from dronesense.gridding.methods.block import BlockReduce
 from dronesense.gridding.methods.dmv import KernelDMV
@@ -40,7 +38,8 @@ from dronesense.gridding.methods.idw import IDW
 from dronesense.gridding.methods.kriging import Kriging
 from dronesense.gridding.spec import GridSpec
 
-__all__ = ["CVScores", "candidates", "cross_validate", "select_method", "track_segments"]
+__all__ = ["KRIGING_MAX_SAMPLES", "CVScores", "MethodChoice", "candidates", "choose_method",
+           "cross_validate", "track_segments"]
 
 
 @dataclass
@@ -223,11 +222,22 @@ def cross_validate(
     )
 
 
-def candidates(spec: GridSpec, kriging: bool = True) -> list[BaseGridder]:
-    """Methods and kernel widths ``--method auto`` chooses from."""
+def candidates(spec: GridSpec, kriging: bool = True,
+               statistic: str = "mean") -> list[BaseGridder]:
+    """Methods and kernel widths ``method="auto"`` chooses from.
+
+    Block statistics (``statistic``: mean or median), IDW with k 4 and 12 at two
+    anisotropies, DM+V at three kernel widths and, with ``kriging``, ordinary kriging.
+
+    Examples
+    --------
+    >>> spec = GridSpec((10, 10, 5), (52.0, 5.0, 0.0))
+    >>> [type(m).__name__ for m in candidates(spec, kriging=False)][:3]
+    ['BlockReduce', 'IDW', 'IDW']
+    """
     dx, dy, dz = spec.spacing
     h = max(dx, dy)
-    out: list[BaseGridder] = [BlockReduce()]
+    out: list[BaseGridder] = [BlockReduce(statistic=statistic)]
     out += [IDW(k=k, anisotropy=a) for k in (4, 12) for a in (h / dz, 3 * h / dz)]
     out += [KernelDMV(sigma_h=s * h, sigma_v=s * dz) for s in (0.5, 1.0, 2.0)]
     if kriging:
@@ -235,36 +245,88 @@ def candidates(spec: GridSpec, kriging: bool = True) -> list[BaseGridder]:
     return out
 
 
-def select_method(
-    samples: xr.Dataset,
-    quantity: str,
-    spec: GridSpec,
+#: Above this many samples ``method="auto"`` leaves kriging out of the candidates.
+KRIGING_MAX_SAMPLES = 200_000
+
+
+@dataclass
+class MethodChoice:
+    """The method of lowest blocked cross-validation RMSE, with every candidate's score.
+
+    Attributes
+    ----------
+    method
+        The chosen gridder (not fitted).
+    score
+        Its :class:`CVScores`.
+    scored
+        ``(candidate, scores)`` of every candidate, in the order tried.
+    """
+
+    method: BaseGridder
+    score: CVScores
+    scored: list[tuple[BaseGridder, CVScores]]
+
+    def store(self, ds: xr.Dataset, variable: str) -> None:
+        """Record the chosen method's scores and ``cross_validation_candidates`` (every
+        candidate's RMSE and coverage) on a grid, in place."""
+        self.score.store(ds, variable)
+        ds.attrs["cross_validation_candidates"] = "; ".join(
+            f"{m!r}: rmse={s.rmse:.4g} coverage={s.coverage:.2f}" for m, s in self.scored)
+
+
+def choose_method(
+    coordinates: Sequence[ArrayLike],
+    values: ArrayLike,
     *,
+    spec: GridSpec,
     methods: Sequence[BaseGridder] | None = None,
     folds: int = 5,
     min_coverage: float = 0.5,
-    inputs: Sequence[str] = (),
-) -> xr.Dataset:
-    """Grid with the method (and kernel width) of lowest blocked cross-validation RMSE.
+    statistic: str = "mean",
+    tracks: ArrayLike | None = None,
+    order: ArrayLike | None = None,
+) -> MethodChoice:
+    """The method (and kernel width) of lowest blocked cross-validation RMSE.
 
     Methods predicting fewer than ``min_coverage`` of the held-out samples (block statistics
-    on sparse data) are not chosen unless nothing else is left. The product records the
-    scores of every candidate in ``cross_validation_candidates``.
+    on sparse data) are not chosen unless nothing else is left.
+
+    Parameters
+    ----------
+    coordinates, values
+        The usable samples, in time order within each track.
+    spec
+        The grid (with its region).
+    methods
+        Candidates; default :func:`candidates` (kriging only up to
+        :data:`KRIGING_MAX_SAMPLES` samples).
+    folds, tracks, order
+        As :func:`cross_validate`.
+    min_coverage
+        Smallest fraction of held-out samples a method must predict to be chosen.
+    statistic
+        Estimate of the block-statistics candidate (``mean`` or ``median``).
+
+    Examples
+    --------
+    >>> x = np.tile(np.arange(0.0, 100.0), 5)
+    >>> y = np.repeat(np.arange(0.0, 50.0, 10.0), 100)
+    >>> spec = GridSpec((10, 10, 10), (52, 5, 0)).fit(x, y, 0 * x)
+    >>> choice = choose_method((x, y, 0 * x), x / 10, spec=spec, folds=3,
+    ...                        methods=[IDW(k=1), IDW(k=4)])
+    >>> len(choice.scored), choice.method in [m for m, _ in choice.scored]
+    (2, True)
     """
-    spec, coords, values, _ = usable_samples(samples, quantity, spec)
-    methods = list(methods) if methods is not None else candidates(
-        spec, kriging=values.size <= 200_000)
-    tracks, order = sample_tracks(samples, quantity, spec)
-    scored = []
-    for m in methods:
-        s = cross_validate(m, coords, values, spec=spec, folds=folds, tracks=tracks,
-                           order=order)
-        scored.append((m, s))
+    v = np.asarray(values, dtype=float).ravel()
+    if methods is None:
+        methods = candidates(spec, kriging=v.size <= KRIGING_MAX_SAMPLES, statistic=statistic)
+    methods = list(methods)
+    if not methods:
+        raise ValueError("no candidate methods to choose from")
+    scored = [(m, cross_validate(m, coordinates, v, spec=spec, folds=folds, tracks=tracks,
+                                 order=order)) for m in methods]
     usable = [(m, s) for m, s in scored if s.coverage >= min_coverage and np.isfinite(s.rmse)]
     pool = usable or [(m, s) for m, s in scored if np.isfinite(s.rmse)] or scored
     best, score = min(pool, key=lambda ms: ms[1].rmse if np.isfinite(ms[1].rmse) else np.inf)
-    ds = grid_samples(samples, quantity, spec, method=best, inputs=inputs)
-    score.store(ds, quantity)
-    ds.attrs["cross_validation_candidates"] = "; ".join(
-        f"{m!r}: rmse={s.rmse:.4g} coverage={s.coverage:.2f}" for m, s in scored)
-    return ds
+    return MethodChoice(best, score, scored)

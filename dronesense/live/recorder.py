@@ -43,29 +43,30 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import struct
 import time
-from collections import Counter, deque
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pymavlink
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from dronesense._version import __version__
 from dronesense.errors import InputError
 from dronesense.flight.pairing import Pairer
 from dronesense.flight.pipeline import Processor
 from dronesense.flight.rows import SampleRow
+from dronesense.live.stats import LinkStats, UplinkStats
+from dronesense.live.summary import forward_summary, payload_summary, session_summary
 from dronesense.quantities import NameTable
 from dronesense.samples.journal import JournalWriter
 from dronesense.sources.framing import Framer
 from dronesense.sources.link import Chunk
-from dronesense.sources.messages import MessageAdapter, mode_name
+from dronesense.sources.messages import MessageAdapter
 from dronesense.sources.payload.journal import ReadingJournal
 from dronesense.sources.session_folder import SessionFolder
+
+__all__ = ["FLUSH_INTERVAL_S", "Recorder"]
 
 #: Files are flushed at least this often (seconds): a crash loses at most this much.
 FLUSH_INTERVAL_S = 0.5
@@ -76,135 +77,6 @@ _ID_OF = {cls.msgname: msgid for msgid, cls in mavlink.mavlink_map.items()}
 
 def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-class LinkStats:
-    """Counts of what came over the link: messages, loss from sequence numbers, bad input.
-
-    Loss is counted per (sysid, compid) from the MAVLink sequence number: a jump from *s* to
-    *s + k + 1* means *k* packets were lost on the way (a repeat of the same number is counted
-    as a duplicate instead).
-    """
-
-    def __init__(self) -> None:
-        self.packets = 0
-        self.bytes = 0
-        self.bad_bytes = 0
-        self.crc_errors = 0
-        self.by_type: Counter[str] = Counter()
-        self.versions: Counter[str] = Counter()
-        self.signed = 0
-        self.seq: dict[tuple[int, int], list[int]] = {}  # key -> [last, received, lost, dup]
-        self.last_packet_mono: float | None = None
-        self._recent: deque[list] = deque()  # [monotonic s, packets]
-
-    def packet(self, msg, raw: bytes) -> None:
-        """Count one good packet."""
-        self.packets += 1
-        self.bytes += len(raw)
-        self.by_type[msg._type] += 1
-        if raw[0] == 0xFD:  # header read from the bytes: unknown ids have no decoded header
-            self.versions["v2"] += 1
-            self.signed += raw[2] & 1
-            seq, key = raw[4], (raw[5], raw[6])
-        else:
-            self.versions["v1"] += 1
-            seq, key = raw[2], (raw[3], raw[4])
-        s = self.seq.get(key)
-        if s is None:
-            self.seq[key] = [seq, 1, 0, 0]
-            return
-        diff = (seq - s[0] - 1) % 256
-        if diff == 255:
-            s[3] += 1
-        else:
-            s[2] += diff
-        s[0] = seq
-        s[1] += 1
-
-    def mark(self, n: int) -> None:
-        """Note ``n`` packets received now (for the message rate)."""
-        now = time.monotonic()
-        self.last_packet_mono = now
-        recent = self._recent
-        if recent and now - recent[-1][0] < 0.05:  # 50 ms buckets: no entry per datagram
-            recent[-1][1] += n
-        else:
-            recent.append([now, n])
-
-    def rate(self, window_s: float = 2.0) -> float:
-        """Messages per second over the last ``window_s`` seconds."""
-        now = time.monotonic()
-        while self._recent and self._recent[0][0] < now - window_s:
-            self._recent.popleft()
-        return sum(n for _, n in self._recent) / window_s
-
-    def loss(self) -> dict[str, dict[str, float]]:
-        """Per ``"sysid:compid"``: received, lost, duplicates, loss fraction."""
-        out = {}
-        for (sysid, compid), (_, received, lost, dup) in sorted(self.seq.items()):
-            total = received + lost
-            out[f"{sysid}:{compid}"] = {
-                "received": received, "lost": lost, "duplicates": dup,
-                "loss": round(lost / total, 6) if total else 0.0,
-            }
-        return out
-
-    def total_loss(self) -> float:
-        """Lost / (received + lost) over all components."""
-        received = sum(s[1] for s in self.seq.values())
-        lost = sum(s[2] for s in self.seq.values())
-        return lost / (received + lost) if received + lost else 0.0
-
-
-class UplinkStats:
-    """What the forwarded ground station (``--forward``) sent towards the vehicle.
-
-    ``packets`` whole valid MAVLink packets came from it; each one was ``relayed`` to the
-    vehicle (and recorded in the tlog), ``not_relayed`` (monitor only: no
-    ``--forward-control``) or ``undeliverable`` (control on, but no vehicle to send to yet, or
-    the vehicle link was down). ``bad_bytes`` / ``crc_errors``: what was not a packet; it is
-    never relayed.
-    """
-
-    def __init__(self, control: bool) -> None:
-        self.control = control
-        self.packets = 0
-        self.relayed = 0
-        self.relayed_bytes = 0
-        self.not_relayed = 0
-        self.undeliverable = 0
-        self.bad_bytes = 0
-        self.crc_errors = 0
-        self.by_type: Counter[str] = Counter()
-
-    def note(self) -> str:
-        """One line for people: what happened to what the ground station sent."""
-        if not self.packets and not self.bad_bytes:
-            return "GCS sent nothing"
-        if self.control:
-            text = f"GCS sent {self.packets} packets, {self.relayed} relayed to the vehicle"
-            if self.undeliverable:
-                text += f", {self.undeliverable} undeliverable (no vehicle link)"
-        else:
-            text = f"GCS sent {self.packets} packets, not relayed (monitor only)"
-        if self.bad_bytes:
-            text += f"; {self.bad_bytes} bad bytes dropped"
-        return text
-
-    def as_dict(self) -> dict:
-        return {
-            "mode": "control" if self.control else "monitor",
-            "packets": self.packets,
-            "relayed": self.relayed,
-            "relayed_bytes": self.relayed_bytes,
-            "not_relayed": self.not_relayed,
-            "undeliverable": self.undeliverable,
-            "bad_bytes": self.bad_bytes,
-            "crc_errors": self.crc_errors,
-            "messages": dict(sorted(self.by_type.items())),
-            "note": self.note(),
-        }
 
 
 class Recorder:
@@ -236,12 +108,16 @@ class Recorder:
     sensors
         Serial sensor prefixes whose ``SENSOR.NAME`` readings the name table should know
         (kept in ``session.json`` as ``payload_sensors`` for replay).
+    on_rows
+        Called with every list of sample rows as soon as it is written to the journal (the
+        :class:`~dronesense.live.listener.Listener` hands them to its caller this way).
     """
 
     def __init__(self, out_dir: str | Path, *, names: NameTable | None = None,
                  max_gap_s: float = 1.0, lags: dict[str, float] | None = None,
                  forward=None, meta: dict | None = None, clock=None,
-                 sensors: Iterable[str] = (), control=None):
+                 sensors: Iterable[str] = (), control=None,
+                 on_rows: Callable[[list[SampleRow]], None] | None = None):
         self.dir = Path(out_dir)
         self.folder = SessionFolder(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -279,6 +155,7 @@ class Recorder:
         self._decode_ids = frozenset(_ID_OF[t] for t in MessageAdapter.TYPES)
         self._last_flush = time.monotonic()
         self.flags: Counter[int] = Counter()
+        self.on_rows = on_rows
         self.latest: dict[tuple[int, str], tuple[float, str, str]] = {}
         self.write_summary()
 
@@ -442,6 +319,8 @@ class Recorder:
         flags = self.flags
         for r in rows:
             flags[r.flag] += 1
+        if self.on_rows is not None and rows:
+            self.on_rows(rows)
 
     def _reject(self, recv_us: int, data: bytes) -> None:
         self.stats.bad_bytes += len(data)
@@ -485,105 +364,16 @@ class Recorder:
 
     def summary(self) -> dict:
         """The ``session.json`` content as it stands."""
-        st = self.stats
-        pairer = self.pairer
-        vehicles = {}
-        for sysid, fs in sorted(pairer.states.items()):
-            status = fs.status
-            last = fs.track.last_fix()
-            vehicles[str(sysid)] = {
-                "boots": fs.boot + 1,
-                "reboots": fs.reboots,
-                "clock_syncs": fs.clock.syncs,
-                "clock": fs.clock.reports(),
-                "fixes_dropped_out_of_order": fs.track.dropped,
-                "armed": None if status is None else status.armed,
-                "mode": None if status is None else status.mode,
-                "mode_name": mode_name(status),
-                "vehicle_type": None if status is None else status.vehicle_type,
-                "autopilot": None if status is None else status.autopilot,
-                "has_flown": fs.has_flown,
-                "last_position": None if last is None else {
-                    "time_boot_ms": last[0], "fix_ok": last[1],
-                    "lat": float(last[2][0]), "lon": float(last[2][1]),
-                    "alt_amsl": float(last[2][2]), "height": float(last[2][3]),
-                },
-            }
-        unknown = {k: v for k, v in st.by_type.items() if k.startswith("UNKNOWN_")}
-        return {
-            "format": "dronesense-session-1",
-            "start_utc": self.start_utc,
-            "end_utc": self.end_utc,
-            **self.meta,
-            "versions": {
-                "dronesense": __version__,
-                "pymavlink": getattr(pymavlink, "__version__", _pymavlink_version()),
-                "python": platform.python_version(),
-            },
-            "packets": st.packets,
-            "tlog_packets": self.tlog_packets,
-            "bytes": st.bytes,
-            "bad_bytes": st.bad_bytes,
-            "crc_errors": st.crc_errors,
-            "unknown_message_ids": sum(unknown.values()),
-            "signed_packets": st.signed,
-            "mavlink_versions": dict(st.versions),
-            "messages": dict(sorted(st.by_type.items())),
-            "loss": st.loss(),
-            "loss_total": round(st.total_loss(), 6),
-            "ignored_gcs_messages": self.processor.adapter.ignored_gcs,
-            "vehicles": vehicles,
-            "warnings": [w for fs in pairer.states.values() for w in fs.warnings()],
-            "samples": {
-                "total": self.journal.rows,
-                "by_quantity": dict(sorted(pairer.counts.items())),
-                "by_flag": {str(k): v for k, v in sorted(self.flags.items())},
-                "pending": pairer.pending,
-            },
-            "forward": None if self.forward is None else self.forward_summary(),
-            **({"payloads": self.payload_summary()} if self.payloads else {}),
-        }
+        return session_summary(self)
 
     def forward_summary(self) -> dict:
-        """``--forward``: packets sent to the ground station, and what it sent back."""
-        fwd = self.forward
-        doc = {"conn": getattr(fwd, "conn", None), "sent": fwd.sent, "dropped": fwd.dropped,
-               "control": self.control is not None}
-        for key in ("connections", "refused", "foreign"):
-            if getattr(fwd, key, 0):
-                doc[key] = getattr(fwd, key)
-        doc["uplink"] = None if self.uplink is None else self.uplink.as_dict()
-        return doc
+        """The forwarded ground station: packets sent to it, and what it sent back."""
+        return forward_summary(self)
 
     def payload_summary(self) -> dict:
         """Per serial payload: port and decoder counts, readings, clock (for ``session.json``).
         """
-        out = {}
-        for source, entry in self.payloads.items():
-            sp, conv = entry["payload"], entry["readings"]
-            doc: dict = {"prefix": entry["prefix"]}
-            if sp is not None:
-                doc.update(sp.stats())
-                doc["connected"] = sp.connected
-            if conv is not None:
-                doc["readings"] = conv.readings
-                doc["dropped"] = conv.dropped
-                doc["waiting_for_clock"] = conv.pending
-            doc["listener_errors"] = entry["errors"]
-            doc["listener_last_error"] = entry["last_error"]
-            out[source] = doc
-        if self.clock is not None:
-            clocks = {}
-            for sysid in self.clock.sysids:
-                est = self.clock.estimate(sysid)
-                clocks[str(sysid)] = None if est is None else {
-                    "ready": self.clock.ready(sysid),
-                    "uncertainty_ms": round(est.uncertainty_ms, 3),
-                    "rate": round(1.0 - est.slope, 9),
-                    "points": est.points, "span_s": round(est.span_s, 3), "boot": est.boot,
-                }
-            out["receive_clock"] = {"rate_setting": self.clock.rate, "vehicles": clocks}
-        return out
+        return payload_summary(self)
 
     def write_summary(self) -> dict:
         """Write ``session.json`` atomically; return its content."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dronesense.errors import InputError
+from dronesense.errors import InputError, ParameterError
 from dronesense.geo import LocalFrame
 from dronesense.missions.items import GLOBAL_FRAMES, NAV_WAYPOINT, Mission
 from dronesense.missions.patterns import estimate
@@ -80,6 +80,12 @@ class Limits:
         ``"ardupilot"``, ``"px4"``, ``"firmware_sim"`` or None (any command).
     speed
         Speed for the duration estimate when the mission sets none (m/s).
+
+    Raises
+    ------
+    ParameterError
+        A limit that is NaN, infinite or not positive (a negative ``reserve``), named by its
+        field.
     """
 
     max_height: float | None = 120.0
@@ -89,6 +95,16 @@ class Limits:
     reserve: float = 0.2
     target: str | None = "ardupilot"
     speed: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_height", "max_distance", "min_spacing", "endurance", "speed"):
+            value = getattr(self, name)
+            if value is not None and not (0 < value < math.inf):
+                raise ParameterError(name, f"must be positive and finite (None: no check), "
+                                           f"got {value}")
+        if not (0 <= self.reserve < math.inf):
+            raise ParameterError("reserve", f"must be a finite share, not negative, "
+                                            f"got {self.reserve}")
 
 
 def _minutes(seconds: float) -> str:
@@ -111,8 +127,8 @@ def check(mission: Mission, limits: Limits | None = None) -> list[str]:
     local = LocalFrame(home.lat, home.lon, 0.0)
     problems: list[str] = []
     if limits.target is not None and limits.target not in TARGETS:
-        raise InputError(f"unknown target autopilot {limits.target!r} "
-                         f"(use {', '.join(TARGETS)})")
+        raise ParameterError("target", f"unknown target autopilot {limits.target!r} "
+                                       f"(use {', '.join(TARGETS)})")
     commands, frames = TARGETS.get(limits.target or "", (None, None))
     last: tuple[float, float, float] | None = None
     for seq, item in enumerate(mission.items, start=1):

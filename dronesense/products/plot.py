@@ -14,6 +14,10 @@ Examples
 >>> fig = plot_slices(ds)
 >>> len(fig.axes) >= 3
 True
+>>> import os, tempfile
+>>> fig = plot_slices(ds, os.path.join(tempfile.mkdtemp(), "slices.png"), levels=[15])
+>>> [ax.get_title() for ax in fig.axes[:1]]
+['height 15 m (50 voxels)']
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from dronesense.errors import ParameterError
 from dronesense.products.sections import curtain, data_variable, horizontal_slices, vertical_profile
 from dronesense.quantities import display_units
 
@@ -82,6 +87,12 @@ def _masked_style(ax) -> None:
 
 def _save(fig: Figure, path: str | Path | None) -> Figure:
     if path is not None:
+        if not isinstance(path, str | Path):
+            raise TypeError(f"path must be a file name, not {type(path).__name__}")
+        kinds = fig.canvas.get_supported_filetypes()
+        if Path(path).suffix.lower().lstrip(".") not in kinds:
+            raise ParameterError("path", f"must be an image file ending in .png, .pdf or .svg"
+                                 f" (a variable goes in name=), got {str(path)!r}")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110)
     return fig
@@ -106,13 +117,30 @@ def _extend(values, vmin: float, vmax: float) -> str:
             (True, True): "both"}[(lo, hi)]
 
 
-def plot_slices(ds: xr.Dataset, name: str | None = None, levels: Sequence[float] | None = None,
-                path: str | Path | None = None, cmap: str = "viridis") -> Figure:
+def plot_slices(ds: xr.Dataset, path: str | Path | None = None, *, name: str | None = None,
+                levels: Sequence[float] | None = None, cmap: str = "viridis") -> Figure:
     """One map per level of the estimate (x east, y north, metres from the origin).
 
     Voxels without an estimate (no data support) are grey-hatched; voxels holding samples
     are marked with dots, so measured and interpolated voxels can be told apart. The colour
     scale spans the 1-99 % range of the values (arrows on the bar when values lie outside).
+
+    Parameters
+    ----------
+    ds
+        A grid Dataset (dims ``(z, y, x)``).
+    path
+        Image file to write (``.png``, ``.pdf``, ``.svg``); none by default.
+    name
+        Variable to draw (default: the estimate).
+    levels
+        Levels (m) to show, nearest taken (default: every level with an estimate).
+    cmap
+        Matplotlib colour map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     da = horizontal_slices(ds, name, levels)
     n = da.sizes["z"]
@@ -151,9 +179,13 @@ def plot_slices(ds: xr.Dataset, name: str | None = None, levels: Sequence[float]
     return _save(fig, path)
 
 
-def plot_profile(ds: xr.Dataset, name: str | None = None,
-                 path: str | Path | None = None) -> Figure:
-    """Vertical profile: per-level mean, median and min-max / ±std envelopes."""
+def plot_profile(ds: xr.Dataset, path: str | Path | None = None, *,
+                 name: str | None = None) -> Figure:
+    """Vertical profile: per-level mean, median and min-max / ±std envelopes.
+
+    ``path`` (an image file to write) and ``name`` (the variable, default the estimate) as
+    in :func:`plot_slices`; returns the :class:`~matplotlib.figure.Figure`.
+    """
     prof = vertical_profile(ds, name)
     var = prof.attrs["variable"]
     fig = Figure(figsize=(5.0, 5.8), layout="constrained")
@@ -178,9 +210,13 @@ def plot_profile(ds: xr.Dataset, name: str | None = None,
 
 
 def plot_section(ds: xr.Dataset, start: tuple[float, float], end: tuple[float, float],
-                 name: str | None = None, path: str | Path | None = None,
+                 path: str | Path | None = None, *, name: str | None = None,
                  cmap: str = "viridis") -> Figure:
-    """Curtain along the line ``start`` -> ``end`` (``(lat, lon)`` each)."""
+    """Curtain along the line ``start`` -> ``end`` (``(lat, lon)`` each).
+
+    ``path``, ``name`` and ``cmap`` as in :func:`plot_slices`; returns the
+    :class:`~matplotlib.figure.Figure`.
+    """
     sec = curtain(ds, start, end, name)
     sec.name = data_variable(ds, name)
     fig = Figure(figsize=(8, 4.0), layout="constrained")
@@ -199,7 +235,7 @@ def plot_section(ds: xr.Dataset, start: tuple[float, float], end: tuple[float, f
 
 
 def plot_slices_vs_truth(grid: xr.Dataset | xr.DataArray, truth: xr.DataArray,
-                         path: str | Path | None = None, name: str | None = None,
+                         path: str | Path | None = None, *, name: str | None = None,
                          levels: Sequence[float] | None = None,
                          cmap: str = "viridis") -> Figure:
     """Horizontal slices per altitude layer of a gridded quantity beside the true field.

@@ -1,8 +1,24 @@
-"""Samples files: read any samples input (session folder, .csv journal, .nc, .parquet).
+"""Samples files: read any samples input (session folder, .csv journal, .nc, .parquet), or
+pair flight logs, into sample rows or the CF samples Dataset.
+
+:func:`load_dataset` is the one entry point for "anything -> samples Dataset": samples files
+are read as they are, flight logs (``.tlog``, ``.bin``, a CSV track with its column map, a
+session folder without journal) are paired by :func:`dronesense.flight.postflight.pair_logs`,
+whose summary the Dataset keeps as text (attribute ``pairing_summary``).
+
+Examples
+--------
+>>> from dronesense.datasets import sample_flight
+>>> ds = load_dataset(sample_flight(), lags={"ch4": "auto"})
+>>> ds.attrs["featureType"], int(ds["ch4"].count()) > 1000
+('trajectory', True)
+>>> print(ds.attrs["pairing_summary"].splitlines()[2])
+  ch4: 1153 samples, 1151 paired (99.8%)
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,24 +92,88 @@ def read_rows(path: str | Path) -> list[SampleRow]:
     return from_dataset(_open_netcdf(path))
 
 
-def load_dataset(path: str | Path):
-    """The samples :class:`xarray.Dataset` of a samples input (see :func:`read_rows`).
+def as_paths(path_or_paths) -> list[Path]:
+    """One path or a sequence of paths as a list of :class:`~pathlib.Path`.
 
-    A ``.nc`` is returned as stored (its attributes kept); the other inputs go through
-    :func:`to_dataset` with the path as ``source``.
+    Raises
+    ------
+    TypeError
+        For anything but a path (``str`` / ``os.PathLike``) or a sequence of them.
+    ValueError
+        For an empty sequence.
+
+    Examples
+    --------
+    >>> as_paths("a.tlog"), len(as_paths(["a.tlog", Path("b.bin")]))
+    ([PosixPath('a.tlog')], 2)
+    """
+    if isinstance(path_or_paths, str | os.PathLike):
+        return [Path(path_or_paths)]
+    if isinstance(path_or_paths, bytes) or not isinstance(path_or_paths, Sequence):
+        raise TypeError("expected a path or a sequence of paths, not "
+                        f"{type(path_or_paths).__name__}")
+    paths = []
+    for p in path_or_paths:
+        if not isinstance(p, str | os.PathLike):
+            raise TypeError(f"expected a path, not {type(p).__name__}: {p!r}")
+        paths.append(Path(p))
+    if not paths:
+        raise ValueError("no input paths given")
+    return paths
+
+
+def load_dataset(path_or_paths, *, quantities: Sequence[str] | None = None,
+                 prefer_journal: bool = True, names=None, history: str = "", **pair_options):
+    """The samples :class:`xarray.Dataset` of any input or inputs.
+
+    Samples inputs (session folder with its journal, samples ``.csv`` / ``.nc`` /
+    ``.parquet``) are read; flight logs (``.tlog``, ``.bin``, CSV track, session folder
+    without journal, or with ``prefer_journal=False``) are paired (see
+    :func:`read_sample_rows`, whose options this takes). A single ``.nc`` is returned as
+    stored (its attributes kept) unless ``quantities`` selects some of it; everything else goes
+    through :func:`to_dataset` with the input path(s) as ``source`` and, when logs were paired,
+    the pairing summary as text lines in the ``pairing_summary`` attribute.
+
+    Parameters
+    ----------
+    path_or_paths
+        A path or a sequence of paths.
+    quantities
+        Keep only these quantity keys.
+    prefer_journal
+        Read a session folder's ``samples.csv`` rather than pairing its ``flight.tlog``.
+    names
+        A :class:`~dronesense.quantities.NameTable` (wire names -> quantities, metadata).
+    history
+        The Dataset's ``history`` attribute (default: when and by what it was made).
+    **pair_options
+        For logs: ``lags``, ``max_gap_s``, ``csv_map``, ``record_map``, ... of
+        :func:`dronesense.flight.postflight.pair_logs`.
 
     Raises
     ------
     InputError
-        As :func:`read_rows`, and for an input holding no samples.
+        For a missing or unreadable input, a log with nothing usable
+        (:class:`~dronesense.errors.NoUsableDataError`), or no samples left.
     """
-    path = _samples_path(path)
-    if not path.is_dir() and path.suffix.lower() == ".nc":
-        return _open_netcdf(path)
-    rows = read_rows(path)
-    if not rows:
-        raise InputError("holds no samples", path=path)
-    return to_dataset(rows, source=str(path))
+    paths = as_paths(path_or_paths)
+    if len(paths) == 1 and not quantities:  # one samples input: pairing options do not apply
+        path = paths[0]
+        kind = samples_kind(path, prefer_journal=prefer_journal)
+        if kind == "netcdf":
+            return _open_netcdf(path)
+        if kind is not None:
+            rows = read_rows(path)
+            if not rows:
+                raise InputError("holds no samples", path=path)
+            return to_dataset(rows, names, source=str(path), history=history)
+    rows, summary = read_sample_rows(paths, quantities=quantities,
+                                     prefer_journal=prefer_journal, names=names,
+                                     **pair_options)
+    ds = to_dataset(rows, names, history=history, source=", ".join(map(str, paths)))
+    if summary is not None:
+        ds.attrs["pairing_summary"] = "\n".join(summary.lines())
+    return ds
 
 
 # ---------------------------------------------------------------------------------------------

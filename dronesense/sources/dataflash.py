@@ -36,7 +36,7 @@ from pathlib import Path
 
 from dronesense.errors import InputError
 from dronesense.events import Event, Fix, Reading, TimeSync
-from dronesense.sources.tlogscan import SkippedRegion
+from dronesense.sources.tlogrecords import SkippedRegion
 
 __all__ = ["DataflashLog", "gps_to_unix_us", "load_record_map", "read_dataflash"]
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.errors import InputError
+from dronesense.sources.kinds import detect_kind
 from dronesense.sources.session_folder import SessionFolder
 
 __all__ = [
@@ -414,19 +415,25 @@ class TlogReader:
 
 
 def iter_packets(path: str | Path) -> Iterator[Packet]:
-    """Packets of a ``.tlog`` file or of a session directory (its ``flight.tlog``).
+    """Packets of a ``.tlog`` file or of a session directory (its ``flight.tlog``); the kind
+    is decided by :func:`~dronesense.sources.kinds.detect_kind`.
 
     Raises
     ------
     InputError
-        If the path is neither.
+        If the path is neither (a DataFlash log or a CSV track holds no MAVLink packets).
     """
     path = Path(path)
-    if path.is_dir():
+    if not path.exists():
+        raise InputError("no such file or directory", path=path)
+    kind = detect_kind(path)
+    if kind == "session":
         tlog = SessionFolder(path).tlog
         if not tlog.exists():
             raise InputError("not a session directory (no flight.tlog)", path=path)
         path = tlog
-    elif not path.exists():
-        raise InputError("no such file or directory", path=path)
+    elif kind != "tlog":
+        what = "a DataFlash log" if kind == "bin" else "a CSV track"
+        raise InputError(f"{what} holds no MAVLink packets (expected a .tlog or a session "
+                         "directory)", path=path)
     return iter(TlogReader(path))

@@ -1,5 +1,18 @@
 """Open any flight log (.tlog, session folder, DataFlash .bin, CSV track) and reduce it to
-flight events."""
+flight events.
+
+:func:`load_events` asks :func:`~dronesense.sources.kinds.detect_kind` which kind of log it is
+and reads it with the reader of that kind, keeping every good message and reporting every
+skipped byte range.
+
+Examples
+--------
+>>> try:
+...     load_events("no/such/flight.tlog")
+... except InputError as err:
+...     print(err)
+no/such/flight.tlog: no such file or directory
+"""
 
 from __future__ import annotations
 
@@ -9,10 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dronesense.errors import InputError
+from dronesense.errors import InputError, ParameterError
 from dronesense.events import Event
+from dronesense.sources.kinds import detect_kind
 from dronesense.sources.session_folder import SessionFolder
 from dronesense.sources.tlogscan import PAIRING_TYPES, SkippedRegion, TlogScan, scan_tlog
+
+__all__ = ["LogEvents", "Progress", "detect_kind", "events_of", "load_events", "tlog_events"]
 
 Progress = Callable[[str, float, float], None]
 
@@ -44,35 +60,6 @@ class LogEvents:
     size: int = 0
     notes: list[str] = field(default_factory=list)
     sensors: list[str] = field(default_factory=list)
-
-
-def detect_kind(path: str | Path) -> str:
-    """``tlog``, ``session``, ``bin`` or ``csv`` from the path (content for unknown suffixes).
-
-    Examples
-    --------
-    >>> detect_kind("flight.BIN"), detect_kind("a.tlog"), detect_kind("track.txt.csv")
-    ('bin', 'tlog', 'csv')
-    """
-    path = Path(path)
-    if path.is_dir():
-        return "session"
-    suffix = path.suffix.lower()
-    if suffix in (".tlog", ".bin", ".csv"):
-        return suffix[1:]
-    if suffix in (".log", ".df"):
-        return "bin"
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(16)
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", path=path) from None
-    if head[:2] == b"\xa3\x95":
-        return "bin"
-    if len(head) > 8 and head[8] in (0xFE, 0xFD):
-        return "tlog"
-    raise InputError("unknown log type (expected .tlog, .bin, .csv or a session directory)",
-                     path=path)
 
 
 class _Header:
@@ -179,11 +166,20 @@ def load_events(
     path
         ``.tlog``, ``.bin``, ``.csv`` or a session directory.
     csv_map
-        A :class:`dronesense.sources.csvtrack.CsvMap` (required for ``.csv``).
+        A :class:`dronesense.sources.csvtrack.CsvMap`, or the path of its TOML file (required
+        for ``.csv``).
     record_map
-        DataFlash custom record mapping (:func:`dronesense.sources.dataflash.load_record_map`).
+        DataFlash custom record mapping (:func:`dronesense.sources.dataflash.load_record_map`),
+        or the path of its TOML file.
     progress
         ``progress(description, done, total)``.
+
+    Raises
+    ------
+    InputError
+        If the log does not exist, is of no known kind or cannot be read.
+    ParameterError
+        ``csv_map``: a CSV track without a column mapping.
     """
     path = Path(path)
     if not path.exists():
@@ -202,8 +198,10 @@ def load_events(
         log.skipped = scan.skipped
         log.events = _with_payload(tlog, _indexed_tlog_events(scan), log)
     elif kind == "bin":
-        from dronesense.sources.dataflash import read_dataflash
+        from dronesense.sources.dataflash import load_record_map, read_dataflash
 
+        if isinstance(record_map, str | Path):
+            record_map = load_record_map(record_map)
         cb = (lambda d, t: progress(f"read {path.name}", d, t)) if progress else None
         df = read_dataflash(path, record_map, progress=cb)
         log.size = df.size
@@ -211,11 +209,13 @@ def load_events(
         log.skipped = df.skipped
         log.events = [(e, None) for _, e in df.events]
     else:
-        from dronesense.sources.csvtrack import read_csv_track
+        from dronesense.sources.csvtrack import load_csv_map, read_csv_track
 
         if csv_map is None:
-            raise InputError("a CSV track needs a column mapping (--csv-map MAP.toml)",
-                             path=path)
+            raise ParameterError("csv_map", "a CSV track needs a column mapping (a TOML file "
+                                 "naming its time, position and reading columns)", path=path)
+        if isinstance(csv_map, str | Path):
+            csv_map = load_csv_map(csv_map)
         track = read_csv_track(path, csv_map)
         log.size = path.stat().st_size
         log.messages = track.rows

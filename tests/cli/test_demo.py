@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from dronesense.cli.demo import run_demo, true_field_on_grid
+from dronesense.cli.demo import SimulatorTruth, run_demo, true_field_on_grid
 from dronesense.cli.main import main
+from dronesense.errors import InputError
 
 MISSIONS = Path(__file__).resolve().parents[2] / "missions"
 
@@ -55,6 +56,30 @@ def test_true_field_on_grid_uses_grid_altitudes(demo, plume_box):
         assert truth.shape == grid["ch4"].shape
         # far upwind of the stack the field is background
         assert np.nanmin(truth.values) == pytest.approx(1.95, abs=0.01)
+
+
+def test_demo_asks_the_simulator_program_for_the_truth(demo, plume_box):
+    """The demo's truth comes from ``firmware-sim --truth-at`` and is the field exactly."""
+    from firmware_sim import load_field
+
+    out, _ = demo
+    with xr.open_dataset(out / "grid.nc") as grid:
+        asked = true_field_on_grid(grid, SimulatorTruth(plume_box), "ch4")
+        direct = true_field_on_grid(grid, load_field(plume_box.with_suffix(".toml")), "ch4")
+        assert np.array_equal(asked.values, direct.values)
+        with pytest.raises(InputError, match="no quantity 'no2'"):
+            true_field_on_grid(grid.rename({"ch4": "no2"}), SimulatorTruth(plume_box), "no2")
+
+
+def test_demo_code_runs_the_simulator_as_a_program():
+    import ast
+
+    import dronesense.cli.demo as demo_module
+
+    tree = ast.parse(Path(demo_module.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m and m.split(".")[0] == "firmware_sim" for m in imported)
 
 
 def test_demo_command_reports_missing_mission(tmp_path, capsys):

@@ -46,6 +46,16 @@ def test_nothing_usable_exits_non_zero_with_a_reason(tmp_path, capsys):
     assert "nothing usable" in capsys.readouterr().err
 
 
+def test_csv_track_without_map_names_the_option(tmp_path, capsys):
+    track = tmp_path / "track.csv"
+    track.write_text("time,lat,lon,alt,ch4\n2024-05-01T10:00:00Z,52.0,5.0,40,1.9\n")
+    rc = main(["pair", str(track), "--out", str(tmp_path / "s.nc"), "--quiet"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("dronesense pair: error: ")
+    assert "--csv-map: a CSV track needs a column mapping" in err
+
+
 @needs_bin
 def test_pair_dataflash_without_readings_says_why(tmp_path, capsys):
     rc = main(["pair", str(BIN), "--out", str(tmp_path / "s.csv"), "--quiet"])

@@ -28,7 +28,9 @@ from dronesense.flight.pairing import Pairer
 from dronesense.sources.framing import Framer
 from dronesense.sources.link import Link
 from dronesense.sources.messages import MessageAdapter
-from dronesense.sources.payload.serial_source import PayloadReadings, ReceiveClock, SerialPayload
+from dronesense.sources.payload.clock import ReceiveClock
+from dronesense.sources.payload.readings import PayloadReadings
+from dronesense.sources.payload.serial_source import SerialPayload
 from tests.support.sim import match_truth, metres, write_mission
 
 

@@ -95,3 +95,54 @@ def test_fast_tlog_output(tmp_path):
 def test_python_module_entry_point():
     r = run("--help")
     assert "firmware-sim" in r.stdout
+
+
+def test_truth_at_positions_is_the_field_exactly(tmp_path):
+    """--truth-at writes the field at the given positions, row for row, every digit kept."""
+    import csv
+
+    import numpy as np
+
+    from firmware_sim import load_field
+
+    field = load_field(MISSIONS / "plume-box.toml")
+    rng = np.random.default_rng(4)
+    lat = 50.9934 + rng.uniform(0, 0.004, 50)
+    lon = 6.9877 + rng.uniform(0, 0.006, 50)
+    alt = 42.0 + rng.uniform(0, 60, 50)
+    points = tmp_path / "points.csv"
+    with points.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "lat", "lon", "alt_amsl"])
+        w.writerows([f"p{i}", repr(float(a)), repr(float(b)), repr(float(c))]
+                    for i, (a, b, c) in enumerate(zip(lat, lon, alt, strict=True)))
+    out = tmp_path / "truth.csv"
+    r = run("--mission", MISSIONS / "plume-box.plan", "--truth-at", points, out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    with out.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["lat", "lon", "alt_amsl", *field.quantities]
+    for q in field.quantities:
+        got = np.array([float(row[q]) for row in rows])
+        assert np.array_equal(got, field.evaluate(q, lat, lon, alt))
+    assert max(float(row["ch4"]) for row in rows) > 1.95  # some points are in the plume
+    # the field alone is enough, no mission needed
+    r = run("--field", MISSIONS / "plume-box.toml", "--truth-at", points, out)
+    assert r.returncode == 0 and "50 positions" in r.stderr
+
+
+@pytest.mark.parametrize(("text", "name"), [("lat,lon\n1,2\n", "alt_amsl"),
+                                            ("lat,lon,alt_amsl\n1,x,3\n", "line 2"),
+                                            ("lat,lon,alt_amsl\n1,nan,3\n", "finite")])
+def test_truth_at_bad_points_one_line_error(tmp_path, text, name):
+    points = tmp_path / "points.csv"
+    points.write_text(text)
+    r = run("--mission", MISSIONS / "plume-box.plan", "--truth-at", points, tmp_path / "o.csv")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and name in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_truth_at_needs_a_mission_or_field(tmp_path):
+    r = run("--truth-at", tmp_path / "p.csv", tmp_path / "o.csv")
+    assert r.returncode == 2 and "--mission" in r.stderr

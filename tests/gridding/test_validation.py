@@ -6,13 +6,13 @@ import xarray as xr
 
 from dronesense.cli.main import main
 from dronesense.gridding.coordinates import sample_coordinates
-from dronesense.gridding.grid import grid_samples
+from dronesense.gridding.grid import grid_samples, select_method
 from dronesense.gridding.methods.block import BlockReduce
 from dronesense.gridding.methods.dmv import KernelDMV
 from dronesense.gridding.methods.idw import IDW
 from dronesense.gridding.methods.kriging import Kriging
 from dronesense.gridding.spec import GridSpec
-from dronesense.gridding.validation import cross_validate, select_method, track_segments
+from dronesense.gridding.validation import cross_validate, track_segments
 from tests.support.grids import ORIGIN, flight, samples_dataset, truth_grid
 
 NOISE = 0.02

@@ -26,8 +26,8 @@ from pymavlink import mavutil
 
 from dronesense.flight.pipeline import replay
 from dronesense.samples.journal import format_row, read_journal
+from dronesense.sources.forward import Forwarder
 from dronesense.sources.framing import TlogReader
-from dronesense.sources.link import Forwarder
 from tests.support.link import start_listener, stop
 from tests.support.paths import free_port
 from tests.support.sim import download

@@ -124,8 +124,9 @@ def test_listener_survives_payload_port_going_away(tmp_path):
 
 
 def test_view_shows_payload_status(tmp_path):
-    from dronesense.sources.payload.frames import Frame
-    from dronesense.sources.payload.serial_source import PayloadReadings, ReceiveClock, Stamped
+    from dronesense.sources.payload.clock import ReceiveClock
+    from dronesense.sources.payload.frames import Frame, Stamped
+    from dronesense.sources.payload.readings import PayloadReadings
 
     clock = ReceiveClock()
     rec = Recorder(tmp_path / "s", clock=clock, sensors=["pms5003"])

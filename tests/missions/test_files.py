@@ -171,3 +171,25 @@ def test_example_intent():
     assert levels == list(range(10, 130, 10))
     assert all(i.params[0] == 8 for i in profile.items if i.command == 16)
     assert math.isclose(profile.home.alt, 108)
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["profile", "--levels", "10,nan"], "--levels"),
+    (["profile", "--levels", "10", "--speed", "inf"], "--speed"),
+    (["profile", "--levels", "10", "--hold", "nan"], "--hold"),
+    (["box", "--centre", "50.996,6.992", "--size", "150xnan", "--layers", "20", "--spacing",
+      "20", "--heading", "0"], "--size"),
+    (["box", "--centre", "50.996,6.992", "--size", "150x60", "--layers", "20", "--spacing",
+      "nan", "--heading", "0"], "--spacing"),
+    (["curtain", "--source", "50.994,6.988", "--wind-from", "240", "--distance", "200",
+      "--width", "150", "--heights", "10:inf:10"], "--heights"),
+    (["orbit", "--centre", "50.995,6.989", "--heights", "30", "--radii", "20,-4"], "--radii"),
+    (["orbit", "--centre", "50.995,6.989", "--heights", "30", "--radii", "20",
+      "--max-height", "nan"], "--max-height"),
+])
+def test_cli_names_the_option_of_a_bad_value(tmp_path, capsys, args, option):
+    out = tmp_path / "m.plan"
+    assert main(["mission", *args, "--home", "50.9934,6.9877,42", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"dronesense mission: error: {option}: "), err
+    assert not out.exists()

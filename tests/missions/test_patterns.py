@@ -143,3 +143,77 @@ def test_checks_target_commands_and_frames():
     assert checks.check(m, checks.Limits(target=None)) == []
     with pytest.raises(InputError, match="unknown target"):
         checks.check(m, checks.Limits(target="inav"))
+
+
+NAN, INF = float("nan"), float("inf")
+SOURCE = (50.995, 6.989)
+
+
+@pytest.mark.parametrize(("call", "parameter"), [
+    (lambda: patterns.box_survey(HOME, patterns.rectangle(50.996, 6.992, 150, 60), layers=[20],
+                                 spacing=NAN, heading=0), "spacing"),
+    (lambda: patterns.box_survey(HOME, patterns.rectangle(50.996, 6.992, 150, 60),
+                                 layers=[20, INF], spacing=20, heading=0), "layers"),
+    (lambda: patterns.box_survey(HOME, patterns.rectangle(50.996, 6.992, 150, 60), layers=[20],
+                                 spacing=20, heading=NAN), "heading"),
+    (lambda: patterns.box_survey(HOME, patterns.rectangle(50.996, 6.992, 150, 60), layers=[20],
+                                 spacing=20, wind_from=INF), "wind_from"),
+    (lambda: patterns.box_survey(HOME, patterns.rectangle(50.996, 6.992, 150, 60), layers=[20],
+                                 spacing=20, heading=0, margin=NAN), "margin"),
+    (lambda: patterns.box_survey(HOME, [(50.99, 6.98), (NAN, 6.99), (50.991, 6.99)],
+                                 layers=[20], spacing=20, heading=0), "polygon"),
+    (lambda: patterns.box_survey(HOME, [(50.99, 6.98), (50.991, 6.99)], layers=[20],
+                                 spacing=20, heading=0), "polygon"),
+    (lambda: patterns.rectangle(50.996, 6.992, INF, 60), "length"),
+    (lambda: patterns.rectangle(50.996, NAN, 150, 60), "lon"),
+    (lambda: patterns.vertical_profile(HOME, [10, 20], hold=NAN), "hold"),
+    (lambda: patterns.vertical_profile(HOME, [10, 20], hold=-1), "hold"),
+    (lambda: patterns.vertical_profile(HOME, [10, 20], point=(INF, 6.98)), "point"),
+    (lambda: patterns.vertical_profile(HOME, [10, 20], speed=INF), "speed"),
+    (lambda: patterns.vertical_profile(HOME, [10, 20], speed=0), "speed"),
+    (lambda: patterns.vertical_profile(HOME, [10, 20], acceptance=NAN), "acceptance"),
+    (lambda: patterns.vertical_profile(HOME, [10, 20], frame="agl"), "frame"),
+    (lambda: patterns.vertical_profile(HOME, [10, 20], end="loiter"), "end"),
+    (lambda: patterns.vertical_profile(HOME, []), "levels"),
+    (lambda: patterns.vertical_profile(Home(NAN, 6.98, 42.0), [10]), "home"),
+    (lambda: patterns.vertical_profile(Home(50.99, 6.98, INF), [10]), "home"),
+    (lambda: patterns.curtain(HOME, SOURCE, wind_from=NAN, distance=200, width=150,
+                              min_height=10, max_height=50, vertical_spacing=10), "wind_from"),
+    (lambda: patterns.curtain(HOME, SOURCE, wind_from=240, distance=INF, width=150,
+                              min_height=10, max_height=50, vertical_spacing=10), "distance"),
+    (lambda: patterns.curtain(HOME, SOURCE, wind_from=240, distance=200, width=NAN,
+                              min_height=10, max_height=50, vertical_spacing=10), "width"),
+    (lambda: patterns.curtain(HOME, SOURCE, wind_from=240, distance=200, width=150,
+                              min_height=10, max_height=NAN, vertical_spacing=10), "max_height"),
+    (lambda: patterns.curtain(HOME, SOURCE, wind_from=240, distance=200, width=150,
+                              min_height=10, max_height=5, vertical_spacing=10), "max_height"),
+    (lambda: patterns.curtain(HOME, SOURCE, wind_from=240, distance=200, width=150,
+                              min_height=0, max_height=50, vertical_spacing=10), "min_height"),
+    (lambda: patterns.curtain(HOME, SOURCE, wind_from=240, distance=200, width=150,
+                              min_height=10, max_height=50, vertical_spacing=INF),
+     "vertical_spacing"),
+    (lambda: patterns.curtain(HOME, (NAN, 6.98), wind_from=240, distance=200, width=150,
+                              min_height=10, max_height=50, vertical_spacing=10), "source"),
+    (lambda: patterns.stack_orbit(HOME, SOURCE, heights=[30], radii=[20, NAN]), "radii"),
+    (lambda: patterns.stack_orbit(HOME, SOURCE, heights=[30], radii=[]), "radii"),
+    (lambda: patterns.stack_orbit(HOME, SOURCE, heights=[NAN], radii=[20]), "heights"),
+    (lambda: patterns.stack_orbit(HOME, SOURCE, heights=[30], radii=[20], max_chord=INF),
+     "max_chord"),
+    (lambda: patterns.stack_orbit(HOME, (50.99, INF), heights=[30], radii=[20]), "centre"),
+    (lambda: patterns.estimate(patterns.vertical_profile(HOME, [10]), climb_rate=NAN),
+     "climb_rate"),
+    (lambda: checks.Limits(max_height=NAN), "max_height"),
+    (lambda: checks.Limits(endurance=-60), "endurance"),
+    (lambda: checks.check(Mission(HOME, []), checks.Limits(target="inav")), "target"),
+])
+def test_unusable_parameters_are_refused_by_name(call, parameter):
+    """NaN, infinite and out-of-range values raise a one-line ParameterError naming the
+    parameter (a ValueError for programs), never a flag of the command line."""
+    from dronesense.errors import ParameterError
+
+    with pytest.raises(ParameterError) as err:
+        call()
+    assert err.value.parameter == parameter
+    assert isinstance(err.value, ValueError)
+    assert str(err.value).startswith(f"{parameter}: ") and "\n" not in str(err.value)
+    assert "--" not in str(err.value)

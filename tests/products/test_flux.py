@@ -1,4 +1,5 @@
-"""Mass-balance flux from a downwind curtain, against the simulator's known emission.
+"""Mass-balance flux from a downwind curtain, against the simulator's known emission (the
+pieces without a flight: test_flux_pieces.py).
 
 The simulator's plume (missions/plume-curtain.toml, the plume-box field) emits 5 g/s CH4 and
 0.1 g/s PM2.5. Tolerance ±30 %: the method's own budget on this flight is about ±11 %
@@ -12,7 +13,6 @@ and the 1 s sensor lag smears each pass. Measured: 5.09 g/s (CH4), 0.100 g/s (PM
 from __future__ import annotations
 
 import json
-import math
 import re
 import subprocess
 import sys
@@ -22,13 +22,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from dronesense.errors import DronesenseError, InputError
+from dronesense.errors import DronesenseError, InputError, ParameterError
 from dronesense.flight.postflight import pair_logs
-from dronesense.products.flux.air import air_molar_density, standard_atmosphere
 from dronesense.products.flux.estimate import estimate_flux
 from dronesense.products.flux.io import write_flux
-from dronesense.products.flux.wind import WindProfile, parse_wind, wind_from_tlog
+from dronesense.products.flux.wind import WindProfile, parse_wind, wind_from_reports
 from dronesense.samples.dataset import to_dataset
+from dronesense.sources.wind import read_wind_reports
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "missions" / "plume-curtain.plan"
@@ -45,6 +45,11 @@ def _fly(tmp: Path, name: str, plan: Path, field: Path, seed: int = 0) -> Path:
     Simulation(SimConfig(mission=str(plan), field=str(field), connect=None, speedup=0,
                          seed=seed, tlog=str(tlog), quiet=True)).run()
     return tlog
+
+
+def _autopilot_wind(tlog: Path) -> WindProfile | None:
+    """The wind of the autopilot's WIND messages: read by sources, fitted by the product."""
+    return wind_from_reports(read_wind_reports(tlog), source=tlog.name)
 
 
 def _samples(tlog: Path) -> xr.Dataset:
@@ -79,39 +84,18 @@ def flights(tmp_path_factory):
 
 
 # -- pieces ---------------------------------------------------------------------------------
-def test_parse_wind_and_profile():
-    w = parse_wind("3@240", exponent=0.07)
-    assert (w.speed, w.from_deg, w.speed_error, w.direction_error) == (3.0, 240.0,
-                                                                        pytest.approx(0.3), 10.0)
-    assert float(w.speed_at(10.0)) == pytest.approx(3.0)
-    assert float(w.speed_at(40.0)) == pytest.approx(3.0 * 4 ** 0.07)
-    w = parse_wind("4.5±0.4@90+-5")
-    assert (w.speed_error, w.direction_error) == (0.4, 5.0)
-    assert w.downwind == pytest.approx((-1.0, 0.0), abs=1e-12)
-    for bad in ("3", "fast@240", "3@", "-2@240"):
-        with pytest.raises(InputError):
-            parse_wind(bad)
-
-
-def test_air_density():
-    p, t = standard_atmosphere(np.array([0.0, 1000.0]))
-    assert p[0] == 101325.0 and t[0] == 288.15
-    assert p[1] == pytest.approx(89874.6, rel=1e-4)
-    # 1 mol of ideal gas at 25 °C, 1 atm: 24.45 L
-    assert float(air_molar_density(101325.0, 298.15)) == pytest.approx(1000 / 24.465, rel=1e-3)
-
-
-def test_wind_from_tlog(flights):
-    w = wind_from_tlog(flights["base"])
+def test_wind_from_the_autopilot_reports(flights):
+    w = _autopilot_wind(flights["base"])
     assert w.from_deg == pytest.approx(240.0, abs=0.5)
     assert w.speed == pytest.approx(3.0, rel=0.02)      # plume-box: 3 m/s at 10 m
     assert w.exponent == pytest.approx(0.07, abs=0.01)  # class B power law
-    assert "WIND messages" in w.source
+    assert w.source.endswith("WIND messages in curtain.tlog")
+    assert w == wind_from_reports(read_wind_reports(flights["base"]), source="curtain.tlog")
 
 
 # -- against the truth ----------------------------------------------------------------------
 def test_ch4_emission_within_tolerance(flights):
-    w = wind_from_tlog(flights["base"])
+    w = _autopilot_wind(flights["base"])
     res = estimate_flux(flights["base_samples"], "ch4", wind=w, source=SOURCE)
     assert res.emission == pytest.approx(TRUE_CH4, rel=0.3)
     # the stated uncertainty covers the truth within 2 sigma and is plausible in size
@@ -137,7 +121,7 @@ def test_other_methods_and_user_wind(flights, method):
 
 
 def test_pm_mass_concentration(flights):
-    res = estimate_flux(flights["base_samples"], "pm2p5", wind=wind_from_tlog(flights["base"]))
+    res = estimate_flux(flights["base_samples"], "pm2p5", wind=_autopilot_wind(flights["base"]))
     assert res.emission == pytest.approx(TRUE_PM, rel=0.3)
     assert "no conversion" in res.info["air"]
 
@@ -160,9 +144,9 @@ def test_given_background_and_zero_ground(flights):
 
 
 def test_doubled_emission_doubles(flights):
-    a = estimate_flux(flights["base_samples"], "ch4", wind=wind_from_tlog(flights["base"]))
+    a = estimate_flux(flights["base_samples"], "ch4", wind=_autopilot_wind(flights["base"]))
     b = estimate_flux(flights["double_samples"], "ch4",
-                      wind=wind_from_tlog(flights["double"]))
+                      wind=_autopilot_wind(flights["double"]))
     assert b.emission == pytest.approx(2 * TRUE_CH4, rel=0.3)
     assert b.emission / a.emission == pytest.approx(2.0, rel=0.1)
 
@@ -175,7 +159,7 @@ def test_wind_along_the_curtain_gives_zero_with_note(flights):
 
 
 def test_upwind_curtain_gives_zero_with_note(flights):
-    res = estimate_flux(flights["upwind_samples"], "ch4", wind=wind_from_tlog(flights["upwind"]),
+    res = estimate_flux(flights["upwind_samples"], "ch4", wind=_autopilot_wind(flights["upwind"]),
                         source=SOURCE)
     assert abs(res.emission) < 0.05 * TRUE_CH4
     assert res.info["source_distance_m"] < 0
@@ -190,12 +174,35 @@ def test_bad_input(flights):
         estimate_flux(flights["base_samples"], "temperature", wind=parse_wind("3@240"))
     with pytest.raises(InputError, match="ground rule"):
         estimate_flux(flights["base_samples"], "ch4", wind=parse_wind("3@240"), ground="x")
+    # bad parameter values are named by their parameter (and are ValueErrors)
+    for kwargs, name in [({"ground": "x"}, "ground"), ({"method": "nearest"}, "method"),
+                         ({"spacing": (5.0, 0.0)}, "spacing"),
+                         ({"background_method": "mode"}, "background_method"),
+                         ({"line": ((50.99, 6.98), (50.99, 6.98))}, "line")]:
+        with pytest.raises(ParameterError) as err:
+            estimate_flux(flights["base_samples"], "ch4", wind="3@240", **kwargs)
+        assert err.value.parameter == name and isinstance(err.value, ValueError)
+        assert "--" not in str(err.value)
+    with pytest.raises(ParameterError, match=r"^wind: expected"):
+        estimate_flux(flights["base_samples"], "ch4", wind="3 m/s")
+
+
+def test_wind_as_text_or_pair_is_the_same_wind(flights):
+    ds = flights["base_samples"]
+    a = estimate_flux(ds, "ch4", wind=WindProfile(3.0, 240.0), jackknife=False)
+    b = estimate_flux(ds, "ch4", wind="3@240", jackknife=False)
+    c = estimate_flux(ds, "ch4", wind=(3.0, 240.0), jackknife=False)
+    assert a.emission == b.emission == c.emission
+    assert a.info["wind"] == b.info["wind"] == c.info["wind"]
 
 
 # -- product and command line ---------------------------------------------------------------
 def test_products(flights, tmp_path):
     res = estimate_flux(flights["base_samples"], "ch4", wind=parse_wind("3@240"),
                         history="test", jackknife=False)
+    curtain = res.to_dataset()
+    assert curtain["flux_density"].dims == ("z", "s")
+    assert curtain.attrs["emission_rate"] == res.emission
     nc = write_flux(res, tmp_path / "flux.nc")
     with xr.open_dataset(nc) as g:
         assert g["ch4_enhancement"].dims == ("z", "s")
@@ -239,6 +246,16 @@ def test_cli_errors(flights, tmp_path):
         (("flux", str(samples), "-q", "co2", "--wind", "3@240"), "no 'co2' samples"),
         (("flux", str(samples), "-q", "co2"), "no 'co2' samples"),  # before asking for wind
         (("flux", str(samples), "-q", "ch4", "--wind", "3 m/s"), "--wind"),
+        # the library names the parameter, the command line the option that sets it
+        (("flux", str(samples), "-q", "ch4", "--wind", "3@240", "--max-offset", "0"),
+         "error: --max-offset: must be a positive distance"),
+        (("flux", str(samples), "-q", "ch4", "--wind", "3@240", "--edge-fraction", "0.7"),
+         "error: --edge-fraction: must be between 0 and 0.5"),
+        (("flux", str(samples), "-q", "ch4", "--wind", "3@240", "--wind-exponent", "1.5"),
+         "error: --wind-exponent: the power-law exponent"),
+        (("flux", str(samples), "-q", "ch4", "--wind=-3@240"), "error: --wind: must be"),
+        (("flux", str(samples), "-q", "ch4", "--wind", "3@240", "--spacing", "5,x"),
+         "--spacing"),
     ]:
         r = _cli(*args, cwd=tmp_path)
         assert r.returncode == 2
@@ -246,44 +263,3 @@ def test_cli_errors(flights, tmp_path):
         assert len(lines) == 1 and words in lines[0] and lines[0].startswith("dronesense flux")
 
 
-def test_wind_profile_validation():
-    with pytest.raises(InputError):
-        WindProfile(3.0, 240.0, exponent=1.5)
-    assert math.isclose(WindProfile(2.0, 0.0).speed_error, 0.2)
-
-
-@pytest.mark.parametrize("option, value, message", [
-    ("max_offset", 0.0, "--max-offset"),
-    ("max_offset", -1.0, "--max-offset"),
-    ("edge_fraction", 0.7, "--edge-fraction"),
-    ("edge_fraction", -1.0, "--edge-fraction"),
-    ("percentile", 200.0, "--percentile"),
-    ("molar_mass", 0.0, "--molar-mass"),
-    ("molar_mass", float("nan"), "--molar-mass"),
-])
-def test_options_out_of_range_are_one_clear_error(option, value, message):
-    # before: a traceback (max_offset <= 0), a flux of exactly 0 or negative (molar mass) or
-    # overlapping "ends" of the curtain (edge fraction above one half)
-    from tests.support.grids import flight, samples_dataset
-
-    coords, values, _, _ = flight(layers=(20.0, 30.0), step=5.0)
-    samples = samples_dataset(coords, values)
-    with pytest.raises(InputError, match=message):
-        estimate_flux(samples, "ch4", wind=parse_wind("3@240"), **{option: value})
-
-
-def test_ppm_to_grams_per_cubic_metre_by_hand():
-    # 2 ppm of CH4 at 1013.25 hPa and 15 degC, from first principles: molar mass from IUPAC
-    # atomic weights (C 12.011, H 1.008), molar density of an ideal gas n = p / (R T) with the
-    # CODATA gas constant; 1 ppm = 1e-6 mol/mol
-    from dronesense.products.flux.air import mass_factor
-
-    molar_mass = 12.011 + 4 * 1.008                     # g/mol
-    n_air = 101325.0 / (8.314462618 * (15.0 + 273.15))  # mol/m3, about 42.29
-    expected = 2.0 * 1e-6 * n_air * molar_mass          # g/m3, about 6.8e-4
-    kind, factor = mass_factor("1e-6", "ch4", None)
-    assert kind == "mole_fraction"
-    assert 2.0 * factor * air_molar_density(101325.0, 288.15) == pytest.approx(expected, rel=1e-4)
-    # ppb is 1e-9 mol/mol; a mass concentration in ug m-3 is used as it is (1e-6 g per ug)
-    assert mass_factor("1e-9", "ch4", None)[1] == pytest.approx(factor / 1000)
-    assert mass_factor("ug m-3", "pm2p5", None) == ("mass_concentration", 1e-6)

@@ -76,3 +76,22 @@ def test_cli_errors(grid_file, extra, message, capsys):
 def test_cli_missing_grid(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "none.nc")]) == 2
     assert np.char.count(capsys.readouterr().err, "\n") == 1
+
+
+def test_path_second_options_by_keyword(grid_file, tmp_path):
+    """``plot_slices(grid)`` and ``plot_slices(grid, "x.png")``; the rest by keyword."""
+    from matplotlib.figure import Figure
+
+    from dronesense.errors import ParameterError
+
+    _, ds = grid_file
+    assert isinstance(plot_slices(ds), Figure)
+    fig = plot_slices(ds, tmp_path / "s.svg", name="ch4", levels=[20])
+    assert (tmp_path / "s.svg").read_text().lstrip().startswith("<?xml")
+    assert next(a.get_title() for a in fig.axes if a.get_title()).startswith("height 20 m")
+    assert isinstance(plot_profile(ds, str(tmp_path / "p.png"), name="ch4"), Figure)
+    with pytest.raises(ParameterError, match="path") as info:
+        plot_slices(ds, "ch4")  # the variable goes in name=
+    assert info.value.parameter == "path"
+    with pytest.raises(TypeError):
+        plot_slices(ds, None, "ch4")

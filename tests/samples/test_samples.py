@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dronesense.errors import InputError
+from dronesense.errors import DronesenseError, InputError
 from dronesense.flight.rows import COLUMNS, SampleRow
 from dronesense.products.exports import write_samples
 from dronesense.samples.dataset import from_dataset, to_dataset
@@ -89,9 +89,12 @@ def test_load_dataset_inputs_and_errors(tmp_path):
     assert ds.sizes["obs"] == 3 and ds.attrs["source"] == str(tmp_path)
     with pytest.raises(InputError, match="no such file"):
         load_dataset(tmp_path / "missing.nc")
-    (tmp_path / "x.tlog").write_bytes(b"")
-    with pytest.raises(InputError, match="not a samples input"):
+    (tmp_path / "x.tlog").write_bytes(b"")  # a log is paired: this one holds nothing
+    with pytest.raises(DronesenseError, match="no positions, readings or clock messages"):
         load_dataset(tmp_path / "x.tlog")
+    (tmp_path / "x.txt").write_text("not a log\n")
+    with pytest.raises(InputError, match="unknown log type"):
+        load_dataset(tmp_path / "x.txt")
     (tmp_path / "bad.nc").write_text("not netcdf")
     with pytest.raises(InputError, match="cannot read samples"):
         load_dataset(tmp_path / "bad.nc")
@@ -100,3 +103,35 @@ def test_load_dataset_inputs_and_errors(tmp_path):
     JournalWriter(empty / "samples.csv").close()
     with pytest.raises(InputError, match="holds no samples"):
         load_dataset(empty)
+
+
+def test_load_dataset_pairs_a_log_and_keeps_the_summary(tmp_path):
+    import dronesense.accessors  # noqa: F401  (Dataset.dronesense)
+    from dronesense.datasets import sample_flight
+    from dronesense.samples.files import read_sample_rows
+
+    log = sample_flight()
+    ds = load_dataset(log)
+    rows, summary = read_sample_rows([log])
+    assert from_dataset(ds) == rows  # the same rows as the pairing gives
+    assert ds.attrs["source"] == str(log)
+    assert ds.attrs["pairing_summary"].splitlines() == summary.lines()
+    only = load_dataset([log], quantities=["ch4"])
+    assert list(only.dronesense.quantities) == ["ch4"]
+    assert int(only["ch4"].count()) == summary.samples["ch4"]
+    path = write_samples(rows[:50], tmp_path / "s.nc")
+    both = load_dataset([path, log], quantities=["ch4"])
+    assert both.attrs["source"] == f"{path}, {log}"
+    assert int(both["ch4"].count()) == summary.samples["ch4"] + sum(
+        r.quantity == "ch4" for r in rows[:50])
+
+
+def test_as_paths_misuse():
+    from dronesense.samples.files import as_paths
+
+    with pytest.raises(TypeError):
+        as_paths(3)
+    with pytest.raises(TypeError):
+        as_paths([b"a.tlog"])
+    with pytest.raises(ValueError):
+        as_paths([])

@@ -121,5 +121,8 @@ def test_iter_packets_errors(tmp_path):
         iter_packets(tmp_path)
     with pytest.raises(InputError):
         iter_packets(tmp_path / "missing.tlog")
+    (tmp_path / "track.csv").write_text("time,lat,lon\n")
+    with pytest.raises(InputError, match="a CSV track holds no MAVLink packets"):
+        iter_packets(tmp_path / "track.csv")
     (tmp_path / "empty.tlog").write_bytes(b"")
     assert list(iter_packets(tmp_path / "empty.tlog")) == []

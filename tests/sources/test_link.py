@@ -8,7 +8,8 @@ import time
 import pytest
 
 from dronesense.errors import InputError
-from dronesense.sources.link import Forwarder, Link, parse_connection
+from dronesense.sources.forward import Forwarder
+from dronesense.sources.link import Link, parse_connection
 from tests.support.paths import free_port
 
 

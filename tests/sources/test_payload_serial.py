@@ -10,20 +10,18 @@ import time
 
 import pytest
 
+import dronesense.sources.payload.clock as clock_mod
 import dronesense.sources.payload.journal as journal_mod
+import dronesense.sources.payload.ports as ports_mod
+import dronesense.sources.payload.readings as readings_mod
 import dronesense.sources.payload.serial_source as serial_source
 import firmware_sim.serial_payload as sim_serial
 from dronesense.events import Reading
 from dronesense.sources.payload import make_decoder
-from dronesense.sources.payload.frames import Frame
-from dronesense.sources.payload.serial_source import (
-    PayloadReadings,
-    ReceiveClock,
-    SerialPayload,
-    Stamped,
-    decode_records,
-    iter_records,
-)
+from dronesense.sources.payload.clock import ReceiveClock
+from dronesense.sources.payload.frames import Frame, Stamped
+from dronesense.sources.payload.readings import PayloadReadings
+from dronesense.sources.payload.serial_source import SerialPayload, decode_records, iter_records
 from dronesense.sources.payload.sps30 import READ_VALUES, START_FLOAT
 from firmware_sim import SimError
 
@@ -214,7 +212,8 @@ def test_sim_serial_garbage_offsets_match_decoder(tmp_path):
     assert garbage <= {p.offset for p in dec.problems}
 
 
-@pytest.mark.parametrize("module", [serial_source, journal_mod, sim_serial])
+@pytest.mark.parametrize("module", [serial_source, clock_mod, readings_mod, ports_mod, journal_mod,
+                                    sim_serial])
 def test_doctests(module):
     res = doctest.testmod(module)
     assert res.failed == 0 and res.attempted > 0

@@ -44,7 +44,7 @@ True
 
 from __future__ import annotations
 
-from dronesense.errors import InputError
+from dronesense.errors import ParameterError
 from dronesense.gridding.methods.base import BaseGridder
 from dronesense.gridding.methods.block import BlockReduce
 from dronesense.gridding.methods.dmv import KernelDMV
@@ -64,9 +64,28 @@ METHODS: dict[str, type[BaseGridder]] = {
 
 
 def make_method(name: str, **params) -> BaseGridder:
-    """A method object from its command-line name (``block``, ``idw``, ``dmv``, ``kriging``)."""
+    """A method object from its name (``block``, ``idw``, ``dmv``, ``kriging``).
+
+    ``"auto"`` is not one method but a choice among them by cross-validation on the samples:
+    :func:`dronesense.gridding.grid.grid` with ``method="auto"`` makes it.
+
+    Examples
+    --------
+    >>> make_method("idw", k=4).k
+    4
+    >>> try:
+    ...     make_method("auto")
+    ... except ValueError as err:
+    ...     print(err.parameter, 'grid(samples, quantity, method="auto")' in str(err))
+    method True
+    """
+    if name == "auto":
+        raise ParameterError("method", "'auto' chooses a method by cross-validation on the "
+                             "samples: use dronesense.gridding.grid.grid(samples, quantity, "
+                             'method="auto")')
     try:
         cls = METHODS[name]
-    except KeyError:
-        raise InputError(f"unknown method {name!r} (known: {', '.join(METHODS)}, auto)") from None
+    except (KeyError, TypeError):
+        raise ParameterError("method", f"unknown method {name!r} (known: {', '.join(METHODS)}; "
+                             "and auto in grid())") from None
     return cls(**params)

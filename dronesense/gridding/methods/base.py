@@ -13,7 +13,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from scipy import ndimage
 
-from dronesense.errors import InputError, NoUsableDataError
+from dronesense.errors import InputError, NoUsableDataError, ParameterError
 from dronesense.gridding.blocks import block_statistics
 from dronesense.gridding.dataset import grid_dataset
 from dronesense.gridding.spec import GridSpec
@@ -24,10 +24,10 @@ Coordinates = Sequence[ArrayLike]
 
 def _coords(coordinates: Coordinates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if len(coordinates) != 3:
-        raise InputError("coordinates must be (x, y, z)")
+        raise ValueError("coordinates must be (x, y, z)")
     x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
     if not (x.shape == y.shape == z.shape):
-        raise InputError("x, y and z differ in length")
+        raise ValueError("x, y and z differ in length")
     return x, y, z
 
 
@@ -64,7 +64,8 @@ class BaseGridder:
         """Set parameters (in place); returns self."""
         for name, value in params.items():
             if name not in self._param_names():
-                raise InputError(f"{type(self).__name__} has no parameter {name!r}")
+                raise ParameterError(name, f"{type(self).__name__} has no parameter of that name "
+                                     f"(it has: {', '.join(self._param_names())})")
             setattr(self, name, value)
         return self
 
@@ -94,7 +95,7 @@ class BaseGridder:
         x, y, z = _coords(coordinates)
         v = np.asarray(values, dtype=float).ravel()
         if v.shape != x.shape:
-            raise InputError("coordinates and values differ in length")
+            raise ValueError("coordinates and values differ in length")
         ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(z) & np.isfinite(v)
         if not ok.any():
             raise NoUsableDataError("no finite samples to fit")
@@ -119,7 +120,7 @@ class BaseGridder:
         self._check_fitted()
         spec = spec or self.spec_
         if spec is None:
-            raise InputError("grid() needs a grid spec")
+            raise ValueError("grid() needs a grid spec (none was given to fit())")
         if spec.region is None:
             spec = spec.fit(*self.coordinates_)
         if isinstance(quantity, str):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from dronesense.errors import InputError
+from dronesense.errors import ParameterError
 from dronesense.gridding.blocks import block_statistics
 from dronesense.gridding.dataset import grid_dataset, statistic_variables
 from dronesense.gridding.methods.base import BaseGridder, spec_for
@@ -40,9 +40,10 @@ class BlockReduce(BaseGridder):
 
     def _fit(self, coordinates, values, spec):
         if self.statistic not in ("mean", "median"):
-            raise InputError(f"block estimate must be mean or median, not {self.statistic!r}")
+            raise ParameterError("statistic", f"the block estimate must be mean or median, "
+                                 f"not {self.statistic!r}")
         if spec is None:
-            raise InputError("BlockReduce.fit needs the grid spec")
+            raise ValueError("BlockReduce.fit needs the grid spec")
         if spec.region is None:
             spec = spec.fit(*coordinates)
             self.spec_ = spec

@@ -10,7 +10,7 @@ from scipy.linalg import lu_factor, lu_solve
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from dronesense.errors import InputError
+from dronesense.errors import InputError, ParameterError
 from dronesense.gridding.methods.base import BaseGridder
 from dronesense.gridding.methods.block import block_means
 
@@ -64,7 +64,7 @@ class Kriging(BaseGridder):
             raise InputError("kriging needs gstools (pip install 'dronesense[kriging]')") from None
         spacing = self.block_spacing or (spec.spacing if spec is not None else None)
         if spacing is None:
-            raise InputError("Kriging.fit needs a spec or block_spacing")
+            raise ValueError("Kriging.fit needs a spec or block_spacing")
         spacing = np.asarray(spacing, dtype=float)
         while True:
             bc, bv, _ = block_means(coordinates, values, None, tuple(spacing))
@@ -77,7 +77,7 @@ class Kriging(BaseGridder):
         try:
             model_cls = getattr(gs, self.model)
         except AttributeError:
-            raise InputError(f"unknown variogram model {self.model!r}") from None
+            raise ParameterError("model", f"unknown variogram model {self.model!r}") from None
         model = model_cls(dim=3)
         extent = float(np.hypot(np.ptp(pos[0]), np.ptp(pos[1])) or 1.0)
         bins = np.linspace(0, extent / 2, 20)

@@ -32,18 +32,18 @@ Morales et al. 2022). :func:`estimate_flux` does it in steps:
    the molar density of air ``p / (R T)``: temperature and pressure from the samples where
    they hold them, otherwise the ICAO standard atmosphere at the curtain's altitude.
    Mass concentrations (``ug m-3``) are used as they are.
-6. **Wind.** A :class:`WindProfile`: speed at a reference height, direction, power-law
-   exponent. From the user, or from the autopilot's MAVLink ``WIND`` messages in the log
-   (:func:`wind_from_tlog`, heights from GLOBAL_POSITION_INT, exponent fitted).
+6. **Wind.** A :class:`~dronesense.products.flux.wind.WindProfile`: speed at a reference
+   height, direction, power-law exponent; its component normal to the curtain. From the user
+   (a profile, ``"3.2±0.3@240±10"`` text or a ``(speed, from_deg)`` pair:
+   :func:`~dronesense.products.flux.wind.as_wind`), or fitted to the autopilot's MAVLink
+   ``WIND`` messages (:func:`dronesense.sources.wind.read_wind_reports`, then
+   :func:`~dronesense.products.flux.wind.wind_from_reports`: exponent fitted).
 7. **Uncertainty.** Background (± its uncertainty), wind speed and direction (± their
    uncertainties), interpolation (delete-one-pass jackknife), added in quadrature.
 
-Examples
---------
->>> from dronesense.products.flux.estimate import WindProfile, estimate_flux        # doctest: +SKIP
->>> res = estimate_flux(samples, "ch4", wind=WindProfile(3.0, 240.0))  # doctest: +SKIP
->>> print("\\n".join(res.lines()))                                   # doctest: +SKIP
-emission ch4: 4.87 g/s ± 0.62 g/s (17.5 kg/h ± 2.2 kg/h)
+Each step is a module of :mod:`dronesense.products.flux`: ``inputs``, ``plane``,
+``background``, ``interpolation``, ``air``, ``wind``, ``budget``, ``notes``; this module runs
+them in turn (:func:`estimate_flux`).
 
 References
 ----------
@@ -64,150 +64,52 @@ UAV-based emission quantification for methane point sources. Atmos. Meas. Tech. 
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from dronesense.errors import InputError, NoUsableDataError
+from dronesense.errors import NoUsableDataError
 from dronesense.geo import LocalFrame
-from dronesense.gridding.methods import make_method
 from dronesense.gridding.methods.base import BaseGridder
-from dronesense.gridding.spec import GridSpec, default_origin
+from dronesense.gridding.spec import default_origin
 from dronesense.products.flux.air import (
-    air_molar_density,
+    AirConversion,
+    concentration_conversion,
     mass_factor,
     quantity_units,
-    standard_atmosphere,
 )
-from dronesense.products.flux.result import FluxResult, curtain_dataset
-from dronesense.products.flux.wind import WindProfile
+from dronesense.products.flux.background import Background, estimate_background, noise_level
+from dronesense.products.flux.budget import combined, uncertainty_budget
+from dronesense.products.flux.inputs import UsableSamples, check_parameters, usable_samples
+from dronesense.products.flux.interpolation import (
+    CurtainGrid,
+    CurtainInterpolation,
+    curtain_grid,
+    make_gridder,
+)
+from dronesense.products.flux.notes import QualityFacts, quality_notes
+from dronesense.products.flux.plane import (
+    CurtainPlane,
+    Passes,
+    find_passes,
+    fit_line,
+    given_line,
+    orient,
+)
+from dronesense.products.flux.result import CurtainCells, FluxResult, curtain_dataset
+from dronesense.products.flux.wind import WindProfile, as_wind
 from dronesense.quantities import display_units
 
-# ----------------------------------------------------------------------------------------
-# Geometry helpers
-# ----------------------------------------------------------------------------------------
-
-
-def _fit_line(x: np.ndarray, y: np.ndarray, t: np.ndarray, max_offset: float):
-    """Centre and unit vector of the curtain line from the flight path.
-
-    The transects dominate the path flown along one axis: the axis is the peak of the
-    histogram of step headings (mod 180°, weighted by step length), the line's offset the
-    peak of the histogram of the cross-axis positions of the steps along that axis. Transit
-    legs to and from the curtain neither set the axis nor the offset.
-    """
-    order = np.argsort(t, kind="stable")
-    xs, ys = x[order], y[order]
-    dx, dy = np.diff(xs), np.diff(ys)
-    step = np.hypot(dx, dy)
-    moving = step > 0.2
-    if moving.sum() < 5:
-        raise NoUsableDataError("the samples do not move along a line: not a curtain flight")
-    ang = np.degrees(np.arctan2(dy[moving], dx[moving])) % 180.0
-    w = step[moving]
-    hist = np.bincount(np.floor(ang).astype(int) % 180, weights=w, minlength=180)
-    smooth = sum(np.roll(hist, k) for k in range(-3, 4))
-    peak = float(np.argmax(smooth)) + 0.5
-    diff = (ang - peak + 90.0) % 180.0 - 90.0
-    near = np.abs(diff) <= 6.0
-    phi = math.radians(peak + float(np.average(diff[near], weights=w[near])))
-    ax, ay = math.cos(phi), math.sin(phi)
-    mx = 0.5 * (xs[1:] + xs[:-1])[moving][near]
-    my = 0.5 * (ys[1:] + ys[:-1])[moving][near]
-    d = -mx * ay + my * ax
-    lo = math.floor(d.min())
-    dh = np.bincount(np.floor(d - lo).astype(int), weights=w[near])
-    dh = sum(np.roll(np.pad(dh, 3), k) for k in range(-2, 3))[3:-3]
-    d0 = lo + float(np.argmax(dh)) + 0.5
-    close = np.abs(d - d0) <= max_offset / 2
-    d0 = float(np.median(d[close]))
-    allx, ally = x, y
-    dist = -allx * ay + ally * ax - d0
-    along = allx * ax + ally * ay
-    keep = np.abs(dist) <= max_offset
-    mid = 0.5 * (float(np.min(along[keep])) + float(np.max(along[keep])))
-    return (mid * ax - d0 * ay, mid * ay + d0 * ax), (float(ax), float(ay))
-
-
-def _passes(t: np.ndarray, z: np.ndarray, s: np.ndarray, width: float):
-    """Pass id per sample (time order), and the heights of the real transects."""
-    order = np.argsort(t, kind="stable")
-    zs = z[order]
-    ts = t[order]
-    new = np.ones(zs.size, dtype=bool)
-    new[1:] = (np.abs(np.diff(zs)) > 1.0) | (np.diff(ts) > 10.0)
-    run = np.cumsum(new) - 1
-    ids = np.empty_like(run)
-    ids[order] = run
-    heights = []
-    transects = np.zeros(run.max() + 1, dtype=bool)
-    for r in range(run.max() + 1):
-        sel = ids == r
-        if sel.sum() >= 5 and np.ptp(s[sel]) >= 0.3 * width:
-            transects[r] = True
-            heights.append(float(np.median(z[sel])))
-    return ids, transects, np.array(sorted(heights))
-
-
-def _check_options(*, max_offset: float, edge_fraction: float, percentile: float,
-                   molar_mass: float | None) -> None:
-    """One clear line for options outside their meaningful range (NaN included)."""
-    if not (max_offset > 0 and math.isfinite(max_offset)):
-        raise InputError(f"--max-offset must be a positive distance in metres, got {max_offset}")
-    if not 0 < edge_fraction < 0.5:
-        raise InputError("--edge-fraction must be between 0 and 0.5 (the outer part of the "
-                         f"curtain at each end), got {edge_fraction}")
-    if not 0 <= percentile <= 100:
-        raise InputError(f"--percentile must be between 0 and 100, got {percentile}")
-    if molar_mass is not None and not (molar_mass > 0 and math.isfinite(molar_mass)):
-        raise InputError(f"--molar-mass must be a positive number of g/mol, got {molar_mass}")
-
-
-def _median_on(samples: xr.Dataset, key: str, near: np.ndarray) -> float | None:
-    """Median of a quantity over the samples near the curtain (``near`` mask)."""
-    if key not in samples:
-        return None
-    v = np.asarray(samples[key].values, dtype=float)
-    ok = np.isfinite(v) & near
-    return float(np.median(v[ok])) if ok.sum() >= 3 else None
-
-
-# ----------------------------------------------------------------------------------------
-# The estimate
-# ----------------------------------------------------------------------------------------
-def _usable(samples: xr.Dataset, key: str):
-    if key not in samples:
-        have = [k for k, v in samples.data_vars.items() if v.dtype.kind == "f"
-                and k not in ("height", "position_gap", "time_boot_ms")]
-        raise InputError(f"no {key!r} samples (quantities there: {', '.join(have) or 'none'})")
-    v = np.asarray(samples[key].values, dtype=float)
-    ok = np.isfinite(v)
-    if "flag" in samples:
-        ok &= np.asarray(samples["flag"].values) == 0
-    lat = np.asarray(samples["lat"].values, dtype=float)
-    lon = np.asarray(samples["lon"].values, dtype=float)
-    ok &= np.isfinite(lat) & np.isfinite(lon)
-    if "height" in samples:
-        h = np.asarray(samples["height"].values, dtype=float)
-    else:
-        raise InputError("samples have no height above home")
-    ok &= np.isfinite(h)
-    if not ok.any():
-        raise NoUsableDataError(f"no paired {key!r} samples with a position")
-    if "time_boot_ms" in samples:
-        t = np.asarray(samples["time_boot_ms"].values, dtype=float) / 1000.0
-    else:
-        t = np.arange(v.size, dtype=float)
-    return ok, v, lat, lon, h, t
+__all__ = ["estimate_flux"]
 
 
 def estimate_flux(
     samples: xr.Dataset,
     quantity: str,
     *,
-    wind: WindProfile,
+    wind: WindProfile | str | tuple[float, float],
     background: float | None = None,
     background_error: float = 0.0,
     background_method: str = "edges",
@@ -234,7 +136,10 @@ def estimate_flux(
         Quantity key: a mole fraction (``ch4``, ``co2``, ...) or a mass concentration
         (``pm2p5``...).
     wind
-        The wind (:class:`WindProfile`, :func:`parse_wind`, :func:`wind_from_tlog`).
+        The wind: a :class:`~dronesense.products.flux.wind.WindProfile` (e.g. from
+        :func:`~dronesense.products.flux.wind.wind_from_reports`), text
+        ``SPEED[±ERR]@FROM_DEG[±ERR]`` or a ``(speed, from_deg)`` pair at 10 m, uniform with
+        height (:func:`~dronesense.products.flux.wind.as_wind`).
     background
         Background in the quantity's units; ``None`` estimates it (``background_method``).
     background_error
@@ -271,296 +176,228 @@ def estimate_flux(
 
     Raises
     ------
+    ParameterError
+        A parameter out of its range, named (``max_offset``, ``edge_fraction``, ``wind``...).
     InputError
-        No samples of the quantity, too few samples on the curtain, unusable units.
+        No samples of the quantity, unusable units.
+    NoUsableDataError
+        Too few samples on the curtain, or at its ends for a background.
 
     Examples
     --------
-    >>> res = estimate_flux(samples, "ch4", wind=parse_wind("3@240"))  # doctest: +SKIP
-    >>> round(res.emission, 1), res.extrapolated_fraction < 0.3        # doctest: +SKIP
-    (4.9, True)
-    """
-    key = quantity
-    ok, values, lat, lon, height, tsec = _usable(samples, key)
-    units = quantity_units(samples, key)
-    kind, factor = mass_factor(units, key, molar_mass)
-    if ground not in ("constant", "zero"):
-        raise InputError(f"ground rule must be 'constant' or 'zero', not {ground!r}")
-    ds_, dz_ = (float(v) for v in spacing)
-    if not (ds_ > 0 and dz_ > 0):
-        raise InputError(f"spacing must be two positive numbers, got {spacing}")
-    _check_options(max_offset=max_offset, edge_fraction=edge_fraction, percentile=percentile,
-                   molar_mass=molar_mass)
+    A curtain 100 m east of home, across a wind of 3 m/s from the west: ten passes from 4 to
+    40 m, 1 m apart along 160 m, through a Gaussian plume of PM2.5 (100 ug/m3 at its centre,
+    20 m up, σ 15 m across and 6 m in height) on a background of 10 ug/m3. The emission is
+    the plume's cross-section integral times the wind: 100e-6 g/m3 · 2π · 15 · 6 m2 · 3 m/s.
 
+    >>> import math
+    >>> s = np.linspace(-80.0, 80.0, 161)
+    >>> passes = [(z, s if k % 2 == 0 else s[::-1]) for k, z in enumerate(range(4, 41, 4))]
+    >>> north = np.concatenate([p for _, p in passes])
+    >>> height = np.concatenate([np.full(p.size, float(z)) for z, p in passes])
+    >>> pm = 10.0 + 100.0 * np.exp(-0.5 * (north / 15.0) ** 2 - 0.5 * ((height - 20.0) / 6.0) ** 2)
+    >>> lat, lon, _ = LocalFrame(52.0, 5.0, 0.0).inverse(np.full(north.size, 100.0), north)
+    >>> samples = xr.Dataset({
+    ...     "pm2p5": ("obs", pm, {"units": "ug m-3"}), "lat": ("obs", lat),
+    ...     "lon": ("obs", lon), "height": ("obs", height),
+    ...     "time_boot_ms": ("obs", 1000.0 * np.arange(north.size))})
+    >>> res = estimate_flux(samples, "pm2p5", wind="3@270", spacing=(4.0, 2.0))
+    >>> true = 100e-6 * 2 * math.pi * 15.0 * 6.0 * 3.0
+    >>> round(true, 3), round(res.emission, 3), abs(res.emission - true) < 0.02 * true
+    (0.17, 0.17, True)
+    >>> res.lines()[0]
+    'emission pm2p5: 0.17 g/s ± 0.026 g/s (0.613 kg/h ± 0.095 kg/h)'
+    >>> res.info["passes"], round(res.info["background"], 3), res.notes
+    (10, 10.0, [])
+    """
+    use = usable_samples(samples, quantity)
+    units = quantity_units(samples, quantity)
+    kind, _ = mass_factor(units, quantity, molar_mass)  # units checked before parameters
+    spacing = check_parameters(max_offset=max_offset, edge_fraction=edge_fraction,
+                               percentile=percentile, molar_mass=molar_mass, ground=ground,
+                               spacing=spacing)
+    wind = as_wind(wind)
     origin = default_origin(samples)
     frame = LocalFrame(*origin)
-    x_all, y_all, _ = frame.forward(lat, lon)
+    plane, on, wall = _curtain(frame, use, wind, line, max_offset, quantity, spacing[1])
+    bg = estimate_background(wall.v, wall.s, wall.passes.ids, wall.s_range, value=background,
+                             error=background_error, method=background_method,
+                             edge_fraction=edge_fraction, percentile=percentile)
+    grid = curtain_grid(wall.s_range, z_low=wall.levels[0], z_ceiling=wall.levels[2],
+                        spacing=spacing, origin=origin, ground=ground)
+    gridder = make_gridder(method)
+    interpolate = CurtainInterpolation(gridder, grid, wall.s, wall.z, wall.v - bg.value)
+    air = concentration_conversion(samples, quantity, units, molar_mass=molar_mass, near=on,
+                                   altitude=origin[2], heights=grid.z_c)
+    flux = _Flux.of(interpolate(), grid, air.factor, plane.normal_speed(wind.speed_at(grid.z_c)))
+    jack = _jackknife(interpolate, wall.passes, flux.weight) if jackknife else []
+    components = uncertainty_budget(flux.emission, background_error=bg.error,
+                                    unit_total=flux.unit_total, wind=wind,
+                                    cos_theta=plane.cos_theta, jackknife=jack)
+    unc = combined(components)
+    source_at = _source_position(frame, plane, source)
+    shown_units = display_units(units, quantity)
+    noise = noise_level(wall.v)
+    notes = quality_notes(QualityFacts(
+        plane.cos_theta, flux.peak, noise, bg.error, flux.emission, unc,
+        shown_units, flux.enhancement, flux.extrapolated_fraction, wall.levels[0],
+        None if source_at is None else source_at["source_distance_m"]))
+    info = _info(units, shown_units, bg, flux.peak, noise, air, wind, plane,
+                 _describe(gridder, method), spacing, ground, frame, wall, len(jack),
+                 source_at or {})
+    lat_s, lon_s, _ = frame.inverse(plane.centre[0] + grid.s_c * plane.along[0],
+                                    plane.centre[1] + grid.s_c * plane.along[1])
+    cells = CurtainCells(grid.s_c, grid.z_c, grid.s_edges, grid.z_edges, lat_s, lon_s,
+                         flux.enhancement, flux.density, air.factor, flux.normal_wind,
+                         air.air_molar_density, grid.below, grid.count(wall.s, wall.z))
+    dataset = curtain_dataset(
+        quantity, units, kind, cells, frame=frame, samples=samples, emission=flux.emission,
+        uncertainty=unc, components=components,
+        extrapolated_fraction=flux.extrapolated_fraction, info=info, notes=notes,
+        history=history)
+    return FluxResult(quantity, flux.emission, unc, components, flux.extrapolated_fraction,
+                      dataset, notes, info)
 
-    # -- the curtain plane ------------------------------------------------------------------
-    idx = np.flatnonzero(ok)
-    x, y = x_all[idx], y_all[idx]
+
+def _curtain(frame: LocalFrame, use: UsableSamples, wind: WindProfile, line, max_offset: float,
+             quantity: str, dz: float) -> tuple[CurtainPlane, np.ndarray, _Wall]:
+    """The plane, the mask of the samples near it, and the usable samples on it."""
+    x_all, y_all, _ = frame.forward(use.lat, use.lon)
+    plane = _plane(frame, x_all[use.ok], y_all[use.ok], use.time[use.ok], wind, line,
+                   max_offset, quantity)
+    s_all, d_all = plane.project(x_all, y_all)
+    on = plane.near(s_all, d_all, max_offset)
+    return plane, on, _Wall.of(use, on, s_all, plane, quantity, max_offset, dz)
+
+
+@dataclass(frozen=True)
+class _Flux:
+    """The enhancement grid and the flux through the cells.
+
+    ``normal_wind`` is the wind normal to the curtain on each level, ``weight`` the flux
+    (g/s) per unit of enhancement in each cell: conversion times normal wind times area.
+    """
+
+    enhancement: np.ndarray
+    normal_wind: np.ndarray
+    weight: np.ndarray
+    density: np.ndarray
+    emission: float
+    extrapolated_fraction: float
+    unit_total: float
+
+    @classmethod
+    def of(cls, enhancement: np.ndarray, grid: CurtainGrid, conversion: np.ndarray,
+           normal_wind: np.ndarray) -> _Flux:
+        rate = conversion * normal_wind
+        weight = rate[:, None] * grid.area
+        emission = float(np.sum(enhancement * weight))
+        density = enhancement * rate[:, None]
+        extrap = float(np.sum(density[grid.below] * grid.area[grid.below]))
+        unit_total = float(np.sum(weight)) if grid.ground == "constant" else float(
+            np.sum(weight[~grid.below]))
+        return cls(enhancement, normal_wind, weight, density, emission,
+                   extrap / emission if emission > 0 else 0.0, unit_total)
+
+    @property
+    def peak(self) -> float:
+        """Largest enhancement on the grid."""
+        return float(np.nanmax(self.enhancement)) if self.enhancement.size else 0.0
+
+
+def _plane(frame: LocalFrame, x: np.ndarray, y: np.ndarray, t: np.ndarray, wind: WindProfile,
+           line, max_offset: float, quantity: str) -> CurtainPlane:
+    """The curtain plane: through the given line, or fitted to the usable samples' path."""
     if line is not None:
-        (la1, lo1), (la2, lo2) = line
-        x1, y1, _ = frame.forward(la1, lo1)
-        x2, y2, _ = frame.forward(la2, lo2)
-        length = math.hypot(float(x2 - x1), float(y2 - y1))
-        if length < 1.0:
-            raise InputError("--line: the two ends are the same point")
-        ax, ay = float(x2 - x1) / length, float(y2 - y1) / length
-        centre = (float(x1 + x2) / 2, float(y1 + y2) / 2)
-    else:
-        if idx.size < 10:
-            raise NoUsableDataError(f"only {idx.size} {key} samples: too few for a curtain")
-        centre, (ax, ay) = _fit_line(x, y, tsec[idx], max_offset)
-    dwe, dwn = wind.downwind
-    # normal pointing downwind; along = normal rotated -90 deg (left to right looking downwind)
-    nx, ny = -ay, ax
-    if nx * dwe + ny * dwn < 0:
-        nx, ny = -nx, -ny
-    ax, ay = ny, -nx
-    cos_theta = nx * dwe + ny * dwn
-    theta = math.degrees(math.acos(min(1.0, abs(cos_theta))))
+        centre, along, length = given_line(frame, line)
+        return orient(centre, along, wind.downwind, length / 2)
+    if x.size < 10:
+        raise NoUsableDataError(f"only {x.size} {quantity} samples: too few for a curtain")
+    centre, along = fit_line(x, y, t, max_offset)
+    return orient(centre, along, wind.downwind)
 
-    def plane(xx, yy):
-        return ((xx - centre[0]) * ax + (yy - centre[1]) * ay,
-                (xx - centre[0]) * nx + (yy - centre[1]) * ny)
 
-    s_all, d_all = plane(x_all, y_all)
-    on = np.abs(d_all) <= max_offset
-    if line is not None:
-        half = length / 2
-        on &= np.abs(s_all) <= half + max_offset
-    use = ok & on
-    if use.sum() < 20:
-        raise NoUsableDataError(
-            f"only {int(use.sum())} {key} samples within {max_offset:g} m of the curtain plane")
-    s, z, v, t = s_all[use], height[use], values[use], tsec[use]
-    s_lo, s_hi = (float(s.min()), float(s.max())) if line is None else (-half, half)
-    width = s_hi - s_lo
-    pass_id, transects, pass_heights = _passes(t, z, s, width)
-    if pass_heights.size == 0:
-        pass_heights = np.array([float(np.min(z)), float(np.max(z))])
-    z_low, z_top = float(pass_heights.min()), float(pass_heights.max())
-    level_gap = float(np.median(np.diff(pass_heights))) if pass_heights.size > 1 else dz_
-    z_ceiling = z_top + max(level_gap, dz_) / 2
+@dataclass(frozen=True)
+class _Wall:
+    """The samples on the curtain: along-curtain position, height, value, time; the extent
+    along the curtain and the passes."""
 
-    # -- background ---------------------------------------------------------------------
-    edge = edge_fraction * width
-    if background is not None:
-        b, b_err, b_how = float(background), float(background_error), "given"
-    elif background_method == "edges":
-        left = v[s <= s_lo + edge]
-        right = v[s >= s_hi - edge]
-        if left.size < 3 or right.size < 3:
-            raise NoUsableDataError("too few samples at the curtain ends for a background: "
-                                    "give --background")
-        bl, br = float(np.median(left)), float(np.median(right))
-        both = np.concatenate([left, right])
-        b = float(np.median(both))
-        mad = 1.4826 * float(np.median(np.abs(both - b)))
-        n_eff = max(1, len(np.unique(pass_id[(s <= s_lo + edge) | (s >= s_hi - edge)])))
-        b_err = math.hypot((bl - br) / 2, mad / math.sqrt(n_eff))
-        b_how = (f"median of the outer {100 * edge_fraction:g}% at both ends: "
-                 f"left {bl:.4g}, right {br:.4g}")
-    elif background_method == "percentile":
-        b = float(np.percentile(v, percentile))
-        lo_, hi_ = np.percentile(v, [max(percentile / 2, 0.5), min(2 * percentile, 50)])
-        b_err = float(hi_ - lo_) / 2
-        b_how = f"{percentile:g}th percentile of the curtain samples"
-    else:
-        raise InputError(f"background method must be edges or percentile, "
-                         f"not {background_method!r}")
-    enh = v - b
-    noise = 1.4826 * float(np.median(np.abs(np.diff(v)))) / math.sqrt(2) if v.size > 2 else 0.0
+    s: np.ndarray
+    z: np.ndarray
+    v: np.ndarray
+    t: np.ndarray
+    s_range: tuple[float, float]
+    passes: Passes
+    dz: float
 
-    # -- grid ---------------------------------------------------------------------------
-    ns = max(1, math.ceil(width / ds_ - 1e-9))
-    s_edges = s_lo + ds_ * np.arange(ns + 1)
-    s_edges[-1] = s_hi
-    s_c = 0.5 * (s_edges[:-1] + s_edges[1:])
-    s_w = np.diff(s_edges)
-    nz = max(1, math.ceil(z_ceiling / dz_ - 1e-9))
-    z_edges = np.linspace(0.0, z_ceiling, nz + 1)
-    z_c = 0.5 * (z_edges[:-1] + z_edges[1:])
-    z_w = np.diff(z_edges)
-    below = z_c < z_low
-    zq = np.where(below, z_low, z_c)
-    if ground == "zero":
-        zq = z_c
-    S, Z = np.meshgrid(s_c, zq)
-    spec = GridSpec((ds_, 2.0, dz_), origin,
-                    region=(s_lo, s_lo + ns * ds_, -1.0, 1.0, 0.0, nz * dz_))
-    gridder = _gridder(method)
+    @classmethod
+    def of(cls, use: UsableSamples, on: np.ndarray, s_all: np.ndarray, plane: CurtainPlane,
+           quantity: str, max_offset: float, dz: float) -> _Wall:
+        sel = use.ok & on
+        if sel.sum() < 20:
+            raise NoUsableDataError(f"only {int(sel.sum())} {quantity} samples within "
+                                    f"{max_offset:g} m of the curtain plane")
+        s, z, v, t = s_all[sel], use.height[sel], use.values[sel], use.time[sel]
+        half = plane.half_length
+        s_range = (float(s.min()), float(s.max())) if half is None else (-half, half)
+        return cls(s, z, v, t, s_range, find_passes(t, z, s, s_range[1] - s_range[0]), dz)
 
-    def interpolate(sel) -> np.ndarray:
-        m = gridder.clone() if hasattr(gridder, "clone") else gridder
-        coords = (s[sel], np.zeros(int(sel.sum())), z[sel])
-        m.fit(coords, enh[sel], spec=spec)
-        out = m.predict((S.ravel(), np.zeros(S.size), Z.ravel())).reshape(S.shape)
-        if np.isnan(out).any():  # block means leave empty cells: fill by IDW of the cells
-            from dronesense.gridding.methods.idw import IDW
+    @property
+    def width(self) -> float:
+        """Extent along the curtain, m."""
+        return self.s_range[1] - self.s_range[0]
 
-            good = np.isfinite(out)
-            fill = IDW(k=4, anisotropy=1.0).fit(
-                (S[good], np.zeros(good.sum()), Z[good]), out[good])
-            out[~good] = fill.predict((S[~good], np.zeros((~good).sum()), Z[~good]))
-        if ground == "zero":
-            out[below, :] = 0.0
-        return out
+    @property
+    def levels(self) -> tuple[float, float, float]:
+        """Lowest pass, top pass and top of the curtain grid, m."""
+        return self.passes.levels(self.dz)
 
-    everything = np.ones(s.size, dtype=bool)
-    enh_grid = interpolate(everything)
 
-    # -- air, wind, flux ----------------------------------------------------------------
-    alt0 = origin[2]
-    p_isa, t_isa = standard_atmosphere(alt0 + z_c)
+def _jackknife(interpolate: CurtainInterpolation, passes: Passes,
+               weight: np.ndarray) -> list[float]:
+    """Emissions with each transect left out in turn (none with fewer than 3 transects)."""
+    tids = np.flatnonzero(passes.transects)
+    if tids.size < 3:
+        return []
+    return [float(np.sum(interpolate(passes.ids != r) * weight)) for r in tids]
 
-    t_meas = _median_on(samples, "temperature", on)
-    p_meas = _median_on(samples, "pressure", on)
-    if kind == "mole_fraction":
-        temp_k = (t_meas + 273.15) * np.ones_like(z_c) if t_meas is not None else t_isa
-        pres = (p_meas * 100.0) * np.ones_like(z_c) if p_meas is not None else p_isa
-        n_air = air_molar_density(pres, temp_k)
-        air = ("molar density of air "
-               f"{float(np.mean(n_air)):.2f} mol/m3 from "
-               + (f"the samples' temperature ({t_meas:.1f} °C)" if t_meas is not None
-                  else "the standard-atmosphere temperature")
-               + " and "
-               + (f"the samples' pressure ({p_meas:.1f} hPa)" if p_meas is not None
-                  else f"the standard-atmosphere pressure at {alt0 + z_c.mean():.0f} m AMSL"))
-        conv = factor * n_air  # g m-3 per unit of the quantity, per level
-    else:
-        n_air = np.full_like(z_c, np.nan)
-        conv = np.full_like(z_c, factor)
-        air = f"mass concentration in {display_units(units, key)}: no conversion"
-    u_norm = wind.speed_at(z_c) * abs(cos_theta)
-    area = np.outer(z_w, s_w)
-    weight = (conv * u_norm)[:, None] * area  # g/s per unit of enhancement in a cell
 
-    def total(grid: np.ndarray) -> float:
-        return float(np.sum(grid * weight))
+def _source_position(frame: LocalFrame, plane: CurtainPlane,
+                     source: tuple[float, float] | None) -> dict[str, float] | None:
+    """How far (m) the source lies upwind of the curtain and along it from its centre."""
+    if source is None:
+        return None
+    sx, sy, _ = frame.forward(*source)
+    ss, sd = plane.project(float(sx), float(sy))
+    return {"source_distance_m": float(-sd), "source_offset_m": float(ss)}
 
-    emission = total(enh_grid)
-    flux_density = enh_grid * (conv * u_norm)[:, None]
-    extrap = float(np.sum(flux_density[below] * area[below]))
-    extrap_frac = extrap / emission if emission > 0 else 0.0
 
-    # -- uncertainty --------------------------------------------------------------------
-    unit_total = float(np.sum(weight)) if ground == "constant" else float(
-        np.sum(weight[~below]))
-    u_bg = abs(b_err) * unit_total
-    u_speed = abs(emission) * wind.speed_error / wind.speed
-    dtheta = math.radians(wind.direction_error)
-    cos_hi = abs(math.cos(math.radians(theta) - dtheta))
-    cos_lo = abs(math.cos(min(math.radians(theta) + dtheta, math.pi / 2)))
-    c0 = max(abs(cos_theta), 1e-9)
-    u_dir = abs(emission) * max(abs(cos_hi - c0), abs(c0 - cos_lo)) / c0
-    # interpolation: delete-one-pass jackknife (each transect left out in turn)
-    u_interp = 0.0
-    jack: list[float] = []
-    tids = np.flatnonzero(transects)
-    if jackknife and tids.size >= 3:
-        for r in tids:
-            jack.append(total(interpolate(pass_id != r)))
-        jk = np.asarray(jack)
-        u_interp = float(math.sqrt((jk.size - 1) / jk.size * np.sum((jk - jk.mean()) ** 2)))
-    components = {"background": u_bg, "wind_speed": u_speed, "wind_direction": u_dir,
-                  "interpolation": u_interp}
-    unc = math.sqrt(sum(c * c for c in components.values()))
+def _describe(gridder: BaseGridder, method: str | BaseGridder) -> str:
+    text = repr(gridder)
+    return text + " (empty cells by IDW)" if isinstance(method, str) and method == "block" else text
 
-    # -- notes --------------------------------------------------------------------------
-    notes: list[str] = []
-    if abs(cos_theta) < math.cos(math.radians(70)):
-        notes.append(f"the wind blows nearly along the curtain ({theta:.0f}° from its normal): "
-                     "little air crosses it, so the estimate is close to zero and unreliable; "
-                     "check the wind direction or fly the curtain across the wind")
-    peak = float(np.nanmax(enh_grid)) if enh_grid.size else 0.0
-    info_src: dict[str, Any] = {}
-    if source is not None:
-        sx, sy, _ = frame.forward(*source)
-        ss, sd = plane(float(sx), float(sy))
-        info_src = {"source_distance_m": float(-sd), "source_offset_m": float(ss)}
-        if sd > 0:
-            notes.append(f"the curtain is upwind of the source ({float(sd):.0f} m): the plume "
-                         "cannot cross it, the estimate is not the source's emission")
-    detected = peak > 5 * max(noise, abs(b_err))
-    if not detected:
-        notes.append(f"no plume on the curtain: peak enhancement {peak:.3g} "
-                     f"{display_units(units, key)} is within 5 noise deviations ({noise:.2g}); "
-                     f"{emission:.3g} ± {unc:.2g} g/s is consistent with zero emission "
-                     "through this curtain")
-    elif emission < 2 * unc and abs(cos_theta) >= math.cos(math.radians(70)):
-        notes.append(f"the emission is not significantly above zero ({emission:.3g} ± "
-                     f"{unc:.2g} g/s) although a plume is seen (peak {peak:.3g} "
-                     f"{display_units(units, key)})")
-    if detected and emission > 0:
-        top_row = enh_grid[-1].mean()
-        col_max = enh_grid.mean(axis=0)
-        if top_row > 0.1 * enh_grid.mean(axis=1).max():
-            notes.append("the plume is not closed at the top: the top pass still sees "
-                         f"{100 * top_row / enh_grid.mean(axis=1).max():.0f}% of the largest "
-                         "level-mean enhancement; fly higher (the estimate is low)")
-        edge_frac = max(col_max[0], col_max[-1]) / max(col_max.max(), 1e-300)
-        if edge_frac > 0.1:
-            notes.append("the plume is not closed at the sides: the curtain ends still see "
-                         f"{100 * edge_frac:.0f}% of the largest column-mean enhancement; "
-                         "fly wider (the estimate is low, the background high)")
-        if extrap_frac > 0.3:
-            notes.append(f"{100 * extrap_frac:.0f}% of the flux is extrapolated below the "
-                         f"lowest pass ({z_low:.1f} m): fly lower if you can")
 
-    # -- product ------------------------------------------------------------------------
-    lat_s, lon_s, _ = frame.inverse(centre[0] + s_c * ax, centre[1] + s_c * ay)
-    clat, clon, _ = frame.inverse(centre[0], centre[1])
-    azimuth = math.degrees(math.atan2(ax, ay)) % 360.0
-    gridder_repr = repr(gridder)
-    if isinstance(method, str) and method == "block":
-        gridder_repr += " (empty cells by IDW)"
-    count = np.histogram2d(z, s, bins=(z_edges, s_edges))[0].astype(np.int32)
-    info: dict[str, Any] = {
-        "units": units,
-        "display_units": display_units(units, key),
-        "background": b,
-        "background_error": b_err,
-        "background_method": b_how,
-        "peak_enhancement": peak,
-        "noise": noise,
-        "air": air,
-        "wind": wind.describe(),
-        "wind_speed": wind.speed,
-        "wind_from_deg": wind.from_deg,
-        "wind_exponent": wind.exponent,
-        "wind_reference_height": wind.reference_height,
-        "wind_angle_deg": theta,
-        "method": gridder_repr,
-        "spacing": [ds_, dz_],
+def _info(units: str, shown_units: str, bg: Background, peak: float, noise: float,
+          air: AirConversion, wind: WindProfile, plane: CurtainPlane, method: str,
+          spacing: tuple[float, float], ground: str, frame: LocalFrame, wall: _Wall,
+          n_jack: int, source_at: dict[str, float]) -> dict[str, Any]:
+    """Everything printed and stored besides the emission and its budget."""
+    clat, clon, _ = frame.inverse(*plane.centre)
+    z_low, z_top, z_ceiling = wall.levels
+    return {
+        "units": units, "display_units": shown_units,
+        "background": bg.value, "background_error": bg.error, "background_method": bg.how,
+        "peak_enhancement": peak, "noise": noise, "air": air.description,
+        "wind": wind.describe(), "wind_speed": wind.speed, "wind_from_deg": wind.from_deg,
+        "wind_exponent": wind.exponent, "wind_reference_height": wind.reference_height,
+        "wind_angle_deg": plane.theta,
+        "method": method, "spacing": list(spacing),
         "ground": ("constant from the lowest pass" if ground == "constant"
                    else "zero (lower bound)"),
-        "centre_lat": float(clat),
-        "centre_lon": float(clon),
-        "azimuth_deg": azimuth,
-        "width_m": width,
-        "top_m": z_ceiling,
-        "passes": int(transects.sum()),
-        "lowest_pass_m": z_low,
-        "top_pass_m": z_top,
-        "samples": int(s.size),
-        "jackknife_passes": len(jack),
-        **info_src,
+        "centre_lat": float(clat), "centre_lon": float(clon), "azimuth_deg": plane.azimuth_deg,
+        "width_m": wall.width, "top_m": z_ceiling,
+        "passes": int(wall.passes.transects.sum()),
+        "lowest_pass_m": z_low, "top_pass_m": z_top,
+        "samples": int(wall.s.size), "jackknife_passes": n_jack,
+        **source_at,
     }
-    grid = curtain_dataset(key, units, kind, s_c, z_c, s_edges, z_edges, lat_s, lon_s, enh_grid,
-                    flux_density, conv, u_norm, n_air, below, count, frame, samples,
-                    emission, unc, components, extrap_frac, info, notes, history)
-    return FluxResult(key, emission, unc, components, extrap_frac, grid, notes, info)
-
-
-def _gridder(method: str | BaseGridder) -> BaseGridder:
-    if isinstance(method, BaseGridder):
-        return method
-    if method == "idw":
-        return make_method("idw", k=8, anisotropy=1.0)
-    if method == "kriging":
-        return make_method("kriging", anisotropy=1.0)
-    if method == "block":
-        return make_method("block")
-    raise InputError(f"interpolation method must be idw, kriging or block, not {method!r}")

@@ -89,6 +89,14 @@ class FluxResult:
         out += [f"note: {n}" for n in self.notes]
         return out
 
+    def to_dataset(self) -> xr.Dataset:
+        """The curtain as a CF Dataset, dims ``(z, s)``: ``<quantity>_enhancement``,
+        ``<quantity>_mass_enhancement``, ``flux_density`` (g m-2 s-1, sums back to the emission
+        with the cell areas), ``cell_kind``, ``number_of_observations``, per level
+        ``wind_normal`` and ``conversion``; the summary in the global attributes.
+        :func:`dronesense.products.flux.io.write_flux` writes it as netCDF."""
+        return self.grid
+
     def to_dict(self) -> dict[str, Any]:
         """Summary numbers as plain JSON-able values (no grids)."""
         return {
@@ -104,56 +112,99 @@ class FluxResult:
         }
 
 
-def curtain_dataset(key, units, kind, s_c, z_c, s_edges, z_edges, lat_s, lon_s, enh,
-                    flux_density, conv, u_norm, n_air, below, count, frame, samples, emission,
-                    unc, components, extrap_frac, info, notes, history) -> xr.Dataset:
-    """The curtain of a flux estimate as a CF Dataset (the ``dataset`` of a result)."""
+@dataclass(frozen=True)
+class CurtainCells:
+    """The grids of an estimate: cell edges and centres along ``s`` and in ``z``, positions of
+    the columns, per cell ``(z, s)`` and per level ``z`` values."""
+
+    s: np.ndarray
+    z: np.ndarray
+    s_edges: np.ndarray
+    z_edges: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    enhancement: np.ndarray
+    flux_density: np.ndarray
+    conversion: np.ndarray
+    normal_wind: np.ndarray
+    air_molar_density: np.ndarray
+    below: np.ndarray
+    count: np.ndarray
+
+
+def curtain_dataset(quantity: str, units: str, kind: str, cells: CurtainCells, *, frame,
+                    samples: xr.Dataset, emission: float, uncertainty: float,
+                    components: dict[str, float], extrapolated_fraction: float,
+                    info: dict[str, Any], notes: list[str], history: str) -> xr.Dataset:
+    """The curtain of a flux estimate as a CF Dataset (:meth:`FluxResult.to_dataset`).
+
+    ``kind`` is ``mole_fraction`` (the molar density of air is stored too) or
+    ``mass_concentration``; ``frame`` the local frame (its CRS is stored).
+    """
     from dronesense.quantities import QUANTITIES
 
-    q = QUANTITIES.get(key)
-    long = q.long_name if q else key
-    mass_units = "g m-3"
-    coords = {
-        "s": ("s", s_c, {"long_name": "distance along the curtain from its centre", "units": "m",
-                         "axis": "X", "bounds": "s_bounds"}),
-        "z": ("z", z_c, {"standard_name": "height", "long_name": "height above home (ground)",
-                         "units": "m", "positive": "up", "axis": "Z", "bounds": "z_bounds"}),
-        "lat": ("s", lat_s, {"standard_name": "latitude", "units": "degrees_north"}),
-        "lon": ("s", lon_s, {"standard_name": "longitude", "units": "degrees_east"}),
+    q = QUANTITIES.get(quantity)
+    long = q.long_name if q else quantity
+    data = _cell_variables(quantity, units, long, cells)
+    if kind == "mole_fraction":
+        data["air_molar_density"] = ("z", cells.air_molar_density, {
+            "long_name": "molar density of air", "units": "mol m-3"})
+    data["crs"] = ((), np.int32(0), frame.cf_attrs())
+    attrs = _global_attrs(quantity, long, history, emission, uncertainty, extrapolated_fraction,
+                          notes, info)
+    for k, val in components.items():
+        attrs[f"uncertainty_{k}"] = val
+    attrs.update(_time_coverage(samples))
+    return xr.Dataset(data, coords=_coordinates(cells), attrs=attrs)
+
+
+def _coordinates(cells: CurtainCells) -> dict[str, tuple]:
+    return {
+        "s": ("s", cells.s, {"long_name": "distance along the curtain from its centre",
+                             "units": "m", "axis": "X", "bounds": "s_bounds"}),
+        "z": ("z", cells.z, {"standard_name": "height", "long_name": "height above home (ground)",
+                             "units": "m", "positive": "up", "axis": "Z", "bounds": "z_bounds"}),
+        "lat": ("s", cells.lat, {"standard_name": "latitude", "units": "degrees_north"}),
+        "lon": ("s", cells.lon, {"standard_name": "longitude", "units": "degrees_east"}),
     }
+
+
+def _cell_variables(key: str, units: str, long: str, c: CurtainCells) -> dict[str, tuple]:
     cell = ("z", "s")
-    kind_arr = np.where(below[:, None], 1, 0) * np.ones((1, s_c.size), dtype=np.int8)
-    data = {
-        "s_bounds": (("s", "nv"), np.column_stack([s_edges[:-1], s_edges[1:]]), {"units": "m"}),
-        "z_bounds": (("z", "nv"), np.column_stack([z_edges[:-1], z_edges[1:]]), {"units": "m"}),
-        f"{key}_enhancement": (cell, enh, {
+    kind_arr = np.where(c.below[:, None], 1, 0) * np.ones((1, c.s.size), dtype=np.int8)
+    return {
+        "s_bounds": (("s", "nv"), np.column_stack([c.s_edges[:-1], c.s_edges[1:]]),
+                     {"units": "m"}),
+        "z_bounds": (("z", "nv"), np.column_stack([c.z_edges[:-1], c.z_edges[1:]]),
+                     {"units": "m"}),
+        f"{key}_enhancement": (cell, c.enhancement, {
             "long_name": f"{long} above background", "units": units,
             "coordinates": "lat lon", "cell_methods": "s: z: point (interpolated)",
             "ancillary_variables": "cell_kind number_of_observations"}),
-        f"{key}_mass_enhancement": (cell, enh * conv[:, None], {
+        f"{key}_mass_enhancement": (cell, c.enhancement * c.conversion[:, None], {
             "long_name": f"{long} above background as mass concentration",
-            "units": mass_units, "coordinates": "lat lon"}),
-        "flux_density": (cell, flux_density, {
+            "units": "g m-3", "coordinates": "lat lon"}),
+        "flux_density": (cell, c.flux_density, {
             "long_name": f"{long} flux density normal to the curtain",
             "units": "g m-2 s-1", "coordinates": "lat lon"}),
         "cell_kind": (cell, kind_arr.astype(np.int8), {
-            "long_name": "how the cell's value was made", "flag_values": np.array([0, 1],
-                                                                                  np.int8),
+            "long_name": "how the cell's value was made",
+            "flag_values": np.array([0, 1], np.int8),
             "flag_meanings": "interpolated extrapolated_below_lowest_pass"}),
-        "number_of_observations": (cell, count, {
+        "number_of_observations": (cell, c.count, {
             "standard_name": "number_of_observations", "units": "1"}),
-        "wind_normal": ("z", u_norm, {"long_name": "wind component normal to the curtain",
-                                      "units": "m s-1"}),
-        "conversion": ("z", conv, {"long_name": "mass concentration per unit of the quantity",
-                                   "units": f"g m-3 ({units})-1"}),
+        "wind_normal": ("z", c.normal_wind, {"long_name": "wind component normal to the curtain",
+                                             "units": "m s-1"}),
+        "conversion": ("z", c.conversion, {
+            "long_name": "mass concentration per unit of the quantity",
+            "units": f"g m-3 ({units})-1"}),
     }
-    if kind == "mole_fraction":
-        data["air_molar_density"] = ("z", n_air, {"long_name": "molar density of air",
-                                                  "units": "mol m-3"})
-    crs = frame.cf_attrs()
-    data["crs"] = ((), np.int32(0), crs)
+
+
+def _global_attrs(key: str, long: str, history: str, emission: float, unc: float,
+                  extrap_frac: float, notes: list[str], info: dict[str, Any]) -> dict[str, Any]:
     now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    attrs: dict[str, Any] = {
+    return {
         "Conventions": "CF-1.11, ACDD-1.3",
         "title": f"dronesense mass-balance emission estimate of {long} from a downwind curtain",
         "source": f"dronesense {__version__}",
@@ -169,12 +220,14 @@ def curtain_dataset(key, units, kind, s_c, z_c, s_edges, z_edges, lat_s, lon_s, 
         "notes": "; ".join(notes),
         "flux_summary": json.dumps({k: v for k, v in info.items()}, default=float),
     }
-    for k, val in components.items():
-        attrs[f"uncertainty_{k}"] = val
-    if "time" in samples:
-        t = np.asarray(samples["time"].values, dtype="datetime64[ns]")
-        t = t[~np.isnat(t)]
-        if t.size:
-            attrs["time_coverage_start"] = np.datetime_as_string(t.min(), unit="s") + "Z"
-            attrs["time_coverage_end"] = np.datetime_as_string(t.max(), unit="s") + "Z"
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _time_coverage(samples: xr.Dataset) -> dict[str, str]:
+    if "time" not in samples:
+        return {}
+    t = np.asarray(samples["time"].values, dtype="datetime64[ns]")
+    t = t[~np.isnat(t)]
+    if not t.size:
+        return {}
+    return {"time_coverage_start": np.datetime_as_string(t.min(), unit="s") + "Z",
+            "time_coverage_end": np.datetime_as_string(t.max(), unit="s") + "Z"}

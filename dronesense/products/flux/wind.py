@@ -1,4 +1,12 @@
-"""Wind for flux estimates: a power-law profile from the user or the autopilot.
+"""Wind for flux estimates: a power-law profile from the user or fitted to the autopilot's
+wind reports.
+
+Examples
+--------
+>>> as_wind("3.2±0.3@240").describe()
+'3.20 ± 0.30 m/s at 10 m from 240° ± 10°, uniform with height (user)'
+>>> as_wind((3.0, 240.0)) == WindProfile(3.0, 240.0)
+True
 """
 
 from __future__ import annotations
@@ -6,11 +14,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from dronesense.errors import InputError
+from dronesense.errors import ParameterError
+
+__all__ = ["WindProfile", "WindSamples", "as_wind", "parse_wind", "wind_from_reports"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +64,15 @@ class WindProfile:
 
     def __post_init__(self):
         if not (math.isfinite(self.speed) and self.speed > 0):
-            raise InputError(f"wind speed must be a positive number, got {self.speed}")
+            raise ParameterError("speed", f"must be a positive number of m/s, got {self.speed}")
         if not math.isfinite(self.from_deg):
-            raise InputError(f"wind direction must be a number, got {self.from_deg}")
-        if not (self.reference_height > 0) or not (0 <= self.exponent < 1):
-            raise InputError("wind profile needs a reference height > 0 and 0 <= exponent < 1")
+            raise ParameterError("from_deg", f"must be a number of degrees, got {self.from_deg}")
+        if not (self.reference_height > 0):
+            raise ParameterError("reference_height", "must be a height above 0 m, got "
+                                 f"{self.reference_height}")
+        if not (0 <= self.exponent < 1):
+            raise ParameterError("exponent", "the power-law exponent must be at least 0 and "
+                                 f"below 1, got {self.exponent}")
         if self.speed_error is None:
             object.__setattr__(self, "speed_error", 0.1 * self.speed)
 
@@ -99,50 +113,118 @@ def parse_wind(text: str, *, reference_height: float = 10.0,
     pm = r"(?:(?:±|\+-|\+/-)" + num + r")?"
     m = re.fullmatch(r"\s*" + num + pm + r"\s*@\s*" + num + pm + r"\s*", text or "")
     if not m:
-        raise InputError(f"--wind: expected SPEED@FROM_DEG (e.g. 3.2@240), got {text!r}")
+        raise ParameterError("wind", f"expected SPEED@FROM_DEG (e.g. 3.2@240), got {text!r}")
     speed, s_err, frm, d_err = m.groups()
-    return WindProfile(
-        float(speed), float(frm) % 360.0, reference_height=reference_height,
-        exponent=exponent, speed_error=None if s_err is None else float(s_err),
-        direction_error=10.0 if d_err is None else float(d_err))
+    try:
+        return WindProfile(
+            float(speed), float(frm) % 360.0, reference_height=reference_height,
+            exponent=exponent, speed_error=None if s_err is None else float(s_err),
+            direction_error=10.0 if d_err is None else float(d_err))
+    except ParameterError as err:
+        if err.parameter in ("speed", "from_deg"):
+            raise ParameterError("wind", f"{err.detail} ({text!r})") from None
+        raise
 
 
-def wind_from_tlog(path: str | Path, *, reference_height: float = 10.0,
-                   min_height: float = 2.0,
-                   exponent: float | None = None) -> WindProfile | None:
-    """The wind the autopilot reported in MAVLink ``WIND`` messages of a ``.tlog``.
-
-    Each WIND message is put at the height of the vehicle's latest GLOBAL_POSITION_INT
-    (``relative_alt``); messages below ``min_height`` (on the ground) are ignored. The
-    direction is the vector mean; the speed at ``reference_height`` and the power-law
-    exponent are fitted to ``log u`` against ``log z`` when the heights span at least a
-    factor of 2 (exponent clipped to 0-0.6), else the exponent is 0 (or ``exponent`` when
-    given). Uncertainties: the spread of the reported speeds about the profile and of the
-    directions, at least 10 % and 10° (an autopilot's wind estimate is no better).
-
-    Returns ``None`` when the log holds no usable WIND message.
+def as_wind(value: WindProfile | str | tuple[float, float], *, reference_height: float = 10.0,
+            exponent: float = 0.0) -> WindProfile:
+    """The wind of ``estimate_flux(..., wind=value)``: a :class:`WindProfile` as it is, text
+    ``SPEED[±ERR]@FROM_DEG[±ERR]`` (:func:`parse_wind`) or a ``(speed, from_deg)`` pair (at
+    ``reference_height``, with ``exponent``; default uncertainties).
 
     Examples
     --------
-    >>> w = wind_from_tlog("f.tlog")             # doctest: +SKIP
-    >>> w.describe()                             # doctest: +SKIP
-    '3.00 ± 0.30 m/s at 10 m from 240° ± 10°, power law exponent 0.07 (WIND messages in f.tlog)'
+    >>> w = as_wind("3.5±0.2@240±5")
+    >>> w.speed, w.speed_error, w.from_deg, w.direction_error
+    (3.5, 0.2, 240.0, 5.0)
+    >>> as_wind((4, -90), exponent=0.1)
+    WindProfile(speed=4.0, from_deg=270.0, reference_height=10.0, exponent=0.1, \
+speed_error=0.4, direction_error=10.0, source='user')
+    >>> as_wind(None)
+    Traceback (most recent call last):
+    ...
+    dronesense.errors.ParameterError: wind: expected a WindProfile, SPEED@FROM_DEG text or a \
+(speed, from_deg) pair, got None
     """
-    from dronesense.sources.tlogscan import scan_tlog
+    if isinstance(value, WindProfile):
+        return value
+    if isinstance(value, str):
+        return parse_wind(value, reference_height=reference_height, exponent=exponent)
+    if isinstance(value, tuple | list) and len(value) == 2:
+        try:
+            speed, frm = (float(v) for v in value)
+        except (TypeError, ValueError):
+            pass
+        else:
+            try:
+                return WindProfile(speed, frm % 360.0 if math.isfinite(frm) else frm,
+                                   reference_height=reference_height, exponent=exponent)
+            except ParameterError as err:
+                if err.parameter in ("speed", "from_deg"):
+                    raise ParameterError("wind", f"{err.detail} ({value!r})") from None
+                raise
+    raise ParameterError("wind", "expected a WindProfile, SPEED@FROM_DEG text or a "
+                         f"(speed, from_deg) pair, got {value!r}")
 
-    scan = scan_tlog(path, types=("WIND", "GLOBAL_POSITION_INT"))
-    wind = scan.messages.get("WIND")
-    gpi = scan.messages.get("GLOBAL_POSITION_INT")
-    if not wind or not gpi or wind["speed"].size == 0 or gpi["relative_alt"].size == 0:
-        return None
-    w_order = scan.order["WIND"]
-    g_order = scan.order["GLOBAL_POSITION_INT"]
-    k = np.searchsorted(g_order, w_order) - 1
-    ok = k >= 0
-    z = np.full(w_order.size, np.nan)
-    z[ok] = gpi["relative_alt"][k[ok]] / 1000.0
-    speed = np.asarray(wind["speed"], dtype=float)
-    direction = np.asarray(wind["direction"], dtype=float)
+
+class WindSamples(Protocol):
+    """What :func:`wind_from_reports` reads: wind reports at heights, as numpy arrays
+    (:class:`dronesense.sources.wind.WindReports` is one)."""
+
+    height: np.ndarray
+    speed: np.ndarray
+    direction: np.ndarray
+
+
+def wind_from_reports(reports: WindSamples, *, reference_height: float = 10.0,
+                      min_height: float = 2.0, exponent: float | None = None,
+                      source: str = "") -> WindProfile | None:
+    """A power-law :class:`WindProfile` fitted to an autopilot's wind reports.
+
+    The reports (:func:`dronesense.sources.wind.read_wind_reports`: MAVLink ``WIND``
+    messages, each at the height of the vehicle's latest position) below ``min_height`` (on
+    the ground) are ignored. The direction is the vector mean; the speed at
+    ``reference_height`` and the power-law exponent are fitted to ``log u`` against ``log z``
+    when the heights span at least a factor of 2 (exponent clipped to 0-0.6), else the
+    exponent is 0 (or ``exponent`` when given). Uncertainties: the spread of the reported
+    speeds about the profile and of the directions, at least 10 % and 10° (an autopilot's
+    wind estimate is no better).
+
+    Parameters
+    ----------
+    reports
+        Heights (m above ground), speeds (m/s) and directions (degrees, from).
+    reference_height
+        Height (m) of the returned speed.
+    min_height
+        Reports below this height are not used.
+    exponent
+        Fixed power-law exponent; ``None`` fits it.
+    source
+        Where the reports came from (a file name), for :meth:`WindProfile.describe`.
+
+    Returns
+    -------
+    WindProfile or None
+        ``None`` when fewer than 3 reports are usable.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> z = np.array([5.0, 10.0, 20.0, 40.0])
+    >>> rep = SimpleNamespace(height=z, speed=3.0 * (z / 10.0) ** 0.1,
+    ...                       direction=np.full(4, 240.0))
+    >>> w = wind_from_reports(rep, source="f.tlog")
+    >>> round(w.speed, 3), round(w.from_deg, 1), round(w.exponent, 3)
+    (3.0, 240.0, 0.1)
+    >>> w.describe()
+    '3.00 ± 0.30 m/s at 10 m from 240° ± 10°, power law exponent 0.10 (4 WIND messages in f.tlog)'
+    >>> wind_from_reports(rep, min_height=30.0) is None
+    True
+    """
+    z = np.asarray(reports.height, dtype=float)
+    speed = np.asarray(reports.speed, dtype=float)
+    direction = np.asarray(reports.direction, dtype=float)
     use = np.isfinite(z) & (z >= min_height) & np.isfinite(speed) & (speed > 0.05)
     use &= np.isfinite(direction)
     if use.sum() < 3:
@@ -162,7 +244,8 @@ def wind_from_tlog(path: str | Path, *, reference_height: float = 10.0,
     u_ref = float(np.exp(np.mean(np.log(speed) - exponent * lz)))
     resid = speed - u_ref * np.exp(exponent * lz)
     speed_err = max(float(np.std(resid)), 0.1 * u_ref)
+    where = f" in {source}" if source else ""
     return WindProfile(u_ref, from_deg, reference_height=reference_height,
                        exponent=float(exponent), speed_error=speed_err,
                        direction_error=max(dir_sd, 10.0),
-                       source=f"{int(use.sum())} WIND messages in {Path(path).name}")
+                       source=f"{int(use.sum())} WIND messages{where}")

@@ -26,7 +26,7 @@ Examples
 
 from __future__ import annotations
 
-from dronesense.errors import InputError
+from dronesense.errors import ParameterError
 from dronesense.sources.payload.frames import BadFrame, Frame, FrameDecoder
 from dronesense.sources.payload.pms5003 import PMS5003Decoder
 from dronesense.sources.payload.sds011 import SDS011Decoder
@@ -48,12 +48,13 @@ def make_decoder(fmt: str) -> FrameDecoder:
 
     Raises
     ------
-    InputError
-        If the format is not known.
+    ParameterError
+        For ``fmt``, if the format is not known.
     """
     cls = DECODERS.get(fmt.lower())
     if cls is None:
-        raise InputError(f"unknown payload format {fmt!r} (known: {', '.join(DECODERS)})")
+        raise ParameterError("fmt", f"unknown payload format {fmt!r} "
+                             f"(known: {', '.join(DECODERS)})")
     return cls()
 
 
@@ -62,19 +63,21 @@ def parse_payload_spec(spec: str) -> tuple[str, str, int]:
 
     Raises
     ------
-    InputError
-        If the format is unknown, the device is missing or the baud is not a number.
+    ParameterError
+        For ``spec``, if the format is unknown, the device is missing or the baud is not a
+        number.
     """
     fmt, sep, rest = spec.partition(":")
     fmt = fmt.strip().lower()
     if not sep or not rest:
-        raise InputError(f"--payload expects FORMAT:DEVICE[:BAUD], got {spec!r}")
+        raise ParameterError("spec", f"expected FORMAT:DEVICE[:BAUD], got {spec!r}")
     cls = DECODERS.get(fmt)
     if cls is None:
-        raise InputError(f"unknown payload format {fmt!r} (known: {', '.join(DECODERS)})")
+        raise ParameterError("spec", f"unknown payload format {fmt!r} "
+                             f"(known: {', '.join(DECODERS)})")
     device, sep, baud = rest.rpartition(":")
     if not sep or not baud.isdigit():  # no baud given (or a device name with a colon)
         return fmt, rest, cls.baud
     if not device:
-        raise InputError(f"--payload expects FORMAT:DEVICE[:BAUD], got {spec!r}")
+        raise ParameterError("spec", f"expected FORMAT:DEVICE[:BAUD], got {spec!r}")
     return fmt, device, int(baud)

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-__all__ = ["BadFrame", "Frame", "FrameDecoder", "Reject"]
+__all__ = ["BadFrame", "Frame", "FrameDecoder", "Reject", "Stamped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,14 @@ class Frame:
     kind: str
     values: dict[str, float] = field(default_factory=dict)
     info: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Stamped:
+    """A decoded frame and the ground time (UNIX µs) the sensor began sending it."""
+
+    recv_us: int
+    frame: Frame
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,207 @@
+"""The functions of the top-level API that are more than a name for a stage's function.
+
+:func:`read_samples` turns any input into the CF samples Dataset; :func:`estimate_flux` is
+the flux estimate of :mod:`dronesense.products.flux.estimate` that, without a ``wind``, takes
+the wind from the autopilot's ``WIND`` messages in the log the samples were read from.
+Use them as ``dronesense.read_samples`` and ``dronesense.estimate_flux``.
+
+Examples
+--------
+>>> import dronesense as ds
+>>> samples = read_samples(ds.datasets.sample_flight(), lags={"ch4": "auto"})
+>>> sorted(samples.dronesense.quantities)
+['ch4', 'humidity', 'pm2p5', 'temperature']
+>>> flux = estimate_flux(samples, "ch4", source=(50.9934, 6.9877))
+>>> 4.0 < flux.emission < 6.0       # the simulated stack emits 5 g/s
+True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from dronesense.errors import ParameterError
+
+__all__ = ["estimate_flux", "read_samples", "wind_from_source"]
+
+
+def read_samples(path_or_paths, *, lags: Mapping[str, float | str] | str | None = None,
+                 names=None, max_gap_s: float = 1.0, quantities: Sequence[str] | None = None,
+                 csv_map=None, record_map: dict | None = None, prefer_journal: bool = True):
+    """Samples of any input as the CF trajectory :class:`xarray.Dataset` (dimension ``obs``).
+
+    Parameters
+    ----------
+    path_or_paths
+        A path or a sequence of paths: a session folder (its ``samples.csv`` journal, or its
+        ``flight.tlog`` paired again), a ``.tlog``, an ArduPilot DataFlash ``.bin``, a CSV
+        track (with ``csv_map``), or samples written before (``.csv`` journal, ``.nc``,
+        ``.parquet``). Logs are each paired on their own and the samples of all inputs
+        joined.
+    lags
+        Sensor lags of the logs: ``{"ch4": 1.5}`` (seconds), ``{"ch4": "auto"}`` (estimated
+        from the data), ``"auto"`` (estimate every quantity) or ``None``.
+    names
+        A :class:`~dronesense.quantities.NameTable` mapping wire names to quantities, or the
+        path of a mapping file (default: the built-in table).
+    max_gap_s
+        Longest time (s) between two position fixes that still gives a sample a position.
+    quantities
+        Keep only these quantity keys (default: all).
+    csv_map
+        Column map of a CSV track (:func:`dronesense.sources.csvtrack.read_csv_track`).
+    record_map
+        Custom DataFlash record mapping.
+    prefer_journal
+        Read a session folder's live journal rather than pairing its ``flight.tlog`` again.
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per quantity (CF units and standard names), ``time``/``lat``/``lon``/
+        ``altitude`` coordinates, ``flag``, ``height``, ... (``docs/conventions.md``). The
+        ``source`` attribute names the inputs; when logs were paired, ``pairing_summary``
+        holds the pairing summary (duration, paired fraction, clock, lags) as text lines.
+
+    Raises
+    ------
+    InputError
+        A missing or unreadable input, nothing usable in a log, no samples (of
+        ``quantities``).
+    ParameterError
+        A parameter value that cannot be used (``max_gap_s``, ``lags``).
+    TypeError
+        ``path_or_paths`` is not a path or a sequence of paths.
+
+    Examples
+    --------
+    >>> from dronesense.datasets import sample_flight
+    >>> samples = read_samples(sample_flight(), quantities=["ch4"])
+    >>> samples.sizes["obs"], samples["ch4"].attrs["units"]
+    (1153, '1e-6')
+    """
+    from dronesense.samples.files import as_paths, load_dataset
+
+    paths = as_paths(path_or_paths)
+    if isinstance(max_gap_s, bool) or not isinstance(max_gap_s, int | float):
+        raise TypeError(f"max_gap_s must be a number of seconds, not {type(max_gap_s).__name__}")
+    if not (math.isfinite(max_gap_s) and max_gap_s > 0):
+        raise ParameterError("max_gap_s", f"must be a positive number of seconds, got "
+                             f"{max_gap_s}")
+    if isinstance(quantities, str):
+        quantities = [quantities]
+    if isinstance(names, str | os.PathLike):
+        from dronesense.quantities import NameTable
+
+        names = NameTable.from_file(names)
+    options = {"max_gap_s": float(max_gap_s)}
+    for key, value in (("lags", lags), ("csv_map", csv_map), ("record_map", record_map)):
+        if value is not None:
+            options[key] = value
+    return load_dataset(paths, quantities=quantities, prefer_journal=prefer_journal,
+                        names=names, **options)
+
+
+def _source_logs(samples) -> list[Path]:
+    """The ``.tlog`` files named by a samples Dataset's ``source`` attribute (a session
+    folder stands for its ``flight.tlog``)."""
+    from dronesense.sources.session_folder import SessionFolder
+
+    logs = []
+    for part in str(samples.attrs.get("source", "")).split(", "):
+        path = Path(part.strip())
+        if not part.strip():
+            continue
+        if path.is_dir() and SessionFolder(path).tlog.is_file():
+            logs.append(SessionFolder(path).tlog)
+        elif path.suffix.lower() == ".tlog" and path.is_file():
+            logs.append(path)
+    return logs
+
+
+def wind_from_source(samples):
+    """The wind profile fitted to the ``WIND`` messages of the log(s) the samples came from.
+
+    Returns
+    -------
+    dronesense.products.flux.wind.WindProfile
+
+    Raises
+    ------
+    ParameterError
+        (parameter ``wind``) when the samples name no ``.tlog`` (or session folder) holding
+        ``WIND`` messages: the wind has to be given.
+    """
+    import numpy as np
+
+    from dronesense.products.flux.wind import wind_from_reports
+    from dronesense.sources.wind import WindReports, read_wind_reports
+
+    logs = _source_logs(samples)
+    reports = [r for r in (read_wind_reports(p) for p in logs) if r is not None]
+    if not reports:
+        where = (f"the logs the samples came from ({', '.join(p.name for p in logs)}) hold "
+                 "no WIND messages" if logs else
+                 "the samples name no telemetry log to take the autopilot's WIND messages from"
+                 f" (source: {samples.attrs.get('source') or 'none'})")
+        raise ParameterError("wind", f"{where}; give the wind as a WindProfile, "
+                             "'SPEED@FROM_DEG' text (e.g. '3.2@240') or a (speed, from_deg) "
+                             "pair")
+    if len(reports) > 1:
+        reports = [WindReports(*(np.concatenate([getattr(r, k) for r in reports])
+                                 for k in ("time", "height", "speed", "direction")),
+                               name=", ".join(r.name for r in reports))]
+    profile = wind_from_reports(reports[0], source=reports[0].name)
+    if profile is None:
+        raise ParameterError("wind", f"the WIND messages of {reports[0].name} were all sent on "
+                             "the ground; give the wind as a WindProfile, 'SPEED@FROM_DEG' "
+                             "text (e.g. '3.2@240') or a (speed, from_deg) pair")
+    return profile
+
+
+def estimate_flux(samples, quantity: str, *, wind=None, **kw):
+    """Mass-balance emission rate of ``quantity`` through a downwind curtain flight.
+
+    :func:`dronesense.products.flux.estimate.estimate_flux`, whose parameters (``source``,
+    ``line``, ``background``, ``method``, ``spacing``, ...) it takes, with one addition:
+    ``wind=None`` takes the wind from the autopilot's ``WIND`` messages in the log the
+    samples were read from (their ``source`` attribute; :func:`wind_from_source`).
+
+    Parameters
+    ----------
+    samples
+        Samples Dataset of the curtain flight (:func:`read_samples`).
+    quantity
+        Quantity key, e.g. ``"ch4"``.
+    wind
+        ``None`` (from the log), a :class:`~dronesense.products.flux.wind.WindProfile`,
+        ``"SPEED@FROM_DEG"`` text (``"3.2@240"``, ``"3.2±0.3@240±10"``) or a
+        ``(speed, from_deg)`` pair.
+
+    Returns
+    -------
+    dronesense.products.flux.result.FluxResult
+        ``.emission`` (g/s), ``.uncertainty``, ``.lines()`` and ``.to_dataset()``.
+
+    Raises
+    ------
+    ParameterError
+        ``wind`` is ``None`` and the samples' log holds no wind, or a parameter value the
+        estimate cannot use.
+
+    Examples
+    --------
+    >>> from dronesense.datasets import sample_flight
+    >>> samples = read_samples(sample_flight(), quantities=["ch4"])
+    >>> samples.attrs["source"] = "elsewhere.tlog"           # no log to take the wind from
+    >>> estimate_flux(samples, "ch4", wind=(3.0, 240.0)).emission > 4.0
+    True
+    """
+    from dronesense.products.flux.estimate import estimate_flux as estimate
+
+    if wind is None:
+        wind = wind_from_source(samples)
+    return estimate(samples, quantity, wind=wind, **kw)

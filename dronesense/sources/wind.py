@@ -1,0 +1,95 @@
+"""The wind an autopilot reported: MAVLink ``WIND`` messages of a ``.tlog``, each at a height.
+
+ArduPilot sends its EKF wind estimate as ``WIND`` (speed, direction it comes from); the
+simulator sends the true wind at the vehicle. :func:`read_wind_reports` puts each report at
+the height above home of the vehicle's latest ``GLOBAL_POSITION_INT`` (``relative_alt``), read
+with :func:`dronesense.sources.tlogscan.scan_tlog`. Fitting a profile to the reports is a
+product's job (:func:`dronesense.products.flux.wind.wind_from_reports`).
+
+Examples
+--------
+>>> from pymavlink.dialects.v20 import ardupilotmega as mavlink
+>>> mav = mavlink.MAVLink(None, srcSystem=1, srcComponent=1)
+>>> def record(us, msg):
+...     return us.to_bytes(8, "big") + bytes(msg.pack(mav))
+>>> data = (record(10**15, mavlink.MAVLink_wind_message(240.0, 3.0, 0.0))
+...         + record(10**15 + 10**6, mavlink.MAVLink_global_position_int_message(
+...             1000, 509934000, 69877000, 62000, 20000, 0, 0, 0, 0))
+...         + record(10**15 + 2 * 10**6, mavlink.MAVLink_wind_message(250.0, 3.5, 0.0)))
+>>> rep = read_wind_reports(data)
+>>> rep.height.tolist(), rep.speed.tolist(), rep.direction.tolist(), rep.time.tolist()
+([nan, 20.0], [3.0, 3.5], [240.0, 250.0], [1000000000.0, 1000000002.0])
+>>> len(rep), rep.name
+(2, '')
+>>> read_wind_reports(record(10**15, mavlink.MAVLink_heartbeat_message(2, 3, 0, 0, 4, 3))) is None
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dronesense.sources.tlogscan import scan_tlog
+
+__all__ = ["WindReports", "read_wind_reports"]
+
+
+@dataclass(frozen=True)
+class WindReports:
+    """Wind reports of a log, in file order.
+
+    Attributes
+    ----------
+    time
+        Receive time of each report, s since the UNIX epoch (the tlog timestamp).
+    height
+        Height above home (m) of the latest ``GLOBAL_POSITION_INT`` before the report; NaN
+        before the first one.
+    speed
+        Horizontal wind speed, m/s.
+    direction
+        Direction the wind comes from, degrees clockwise from north.
+    name
+        File name of the log (empty for bytes).
+    """
+
+    time: np.ndarray
+    height: np.ndarray
+    speed: np.ndarray
+    direction: np.ndarray
+    name: str = ""
+
+    def __len__(self) -> int:
+        return int(self.speed.size)
+
+
+def read_wind_reports(path: str | Path | bytes) -> WindReports | None:
+    """The ``WIND`` reports of a ``.tlog`` (a path or its bytes) with the vehicle's height.
+
+    Returns ``None`` when the log holds no ``WIND`` message.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read.
+    """
+    scan = scan_tlog(path, types=("WIND", "GLOBAL_POSITION_INT"))
+    wind = scan.messages.get("WIND")
+    if not wind or wind["speed"].size == 0:
+        return None
+    gpi = scan.messages["GLOBAL_POSITION_INT"]
+    k = np.searchsorted(scan.order["GLOBAL_POSITION_INT"], scan.order["WIND"]) - 1
+    ok = k >= 0
+    height = np.full(k.size, np.nan)
+    height[ok] = gpi["relative_alt"][k[ok]] / 1000.0
+    name = Path(path).name if isinstance(path, str | Path) else ""
+    return WindReports(
+        time=np.asarray(wind["_recv_us"], dtype=float) / 1e6,
+        height=height,
+        speed=np.asarray(wind["speed"], dtype=float),
+        direction=np.asarray(wind["direction"], dtype=float),
+        name=name,
+    )
