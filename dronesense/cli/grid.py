@@ -91,6 +91,8 @@ def summarise(ds: xr.Dataset, quantity: str, *, chosen: bool = False) -> None:
     print(f"{ds.attrs.get('number_of_samples', int(count.sum()))} {quantity} samples -> "
           f"{nx} x {ny} x {nz} voxels of {spacing} ({ds.attrs['vertical_reference']})")
     print(f"method {ds.attrs['made_by']}" + (" (chosen by cross-validation)" if chosen else ""))
+    if ds.attrs.get("cross_validation_notes"):
+        print(f"note: {ds.attrs['cross_validation_notes']}")
     print(f"voxels with data {int((count > 0).sum())}, with an estimate {filled} of {q.size}")
     if filled:
         print(f"{quantity} min {np.nanmin(q.values):.4g}  mean {np.nanmean(q.values):.4g}  "

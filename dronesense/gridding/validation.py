@@ -227,7 +227,8 @@ def candidates(spec: GridSpec, kriging: bool = True,
     """Methods and kernel widths ``method="auto"`` chooses from.
 
     Block statistics (``statistic``: mean or median), IDW with k 4 and 12 at two
-    anisotropies, DM+V at three kernel widths and, with ``kriging``, ordinary kriging.
+    anisotropies, DM+V at three kernel widths and, with ``kriging`` and gstools installed
+    (the ``kriging`` extra), ordinary kriging.
 
     Examples
     --------
@@ -240,9 +241,19 @@ def candidates(spec: GridSpec, kriging: bool = True,
     out: list[BaseGridder] = [BlockReduce(statistic=statistic)]
     out += [IDW(k=k, anisotropy=a) for k in (4, 12) for a in (h / dz, 3 * h / dz)]
     out += [KernelDMV(sigma_h=s * h, sigma_v=s * dz) for s in (0.5, 1.0, 2.0)]
-    if kriging:
+    if kriging and kriging_available():
         out.append(Kriging(anisotropy=h / dz))
     return out
+
+
+def kriging_available() -> bool:
+    """Whether gstools, which kriging needs, is installed (``pip install 'dronesense[kriging]'``).
+    """
+    try:
+        import gstools  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 #: Above this many samples ``method="auto"`` leaves kriging out of the candidates.
@@ -261,11 +272,14 @@ class MethodChoice:
         Its :class:`CVScores`.
     scored
         ``(candidate, scores)`` of every candidate, in the order tried.
+    notes
+        What the choice could not consider (a method whose library is not installed).
     """
 
     method: BaseGridder
     score: CVScores
     scored: list[tuple[BaseGridder, CVScores]]
+    notes: list[str] = field(default_factory=list)
 
     def store(self, ds: xr.Dataset, variable: str) -> None:
         """Record the chosen method's scores and ``cross_validation_candidates`` (every
@@ -273,6 +287,8 @@ class MethodChoice:
         self.score.store(ds, variable)
         ds.attrs["cross_validation_candidates"] = "; ".join(
             f"{m!r}: rmse={s.rmse:.4g} coverage={s.coverage:.2f}" for m, s in self.scored)
+        if self.notes:
+            ds.attrs["cross_validation_notes"] = "; ".join(self.notes)
 
 
 def choose_method(
@@ -319,8 +335,12 @@ def choose_method(
     (2, True)
     """
     v = np.asarray(values, dtype=float).ravel()
+    notes = []
     if methods is None:
         methods = candidates(spec, kriging=v.size <= KRIGING_MAX_SAMPLES, statistic=statistic)
+        if not kriging_available():
+            notes.append("kriging not tried: gstools is not installed "
+                         "(pip install 'dronesense[kriging]')")
     methods = list(methods)
     if not methods:
         raise ValueError("no candidate methods to choose from")
@@ -329,4 +349,4 @@ def choose_method(
     usable = [(m, s) for m, s in scored if s.coverage >= min_coverage and np.isfinite(s.rmse)]
     pool = usable or [(m, s) for m, s in scored if np.isfinite(s.rmse)] or scored
     best, score = min(pool, key=lambda ms: ms[1].rmse if np.isfinite(ms[1].rmse) else np.inf)
-    return MethodChoice(best, score, scored)
+    return MethodChoice(best, score, scored, notes)

@@ -306,11 +306,11 @@ class Recorder:
             self._write_rows(rows)
 
     def _payload_value(self, reading) -> tuple[float, str, str]:
-        _, scale, units = self.pairer._lookup(reading.name)
+        _, scale, units = self.pairer.lookup(reading.name)
         return reading.value * scale, units, reading.name
 
     def _note_value(self, msg) -> None:
-        key, scale, units = self.pairer._lookup(msg.name)
+        key, scale, units = self.pairer.lookup(msg.name)
         self.latest[(msg._header.srcSystem, key)] = (msg.value * scale, units, msg.name)
 
     def _write_rows(self, rows: Iterable[SampleRow]) -> None:

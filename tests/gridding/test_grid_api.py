@@ -169,3 +169,20 @@ def test_campaign_in_one_call_equals_gridding_all_samples():
     with pytest.raises(ParameterError) as err:
         campaign([a, b], "ch4")
     assert err.value.parameter == "spec"
+
+
+def test_auto_without_gstools_leaves_kriging_out_and_says_so(monkeypatch):
+    """A runtime install without the kriging extra still chooses a method (and says why
+    kriging was not tried)."""
+    import sys
+
+    from dronesense.gridding import validation
+
+    monkeypatch.setitem(sys.modules, "gstools", None)  # import gstools -> ImportError
+    assert not validation.kriging_available()
+    coords, values = flight(noise=0.02, seed=3, layers=(10, 25, 40), extent=(-60, 60, -40, 40))[:2]
+    samples = samples_dataset(coords, values)
+    out = grid(samples, "ch4", spacing=(25, 25, 10), method="auto")
+    assert "Kriging" not in out.attrs["cross_validation_candidates"]
+    assert "gstools is not installed" in out.attrs["cross_validation_notes"]
+    assert np.isfinite(out["ch4"].values).any()
