@@ -1,4 +1,4 @@
-"""Write sample rows to CF netCDF, CSV, Parquet, GeoJSON or KML; read them back from any input.
+"""Write sample rows to CF netCDF, CSV, Parquet, GeoJSON or KML.
 
 The format follows the file suffix (:data:`FORMATS`):
 
@@ -25,9 +25,8 @@ Only paired samples (``flag`` 0, with a position) have geometry: GeoJSON and KML
 others out (:func:`split_paired` counts them, :func:`geometry_note` says so in one line);
 CSV, netCDF and Parquet keep every row unless ``paired_only`` is given.
 
-:func:`dronesense.samples.files.read_sample_rows` loads rows from a session directory (its
-``samples.csv`` journal), a samples ``.csv`` / ``.nc`` / ``.parquet``, or pairs any log that
-``dronesense pair`` reads.
+Reading them back is :mod:`dronesense.samples.files`: its ``read_sample_rows`` reads any samples
+input or pairs any log that ``dronesense pair`` reads.
 
 Examples
 --------
