@@ -83,11 +83,17 @@ class Autopilot(MissionServer, ParamServer):
     log : FaultLog
     start_us : int
         True UTC of sim time 0, UNIX microseconds.
+    wait_for_start : bool
+        Stay on the ground until a ground station starts the mission.
+    intervals : dict, optional
+        Stream intervals in ms (0 = off) replacing :data:`DEFAULT_INTERVALS` for the
+        messages named (``--stream NAME=MS``).
     """
 
     def __init__(self, vehicle: Vehicle, mission: Mission, sysid: int,
                  send: Callable[[float, bytes, tuple], None], faults: FaultSpecs,
-                 log: FaultLog, start_us: int, wait_for_start: bool = False):
+                 log: FaultLog, start_us: int, wait_for_start: bool = False,
+                 intervals: dict[str, int] | None = None):
         self.vehicle = vehicle
         self.mission = mission
         self.sysid = sysid
@@ -100,6 +106,7 @@ class Autopilot(MissionServer, ParamServer):
         self.boot_origin_ms = 0
         self.silent_until_ms = -1
         self.intervals = dict(DEFAULT_INTERVALS)
+        self.intervals.update(intervals or {})
         self.next_due = {name: 0 for name in self.intervals}
         self.params = default_params(sysid, vehicle)
         self.params["MIS_TOTAL"] = (mission.count_with_home, M.MAV_PARAM_TYPE_INT32)

@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .autopilot import DEFAULT_INTERVALS
 from .errors import SimError
 from .sim import DEFAULT_START_UTC, SimConfig, Simulation
 from .truth import write_truth_at
@@ -101,11 +102,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serial-payload", action="append", default=[], metavar="SPEC",
                    help="also write a particle sensor's frames to a serial device, e.g. "
                         "pms5003:pty or sds011:/dev/pts/5,garbage=0.05 (repeatable)")
+    p.add_argument("--stream", action="append", default=[], metavar="NAME=MS",
+                   help="interval of one telemetry stream in ms, 0 = off, e.g. "
+                        "GLOBAL_POSITION_INT=200 or ATTITUDE=0 (repeatable)")
     p.add_argument("--truth-at", nargs=2, metavar=("POINTS", "OUT"),
                    help="write the true field at the positions of CSV POINTS to CSV OUT "
                         "and exit without flying (see below)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
     return p
+
+
+def parse_streams(items: list[str]) -> dict[str, int]:
+    """``["ATTITUDE=0", "GLOBAL_POSITION_INT=200"]`` -> intervals in ms by message name.
+
+    Examples
+    --------
+    >>> parse_streams(["attitude=0", "GLOBAL_POSITION_INT=200"])
+    {'ATTITUDE': 0, 'GLOBAL_POSITION_INT': 200}
+    """
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip().upper()
+        if not sep or name not in DEFAULT_INTERVALS:
+            raise SimError(f"--stream {item!r}: expected NAME=MS with NAME one of "
+                           f"{', '.join(DEFAULT_INTERVALS)}")
+        try:
+            ms = int(value)
+        except ValueError:
+            raise SimError(f"--stream {item!r}: {value!r} is not a whole number of ms") from None
+        if ms < 0:
+            raise SimError(f"--stream {item!r}: the interval must be 0 (off) or positive")
+        out[name] = ms
+    return out
 
 
 def _truth_at(args: argparse.Namespace) -> int:
@@ -135,13 +164,19 @@ def main(argv: list[str] | None = None) -> int:
         print("firmware-sim: --connect none needs --tlog, --truth or --track",
               file=sys.stderr)
         return 2
+    try:
+        streams = parse_streams(args.stream)
+    except SimError as exc:
+        print(f"firmware-sim: error: {exc}", file=sys.stderr)
+        return 2
     cfg = SimConfig(mission=Path(args.mission), field=args.field, connect=connect,
                     baud=args.baud, speedup=args.speedup, seed=args.seed, truth=args.truth,
                     track=args.track, tlog=args.tlog, faults=args.fault,
                     faults_log=args.faults_log, sysid=args.sysid, stay=args.stay,
                     wait_for_start=args.wait_for_start, start_utc=args.start_utc,
                     repeat=args.repeat, gps_noise=args.gps_noise, max_time=args.max_time,
-                    quiet=args.quiet, serial_payloads=args.serial_payload)
+                    quiet=args.quiet, serial_payloads=args.serial_payload,
+                    stream_intervals=streams)
     try:
         sim = Simulation(cfg)
 

@@ -94,6 +94,8 @@ class SimConfig:
     max_time: float | None = None
     quiet: bool = True
     serial_payloads: list[str] = dc_field(default_factory=list)
+    #: stream intervals in ms (0 = off) replacing the autopilot's defaults, by message name
+    stream_intervals: dict[str, int] = dc_field(default_factory=dict)
 
 
 @dataclass
@@ -246,7 +248,7 @@ class Simulation:
             imp = None
             send = deliver
         ap = Autopilot(v, self.mission, sysid, send, self.faults, log, self.start_us,
-                       c.wait_for_start)
+                       c.wait_for_start, intervals=c.stream_intervals)
         ap.wind_at = self.field.wind_at
         if self.faults.clock:
             log.write("clock", 0.0, time_boot_ms=0, seconds=self.faults.clock)

@@ -22,6 +22,8 @@ True
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from pathlib import Path
 
 from dronesense.datasets import DATA, SAMPLE_PLAN, SAMPLE_TLOG
@@ -52,18 +54,12 @@ def make_sample_flight(out: str | Path = DATA / SAMPLE_TLOG, *, seed: int = SEED
     pathlib.Path
         ``out``.
     """
-    from firmware_sim import SimConfig, Simulation, autopilot
-
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    saved = dict(autopilot.DEFAULT_INTERVALS)
-    autopilot.DEFAULT_INTERVALS.update(STREAM_INTERVALS_MS)
-    try:
-        Simulation(SimConfig(mission=DATA / SAMPLE_PLAN, connect=None, speedup=0, seed=seed,
-                             tlog=out)).run()
-    finally:
-        autopilot.DEFAULT_INTERVALS.clear()
-        autopilot.DEFAULT_INTERVALS.update(saved)
+    streams = [f"--stream={name}={ms}" for name, ms in STREAM_INTERVALS_MS.items()]
+    subprocess.run([sys.executable, "-m", "firmware_sim", "--mission", str(DATA / SAMPLE_PLAN),
+                    "--connect", "none", "--speedup", "0", "--seed", str(seed),
+                    "--tlog", str(out), "--quiet", *streams], check=True)
     return out
 
 
