@@ -146,3 +146,31 @@ def test_truth_at_bad_points_one_line_error(tmp_path, text, name):
 def test_truth_at_needs_a_mission_or_field(tmp_path):
     r = run("--truth-at", tmp_path / "p.csv", tmp_path / "o.csv")
     assert r.returncode == 2 and "--mission" in r.stderr
+
+
+def test_stream_intervals_set_the_telemetry_rates(tmp_path):
+    """``--stream NAME=MS`` sets one stream's interval (0 = off): counted in the tlog."""
+    from collections import Counter
+
+    from pymavlink import mavutil
+
+    tlog = tmp_path / "f.tlog"
+    r = run("--mission", MISSIONS / "pm-profile.plan", "--connect", "none", "--speedup", "0",
+            "--tlog", tlog, "--max-time", "60", "--quiet",
+            "--stream", "ATTITUDE=0", "--stream", "global_position_int=500")
+    assert r.returncode == 0, r.stderr
+    conn = mavutil.mavlink_connection(str(tlog))
+    counts: Counter = Counter()
+    while (msg := conn.recv_msg()) is not None:
+        counts[msg.get_type()] += 1
+    assert counts["ATTITUDE"] == 0
+    assert 100 <= counts["GLOBAL_POSITION_INT"] <= 125          # 2 Hz over 60 s
+    assert counts["HEARTBEAT"] >= 55                             # the others as before
+
+
+@pytest.mark.parametrize("bad", ["ATTITUDE", "NOSUCH=10", "ATTITUDE=-1", "ATTITUDE=fast"])
+def test_stream_refuses_bad_values(bad):
+    r = run("--mission", MISSIONS / "pm-profile.plan", "--connect", "none", "--tlog",
+            "/dev/null", "--stream", bad)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "--stream" in r.stderr and "Traceback" not in r.stderr
