@@ -100,9 +100,27 @@ class LocalFrame:
         alt = np.full_like(x, self.alt) if z is None else np.asarray(z, dtype=float) + self.alt
         return np.asarray(lat, dtype=float), np.asarray(lon, dtype=float), alt
 
+    @property
+    def wkt(self) -> str:
+        """The horizontal CRS as WKT1 (GDAL flavour).
+
+        WKT1 names the projection ``Azimuthal_Equidistant``, which every PROJ and GDAL
+        reads; the WKT2 of PROJ 9.4 and later uses the method code EPSG 1125, which PROJ
+        before 9.4 (GDAL 3.6, QGIS on Debian 12 / Ubuntu 22.04, pyproj before 3.7) does not
+        know, so such readers cannot place the grid.
+
+        Examples
+        --------
+        >>> LocalFrame(52.0, 5.0).wkt.startswith('PROJCS["unknown"')
+        True
+        """
+        return self.crs.to_wkt("WKT1_GDAL")
+
     def cf_attrs(self) -> dict:
-        """Attributes of a CF ``grid_mapping`` variable describing this frame."""
+        """Attributes of a CF ``grid_mapping`` variable describing this frame: the CF
+        parameters and ``crs_wkt`` (:attr:`wkt`)."""
         attrs = self.crs.to_cf()
+        attrs["crs_wkt"] = self.wkt
         attrs["long_name"] = "local east/north frame (azimuthal equidistant around the origin)"
         attrs["origin_altitude"] = self.alt
         return attrs

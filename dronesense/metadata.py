@@ -29,7 +29,7 @@ import numpy as np
 
 from dronesense._version import __version__
 
-__all__ = ["coverage", "creator", "global_attributes"]
+__all__ = ["coverage", "creator", "geospatial_bounds", "global_attributes"]
 
 #: Environment variables naming who made a product, and the ACDD attribute each fills.
 CREATOR_VARIABLES = {
@@ -39,27 +39,46 @@ CREATOR_VARIABLES = {
     "DRONESENSE_INSTITUTION": "institution",
     "DRONESENSE_PROJECT": "project",
     "DRONESENSE_LICENSE": "license",
+    "DRONESENSE_ACKNOWLEDGEMENT": "acknowledgement",
+    "DRONESENSE_PUBLISHER_NAME": "publisher_name",
+    "DRONESENSE_PUBLISHER_EMAIL": "publisher_email",
+    "DRONESENSE_PUBLISHER_URL": "publisher_url",
 }
 #: What a product says when the environment does not tell.
+#: ACDD-1.3 recommends all of them, so each is present; the publisher defaults to the creator.
 CREATOR_DEFAULTS = {
     "creator_name": "unknown (set DRONESENSE_CREATOR_NAME)",
-    "creator_email": "",
-    "creator_url": "",
+    "creator_email": "unknown (set DRONESENSE_CREATOR_EMAIL)",
+    "creator_url": "unknown (set DRONESENSE_CREATOR_URL)",
     "institution": "unknown (set DRONESENSE_INSTITUTION)",
-    "project": "",
+    "project": "not specified (set DRONESENSE_PROJECT)",
     "license": "not specified (set DRONESENSE_LICENSE, e.g. CC-BY-4.0)",
+    "acknowledgement": "not specified (set DRONESENSE_ACKNOWLEDGEMENT)",
 }
+#: Publisher attribute -> the creator attribute it repeats when not set.
+PUBLISHER_FALLBACK = {"publisher_name": "creator_name", "publisher_email": "creator_email",
+                      "publisher_url": "creator_url"}
 
 
 def creator(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``creator_name``, ``creator_email``, ``creator_url``, ``institution``, ``project`` and
-    ``license`` from the ``DRONESENSE_*`` environment variables (:data:`CREATOR_VARIABLES`);
-    empty ones are left out, missing required ones say how to set them."""
+    """``creator_*``, ``publisher_*``, ``institution``, ``project``, ``license`` and
+    ``acknowledgement`` from the ``DRONESENSE_*`` environment variables
+    (:data:`CREATOR_VARIABLES`); a missing one says how to set it, the publisher repeats the
+    creator unless set.
+
+    Examples
+    --------
+    >>> who = creator({"DRONESENSE_CREATOR_EMAIL": "lab@example.org"})
+    >>> who["creator_email"], who["publisher_email"]
+    ('lab@example.org', 'lab@example.org')
+    """
     env = os.environ if environ is None else environ
     out = dict(CREATOR_DEFAULTS)
     for var, attr in CREATOR_VARIABLES.items():
         if env.get(var):
             out[attr] = env[var]
+    for attr, fallback in PUBLISHER_FALLBACK.items():
+        out.setdefault(attr, out[fallback])
     return {k: v for k, v in out.items() if v}
 
 
@@ -81,7 +100,7 @@ def global_attributes(*, title: str, summary: str, keywords: Iterable[str], hist
         "date_created": now,
         "date_modified": now,
         "product_version": __version__,
-        "standard_name_vocabulary": "CF Standard Name Table v85",
+        "standard_name_vocabulary": "CF Standard Name Table v93",
         "platform": "unmanned aerial vehicle",
         "history": history,
         "source": source,
@@ -131,3 +150,23 @@ def coverage(*, lat: Sequence[float] | None = None, lon: Sequence[float] | None 
             seconds = round((end - start) / np.timedelta64(1, "s"))
             out["time_coverage_duration"] = f"PT{seconds}S"
     return out
+
+
+def geospatial_bounds(lat: Sequence[float], lon: Sequence[float]) -> dict[str, str]:
+    """ACDD ``geospatial_bounds`` (the bounding box of the finite positions as a WKT polygon,
+    latitude first as EPSG:4326 orders its axes) and ``geospatial_bounds_crs``; empty when no
+    position is finite.
+
+    Examples
+    --------
+    >>> geospatial_bounds([50.0, 50.5], [6.0, 7.0])["geospatial_bounds"]
+    'POLYGON ((50.0000000 6.0000000, 50.5000000 6.0000000, 50.5000000 7.0000000, \
+50.0000000 7.0000000, 50.0000000 6.0000000))'
+    """
+    la, lo = np.asarray(lat, dtype=float).ravel(), np.asarray(lon, dtype=float).ravel()
+    ok = np.isfinite(la) & np.isfinite(lo)
+    if not ok.any():
+        return {}
+    s, n, w, e = la[ok].min(), la[ok].max(), lo[ok].min(), lo[ok].max()
+    ring = ", ".join(f"{a:.7f} {b:.7f}" for a, b in ((s, w), (n, w), (n, e), (s, e), (s, w)))
+    return {"geospatial_bounds": f"POLYGON (({ring}))", "geospatial_bounds_crs": "EPSG:4326"}

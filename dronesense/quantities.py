@@ -19,6 +19,8 @@ True
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -26,7 +28,9 @@ from pathlib import Path
 
 from dronesense.errors import InputError, read_text
 
-__all__ = ["QUANTITIES", "NameTable", "Quantity", "display_units", "get_quantity"]
+__all__ = ["NUMBER_UNITS", "QUANTITIES", "NameTable", "Quantity", "display_units", "file_units",
+           "get_quantity", "is_mole_fraction", "is_temperature", "parse_units", "text_units",
+           "units_factor"]
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,17 @@ class Quantity:
     standard_name: str | None = None
 
     def attrs(self) -> dict[str, str]:
-        """CF attributes for a variable holding this quantity."""
+        """CF attributes for a variable holding this quantity (a temperature also gets CF
+        1.11's ``units_metadata``: its values are on the scale, not differences).
+
+        >>> QUANTITIES["temperature"].attrs()["units_metadata"]
+        'temperature: on_scale'
+        """
         out = {"long_name": self.long_name, "units": self.units}
         if self.standard_name:
             out["standard_name"] = self.standard_name
+        if is_temperature(self.units):
+            out["units_metadata"] = "temperature: on_scale"
         return out
 
 
@@ -161,15 +172,33 @@ class NameTable:
 
         The file is TOML::
 
-            [names]            # wire name = quantity key, or {quantity=..., scale=...}
+            [names]            # wire name = quantity key, or {quantity=..., units=..., scale=...}
             MYCH4 = "ch4"
-            NO2PPM = { quantity = "no2", scale = 1000.0 }   # ppm on the wire -> ppb
+            NO2PPM = { quantity = "no2", units = "ppm" }    # ppm on the wire -> ppb
+            NO2X = { quantity = "no2", scale = 1000.0 }     # the same by a factor
 
             [quantities.nh3]   # a quantity dronesense does not know
             long_name = "ammonia mole fraction"
-            units = "1e-9"
-            display_units = "ppb"
+            units = "nmol mol-1"                            # any UDUNITS-2 spelling
             standard_name = "mole_fraction_of_ammonia_in_air"
+
+        Units are read by UDUNITS-2 (cf-units): any valid spelling is accepted (``ppb``,
+        ``1e-9``, ``nmol mol-1``; ``ug m-3``, ``ug/m3``). ``ppm``, ``ppb``, ``ppt`` and
+        number-only spellings are stored as ``1e-6``, ``1e-9``, ``1e-12``
+        (:func:`file_units`). A name's ``units`` are those of the values on the wire: they
+        are converted to the quantity's units (times ``scale``, if also given).
+        ``display_units`` defaults to the usual name of the units (``ppb``).
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "names.toml")
+        >>> with open(path, "w") as fh:
+        ...     _ = fh.write('[names]\\nNO2PPM = { quantity = "no2", units = "umol/mol" }\\n'
+        ...                  '[quantities.nh3]\\nunits = "nmol mol-1"\\n')
+        >>> table = NameTable.from_file(path)
+        >>> table.convert("NO2PPM", 0.05)[1], table.quantities["nh3"].display_units
+        (50.0, 'ppb')
         """
         path = Path(path)
         try:
@@ -181,10 +210,11 @@ class NameTable:
             if not isinstance(spec, dict) or "units" not in spec:
                 raise InputError(f"quantity {key!r} needs at least 'units'", path=path)
             base = table.quantities.get(key)
+            units = _checked_units(spec["units"], f"quantity {key!r}", path)
             fields = {
                 "long_name": spec.get("long_name", base.long_name if base else key),
-                "units": spec["units"],
-                "display_units": spec.get("display_units", spec["units"]),
+                "units": units,
+                "display_units": spec.get("display_units", display_units(units) or units),
                 "standard_name": spec.get("standard_name", base.standard_name if base else None),
             }
             table.quantities[key] = (
@@ -199,6 +229,12 @@ class NameTable:
                 raise InputError(f"name {wire!r}: expected a quantity key or a table", path=path)
             if key not in table.quantities:
                 raise InputError(f"name {wire!r} maps to unknown quantity {key!r}", path=path)
+            if isinstance(spec, dict) and "units" in spec:
+                wire_units = _checked_units(spec["units"], f"name {wire!r}", path)
+                try:
+                    scale *= units_factor(wire_units, table.quantities[key].units)
+                except ValueError as err:
+                    raise InputError(f"name {wire!r}: {err}", path=path) from None
             table.names[normalise_name(wire)] = (key, scale)
         return table
 
@@ -244,21 +280,45 @@ class NameTable:
         return self.quantities[key], value * scale
 
 
+def _checked_units(units, what: str, path: Path) -> str:
+    """Units from a mapping file in their CF spelling, or an :class:`InputError`."""
+    if not isinstance(units, str) or parse_units(units) is None:
+        raise InputError(f"{what}: units {units!r} are not valid UDUNITS-2 units "
+                         "(e.g. 'ug m-3', 'ppb', 'umol mol-1', 'degC')", path=path)
+    return file_units(units)
+
+
 def display_units(units: str | None, key: str | None = None) -> str:
-    """Units as people read them (``ppm``, ``ppb``, ``ug/m3``) for CF ``units``.
+    """Units as people read them (``ppm``, ``ppb``, ``ug/m3``) for any valid UDUNITS spelling.
 
     Figures and printed summaries use these; files keep the CF units. Only relabels: the
-    numbers are the same in both (``1e-6`` of a mole fraction is one ``ppm``).
+    numbers are the same in both (``1e-6`` of a mole fraction is one ``ppm``). Mole
+    fractions and mass concentrations are recognised in any spelling through UDUNITS-2
+    (``umol mol-1`` and ``1e-06`` are ``ppm``); other units are shown as they are.
 
     >>> display_units("1e-6", "ch4"), display_units("1e-9"), display_units("ug m-3")
     ('ppm', 'ppb', 'ug/m3')
+    >>> display_units("umol mol-1"), display_units("1e-06"), display_units("mg/m3")
+    ('ppm', 'ppm', 'mg/m3')
     """
     if not units:
         return ""
     q = QUANTITIES.get(key or "")
     if q is not None and q.units == units:
         return q.display_units
-    return _DISPLAY_UNITS.get(units.strip(), units)
+    text = units.strip()
+    if text in _DISPLAY_UNITS:
+        return _DISPLAY_UNITS[text]
+    unit = parse_units(text)
+    if unit is None:
+        return units
+    for names, reference in ((_MOLE_FRACTION_NAMES, "1"), (_MASS_CONC_NAMES, "kg m-3")):
+        if unit.is_convertible(reference):
+            factor = float(unit.convert(1.0, reference))
+            for value, name in names:
+                if math.isclose(factor, value, rel_tol=1e-9):
+                    return name
+    return units
 
 
 _DISPLAY_UNITS = {
@@ -266,3 +326,130 @@ _DISPLAY_UNITS = {
     "ug m-3": "ug/m3", "ug/m3": "ug/m3", "mg m-3": "mg/m3", "ng m-3": "ng/m3",
     "percent": "%", "degC": "degC", "m": "m", "1": "",
 }
+#: Dimensionless factors (to a plain fraction) and their usual names.
+_MOLE_FRACTION_NAMES = ((1e-6, "ppm"), (1e-9, "ppb"), (1e-12, "ppt"), (1e-2, "%"))
+#: Mass concentrations (factor to kg m-3) and their usual names.
+_MASS_CONC_NAMES = ((1e-9, "ug/m3"), (1e-6, "mg/m3"), (1e-12, "ng/m3"), (1e-3, "g/m3"),
+                    (1.0, "kg/m3"))
+
+
+# ---------------------------------------------------------------------------------------------
+# units through UDUNITS-2 (cf-units)
+
+
+def parse_units(units: str | None):
+    """The :class:`cf_units.Unit` of a UDUNITS-2 string, or ``None`` if it is not one.
+
+    Any spelling UDUNITS-2 knows is accepted: ``ug m-3``, ``ug/m3``, ``µg/m³``, ``1e-6``,
+    ``ppm``, ``umol mol-1``, ``umol/mol``.
+
+    Examples
+    --------
+    >>> parse_units("umol mol-1") == parse_units("ppm") == parse_units("1e-06")
+    True
+    >>> parse_units("furlongs per fortnight of gas") is None
+    True
+    """
+    if units is None or not str(units).strip():
+        return None
+    return _parse(str(units).strip())
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str):
+    from cf_units import Unit
+
+    try:
+        unit = Unit(text)
+    except ValueError:
+        return None
+    return None if unit.is_unknown() or unit.is_no_unit() else unit
+
+
+def units_factor(from_units: str, to_units: str) -> float:
+    """The factor that turns a value in ``from_units`` into ``to_units`` (both UDUNITS-2).
+
+    Raises
+    ------
+    ValueError
+        If either is not a UDUNITS-2 unit, or they are not convertible by a factor (different
+        dimensions, or an offset such as ``degC`` to ``K``).
+
+    Examples
+    --------
+    >>> units_factor("ppm", "1e-9"), units_factor("mg m-3", "ug m-3")
+    (1000.0, 1000.0)
+    """
+    a, b = parse_units(from_units), parse_units(to_units)
+    for text, unit in ((from_units, a), (to_units, b)):
+        if unit is None:
+            raise ValueError(f"{text!r} is not a valid UDUNITS unit")
+    if not a.is_convertible(b):
+        raise ValueError(f"units {from_units!r} cannot be converted to {to_units!r}")
+    factor = float(f"{float(a.convert(1.0, b)):.15g}")  # 1000, not 999.9999999999999
+    if float(a.convert(0.0, b)) != 0.0:
+        raise ValueError(f"units {from_units!r} differ from {to_units!r} by an offset, not a "
+                         "factor")
+    return factor
+
+
+def is_mole_fraction(units: str | None) -> bool:
+    """Whether UDUNITS-2 units are dimensionless (a mole fraction such as ``ppm``, ``1e-9``,
+    ``umol mol-1``).
+
+    >>> is_mole_fraction("umol mol-1"), is_mole_fraction("1e-06"), is_mole_fraction("ug m-3")
+    (True, True, False)
+    """
+    unit = parse_units(units)
+    return unit is not None and unit.is_dimensionless()
+
+
+def is_temperature(units: str | None) -> bool:
+    """Whether UDUNITS-2 units are a temperature (``degC``, ``K``, ``degF``).
+
+    >>> is_temperature("degC"), is_temperature("hPa")
+    (True, False)
+    """
+    unit = parse_units(units)
+    return unit is not None and unit.is_convertible("K")
+
+
+#: The number-only CF spellings of mole fractions and the names people read instead: a
+#: spreadsheet or pandas takes ``1e-6`` for a number. Text files (the CSV journal, KML,
+#: GeoJSON) write the name and read it back as the CF spelling (:func:`text_units`,
+#: :func:`file_units`).
+NUMBER_UNITS = {"1e-6": "ppm", "1e-9": "ppb", "1e-12": "ppt"}
+_NAMED_UNITS = {v: k for k, v in NUMBER_UNITS.items()}
+
+
+def text_units(units: str) -> str:
+    """The spelling of CF units in text files people open: ``ppm`` for ``1e-6`` (a number to a
+    spreadsheet), every other spelling as it is. :func:`file_units` undoes it.
+
+    >>> text_units("1e-6"), text_units("1e-9"), text_units("ug m-3"), text_units("")
+    ('ppm', 'ppb', 'ug m-3', '')
+    """
+    return NUMBER_UNITS.get(units, units)
+
+
+def file_units(units: str) -> str:
+    """The CF spelling of units read from a text file or given by a user: ``ppm``, ``ppb``,
+    ``ppt`` and number-only spellings of them (``1e-06``) become ``1e-6``, ``1e-9``,
+    ``1e-12``; everything else stays as it is.
+
+    >>> file_units("ppm"), file_units("1e-06"), file_units("1.0e-9"), file_units("ug m-3")
+    ('1e-6', '1e-6', '1e-9', 'ug m-3')
+    >>> all(file_units(text_units(u)) == u for u in ("1e-6", "1e-9", "ug m-3", "degC", ""))
+    True
+    """
+    text = units.strip()
+    if text in _NAMED_UNITS:
+        return _NAMED_UNITS[text]
+    try:
+        number = float(text)
+    except ValueError:
+        return units
+    for canonical in NUMBER_UNITS:
+        if math.isclose(number, float(canonical), rel_tol=1e-12):
+            return canonical
+    return units

@@ -47,6 +47,9 @@ outputs:
   --track   CSV, true position at every GLOBAL_POSITION_INT:
             time_boot_ms,time_utc,lat,lon,alt_amsl,height
   --tlog    ground-station telemetry log: 8-byte big-endian UNIX us + packet
+  --ulog    the autopilot's onboard log as PX4 writes it (ULog): vehicle_global_position,
+            vehicle_gps_position (with time_utc_usec), home_position, debug_key_value (one
+            per NAMED_VALUE_FLOAT reading), vehicle_status; link faults do not reach it
   --truth-at POINTS OUT
             the true field at given positions, without flying: POINTS is a CSV with
             columns lat,lon,alt_amsl (degrees, m above mean sea level); OUT gets
@@ -83,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth", metavar="CSV", help="write the truth of every sensor reading")
     p.add_argument("--track", metavar="CSV", help="write the true vehicle track")
     p.add_argument("--tlog", metavar="FILE", help="write the packet stream as a .tlog")
+    p.add_argument("--ulog", metavar="OUT.ulg",
+                   help="write the flight as the autopilot's onboard PX4 ULog")
     p.add_argument("--sysid", type=int, default=1, help="MAVLink system id (%(default)s)")
     p.add_argument("--stay", action="store_true",
                    help="after landing stay on the ground, connected, until stopped")
@@ -160,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.truth_at:
         return _truth_at(args)
     connect = None if args.connect.lower() in ("none", "") else args.connect
-    if connect is None and not args.tlog and not args.truth and not args.track:
-        print("firmware-sim: --connect none needs --tlog, --truth or --track",
+    if connect is None and not (args.tlog or args.ulog or args.truth or args.track):
+        print("firmware-sim: --connect none needs --tlog, --ulog, --truth or --track",
               file=sys.stderr)
         return 2
     try:
@@ -171,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cfg = SimConfig(mission=Path(args.mission), field=args.field, connect=connect,
                     baud=args.baud, speedup=args.speedup, seed=args.seed, truth=args.truth,
-                    track=args.track, tlog=args.tlog, faults=args.fault,
+                    track=args.track, tlog=args.tlog, ulog=args.ulog, faults=args.fault,
                     faults_log=args.faults_log, sysid=args.sysid, stay=args.stay,
                     wait_for_start=args.wait_for_start, start_utc=args.start_utc,
                     repeat=args.repeat, gps_noise=args.gps_noise, max_time=args.max_time,

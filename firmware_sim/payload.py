@@ -19,11 +19,26 @@ Sensors are declared in the field TOML as ``[[sensor]]`` tables::
     inlet_up = 0.2        # inlet height above the GPS antenna, m
     resolution = 0.0      # reported values are rounded to this step (0 = none)
 
+A barometer is a sensor of the quantity ``pressure``: it reports the ICAO standard atmosphere
+at the inlet's altitude above mean sea level in hPa (plus its noise), and needs no
+``[quantities.pressure]`` table (:class:`firmware_sim.world.StandardAtmosphere`)::
+
+    [[sensor]]
+    name = "PRESS"
+    quantity = "pressure"
+    rate_hz = 1.0
+    noise = 0.02          # hPa
+
 Examples
 --------
 >>> s = SensorSpec.from_dict({"name": "PM2.5", "quantity": "pm2p5", "rate_hz": 1}, "f")
 >>> s.period_ms, s.name
 (1000, 'PM2.5')
+>>> from firmware_sim.world import Field
+>>> field = Field.from_dict({"site": {"ground_alt_amsl": 108.0, "lat": 45.4, "lon": 9.2},
+...                          "sensor": [{"name": "PRESS", "quantity": "pressure"}]})
+>>> [(spec.name, field.units[spec.quantity]) for spec in sensors_from_field(field, "f")]
+[('PRESS', 'hPa')]
 """
 
 from __future__ import annotations

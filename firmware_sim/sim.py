@@ -34,6 +34,7 @@ from .link import TlogWriter, check_writable, open_connection
 from .payload import Sensor, sensors_from_field
 from .plan import Mission, load_plan
 from .serial_payload import SerialPayloadOutput, parse_serial_payload
+from .ulog import UlogWriter
 from .vehicle import Vehicle, VehicleConfig
 from .world import Field, load_field
 
@@ -81,6 +82,8 @@ class SimConfig:
     truth: str | Path | None = None
     track: str | Path | None = None
     tlog: str | Path | None = None
+    #: write the flight as the autopilot's own PX4 ULog (``.ulg``), see :mod:`firmware_sim.ulog`
+    ulog: str | Path | None = None
     faults: list[str] = dc_field(default_factory=list)
     faults_log: str | Path | None = None
     sysid: int = 1
@@ -188,7 +191,40 @@ class Simulation:
             path = getattr(c, key)
             if path is not None:
                 files[key] = check_writable(str(path), what if key != "tlog" else "tlog")
+        if c.ulog is not None:
+            try:
+                files["ulog"] = open(c.ulog, "wb")
+            except OSError as exc:
+                raise SimError(f"{c.ulog}: cannot write ulog ({exc.strerror or exc})") from None
         return files
+
+    def _ulog_tap(self, files: dict[str, IO], send):
+        """``send`` that also logs every message the autopilot sends to the onboard ULog.
+
+        As PX4 does, a reboot starts a new log: boot N > 0 goes to ``OUT-bootN.ulg`` beside
+        ``OUT.ulg``."""
+        c = self.config
+        decoder = mavlink2.MAVLink(None)
+        decoder.robust_parsing = True
+        wanted = ("GLOBAL_POSITION_INT", "GPS_RAW_INT", "NAMED_VALUE_FLOAT", "HEARTBEAT")
+        state = {"writer": UlogWriter(files["ulog"], self.start_us, c.sysid), "boot": 0,
+                 "last_ms": 0}
+
+        def tap(t: float, data: bytes, meta) -> None:
+            if meta is not None and meta[0] in wanted:
+                if meta[2] + 3000 < state["last_ms"]:  # the vehicle clock restarted
+                    state["boot"] += 1
+                    path = Path(c.ulog)
+                    path = path.with_name(f"{path.stem}-boot{state['boot']}{path.suffix}")
+                    key = f"ulog{state['boot']}"
+                    files[key] = open(path, "wb")  # closed by run() with the others
+                    state["writer"] = UlogWriter(files[key], self.start_us, c.sysid)
+                    state["last_ms"] = meta[2]
+                if meta[0] != "NAMED_VALUE_FLOAT":  # a reading may be stamped late
+                    state["last_ms"] = max(state["last_ms"], meta[2])
+                state["writer"].mavlink(t, decoder.decode(bytearray(data)), meta[2])
+            send(t, data, meta)
+        return tap
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> SimResult:
@@ -247,6 +283,8 @@ class Simulation:
         else:
             imp = None
             send = deliver
+        if "ulog" in files:
+            send = self._ulog_tap(files, send)
         ap = Autopilot(v, self.mission, sysid, send, self.faults, log, self.start_us,
                        c.wait_for_start, intervals=c.stream_intervals)
         ap.wind_at = self.field.wind_at

@@ -5,6 +5,11 @@ any number of components that add to a quantity (``[[plume]]``, ``[[layer]]``,
 ``[[gradient]]``) and the sensors of the payload (``[[sensor]]``, read by
 :mod:`firmware_sim.payload`).
 
+Air pressure follows the ICAO standard atmosphere at the sampled altitude above mean sea level
+(:class:`StandardAtmosphere`, in ``hPa`` or ``Pa``) when the quantity ``pressure`` has no
+component and no ``background`` of its own; a ``[[sensor]]`` with ``quantity = "pressure"``
+needs no ``[quantities.pressure]`` table (it is then added in ``hPa``).
+
 Examples
 --------
 >>> field = Field.from_dict({
@@ -18,6 +23,10 @@ Examples
 True
 >>> float(field.evaluate("ch4", 51.0, 6.99, 50.0))   # upwind: background only
 1.9
+>>> baro = Field.from_dict({"site": {"ground_alt_amsl": 40.0, "lat": 51.0, "lon": 7.0},
+...                         "sensor": [{"name": "PRESS", "quantity": "pressure"}]})
+>>> baro.units["pressure"], round(float(baro.evaluate("pressure", 51.0, 7.0, 1000.0)), 2)
+('hPa', 898.75)
 """
 
 from __future__ import annotations
@@ -40,6 +49,15 @@ MOLAR_MASS = {"ch4": 16.04, "co2": 44.01, "no2": 46.01, "o3": 48.00, "so2": 64.0
               "co": 28.01, "nh3": 17.03, "h2s": 34.08}
 #: molar volume of air (L/mol) at 25 degC, 1013.25 hPa
 MOLAR_VOLUME = 24.45
+
+#: ICAO standard atmosphere (troposphere): sea-level pressure (hPa) and temperature (K), lapse
+#: rate (K/m) and the exponent g M / (R L)
+ISA_P0_HPA = 1013.25
+ISA_T0_K = 288.15
+ISA_LAPSE_K_PER_M = 0.0065
+ISA_EXPONENT = 5.25588
+#: pressure units the standard atmosphere can be given in, and their factor from hPa
+PRESSURE_SCALE = {"hPa": 1.0, "mbar": 1.0, "Pa": 100.0}
 
 #: default units per quantity key (display units as sensors report them)
 DEFAULT_UNITS = {"pm1": "ug/m3", "pm2p5": "ug/m3", "pm10": "ug/m3", "ch4": "ppm",
@@ -211,6 +229,33 @@ class Gradient(Component):
         return self.surface + self.per_metre * z
 
 
+def standard_pressure(alt_amsl):
+    """ICAO standard-atmosphere pressure (hPa) at ``alt_amsl`` metres above mean sea level.
+
+    Examples
+    --------
+    >>> float(standard_pressure(0.0)), round(float(standard_pressure(1000.0)), 2)
+    (1013.25, 898.75)
+    """
+    return ISA_P0_HPA * (1.0 - ISA_LAPSE_K_PER_M * alt_amsl / ISA_T0_K) ** ISA_EXPONENT
+
+
+@dataclass
+class StandardAtmosphere(Component):
+    """Air pressure of the ICAO standard atmosphere at the sampled altitude.
+
+    ``z`` is metres above the site's ground, whose altitude above mean sea level is
+    ``ground_alt_amsl``; ``scale`` converts hPa to the quantity's units (100 for Pa).
+    """
+
+    quantity: str
+    ground_alt_amsl: float
+    scale: float = 1.0
+
+    def value(self, east, north, z, xp):
+        return self.scale * standard_pressure(self.ground_alt_amsl + z)
+
+
 @dataclass
 class Field:
     """The concentration field of a site: background plus components per quantity.
@@ -298,7 +343,11 @@ class Field:
         )
         if wind.speed < 0 or wind.reference_height <= 0:
             raise SimError(f"{source}: [wind] speed must be >= 0, reference_height > 0")
-        qtab = _get(doc, "quantities", source, kind=dict)
+        qtab = dict(_get(doc, "quantities", source, default={}, kind=dict))
+        sensor_list = doc.get("sensor", [])
+        if "pressure" not in qtab and isinstance(sensor_list, list) and any(
+                isinstance(t, dict) and t.get("quantity") == "pressure" for t in sensor_list):
+            qtab["pressure"] = {"units": "hPa"}  # a barometer in the payload: standard air
         units: dict[str, str] = {}
         background: dict[str, float] = {}
         molar: dict[str, float | None] = {}
@@ -370,6 +419,13 @@ class Field:
             q = quantity_of(t, where)
             components[q].append(Gradient(q, _get(t, "surface", where),
                                           _get(t, "per_metre", where)))
+        q = qtab.get("pressure")
+        if isinstance(q, dict) and "background" not in q and not components["pressure"]:
+            if units["pressure"] not in PRESSURE_SCALE:
+                raise SimError(f"{source}: [quantities.pressure]: the standard atmosphere is "
+                               f"given in {', '.join(PRESSURE_SCALE)}, not {units['pressure']!r}")
+            components["pressure"].append(StandardAtmosphere(
+                "pressure", ground, PRESSURE_SCALE[units["pressure"]]))
         sensors = section("sensor")
         for extra in doc:
             if extra not in ("site", "wind", "quantities", "plume", "layer", "gradient",

@@ -70,3 +70,22 @@ def start_sim():
         if p.poll() is None:
             p.kill()
         p.communicate(timeout=10)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _checkers_stay_offline():
+    """The CF compliance checker downloads a standard-name table it does not ship: the suite is
+    offline, so it uses its packaged table instead (it falls back to it by itself)."""
+    try:
+        from compliance_checker.cf import util
+    except ImportError:
+        yield
+        return
+
+    def offline(version, location=None):
+        raise OSError(f"offline: standard name table v{version} is not downloaded in tests")
+
+    saved = util.download_cf_standard_name_table
+    util.download_cf_standard_name_table = offline
+    yield
+    util.download_cf_standard_name_table = saved

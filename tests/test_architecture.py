@@ -2,7 +2,7 @@
 
 The stages, in flow order (``docs/architecture.md``)::
 
-    vocabulary (errors, quantities, geo, events, geoformats, _version)
+    vocabulary (errors, quantities, geo, events, geoformats, metadata, _version)
       -> sources -> flight -> samples -> gridding -> products
     missions: beside sources (vocabulary only below it)
     live: may use sources, flight, samples (never imported but by cli and the API)
@@ -21,7 +21,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dronesense"
 
-VOCABULARY = {"errors", "quantities", "geo", "events", "geoformats", "_version"}
+VOCABULARY = {"errors", "quantities", "geo", "events", "geoformats", "metadata", "_version"}
 #: stage -> rank in the flow
 RANK = {"vocabulary": 0, "sources": 1, "missions": 1, "flight": 2, "samples": 3,
         "gridding": 4, "products": 5, "live": 6, "api": 7, "cli": 8}

@@ -1,6 +1,7 @@
 """``dronesense campaign``: many sessions/flights of one quantity onto one CF grid.
 
-Each input (session directory, samples ``.csv`` journal or samples ``.nc``) is reduced on
+Each input (session directory, samples ``.csv`` journal, samples ``.nc``, or a flight log:
+``.tlog``, DataFlash ``.bin``, PX4 ``.ulg``, paired first) is reduced on
 the shared grid definition to per-voxel partial sums (count, sum, sum of squares, min, max)
 and the partials are added: one flight in memory at a time, or one task per flight on a
 dask.distributed cluster (``--dask local`` or ``--dask tcp://SCHEDULER:8786``). Both give
@@ -29,7 +30,8 @@ def register(subparsers) -> None:
                     "dask cluster) and write a CF netCDF (or Zarr) file of block statistics.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="session directories, samples .csv journals or samples .nc files")
+                   help="session directories, samples .csv journals, samples .nc files or "
+                        "flight logs (.tlog, .bin, .ulg: paired first)")
     p.add_argument("--quantity", "-q", required=True, help="quantity key (ch4, pm2p5, ...)")
     p.add_argument("--grid-spec", dest="spec",
                    help="the shared grid definition: JSON file (--save-spec of "

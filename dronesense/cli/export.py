@@ -1,4 +1,5 @@
-"""``dronesense export``: samples or flight logs -> GeoJSON, KML/KMZ, CSV, netCDF or Parquet.
+"""``dronesense export``: samples or flight logs -> GeoJSON, KML/KMZ, CSV, netCDF or Parquet,
+or a data centre's profile (``--profile wmo-uasdc``: the WMO UAS Demonstration Campaign file).
 
 Examples
 --------
@@ -6,8 +7,12 @@ Examples
 >>> p = argparse.ArgumentParser(); sub = p.add_subparsers()
 >>> register(sub)
 >>> a = p.parse_args(["export", "flights/a", "--out", "a.kml", "--quantity", "ch4"])
->>> a.inputs, a.out, a.quantity, a.paired_only
-(['flights/a'], 'a.kml', ['ch4'], False)
+>>> a.inputs, a.out, a.quantity, a.paired_only, a.profile
+(['flights/a'], 'a.kml', ['ch4'], False, None)
+>>> a = p.parse_args(["export", "f.tlog", "--profile", "wmo-uasdc", "--out", "uasdc",
+...                   "--operator", "007", "--airframe", "AB123"])
+>>> a.profile, a.operator, a.airframe, a.processing_level, a.max_interval_s
+('wmo-uasdc', '007', 'AB123', 'a1', 2.0)
 """
 
 from __future__ import annotations
@@ -27,18 +32,44 @@ def register(subparsers) -> None:
         ".csv or .parquet, or any flight log that `dronesense pair` reads (paired on the "
         "way), and write the samples in the format of --out. GeoJSON and KML hold the paired "
         "samples only (those without a position are counted and reported); CSV, netCDF and "
-        "Parquet keep every row unless --paired-only.",
+        "Parquet keep every row unless --paired-only. --profile wmo-uasdc writes the WMO UAS "
+        "Demonstration Campaign netCDF (temperature, pressure and humidity) into the directory "
+        "--out, named UASDC_<operator>_<airframe>_<YYYYMMDDHHMMSS>Z.nc.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="session dir, samples .nc/.csv/.parquet, or .tlog/.bin/CSV track")
+                   help="session dir, samples .nc/.csv/.parquet, or .tlog/.bin/.ulg/CSV track")
     p.add_argument("--out", "-o", required=True,
-                   metavar="FILE.geojson|.kml|.kmz|.csv|.nc|.parquet")
+                   metavar="FILE.geojson|.kml|.kmz|.csv|.nc|.parquet|DIR",
+                   help="the file to write (its suffix chooses the format), or with --profile "
+                   "the directory the profile's file goes into")
     p.add_argument("--quantity", "-q", action="append", metavar="Q",
                    help="keep only this quantity key (repeatable)")
     p.add_argument("--paired-only", action="store_true",
                    help="leave out samples without a position (always so for GeoJSON/KML)")
     p.add_argument("--tracks", action="store_true",
                    help="GeoJSON: also one LineString per piece of vehicle track")
+    p.add_argument("--height", choices=["msl", "ellipsoid"], default="msl",
+                   help="GeoJSON: third coordinate above mean sea level (default) or above the "
+                   "WGS84 ellipsoid as RFC 7946 says (needs the EGM96 geoid grid)")
+    p.add_argument("--target", metavar="Q",
+                   help="KML/KMZ: the quantity the map opens on (default: the one with most "
+                   "samples)")
+    w = p.add_argument_group("profiles")
+    w.add_argument("--profile", choices=["wmo-uasdc"],
+                   help="wmo-uasdc: the WMO UAS Demonstration Campaign netCDF "
+                   "(docs/wmo-uasdc.md)")
+    w.add_argument("--operator", metavar="NNN",
+                   help="wmo-uasdc: the 3-digit operator ID the campaign assigned")
+    w.add_argument("--airframe", metavar="ID",
+                   help="wmo-uasdc: the airframe ID, 1 to 5 letters or digits")
+    w.add_argument("--flight-id", metavar="TEXT",
+                   help="wmo-uasdc: the flight_id attribute (default AIRFRAME_YYYYMMDDHHMMSSZ)")
+    w.add_argument("--processing-level", choices=["a1", "b1", "c1"], default="a1",
+                   help="wmo-uasdc: ARM data level (default a1: calibrated, in geophysical "
+                   "units)")
+    w.add_argument("--max-interval", type=float, default=2.0, metavar="S", dest="max_interval_s",
+                   help="wmo-uasdc: longest time between the two pressure or humidity readings "
+                   "interpolated to a temperature reading; one without is left out (2 s)")
     g = p.add_argument_group("pairing (flight logs; a session dir is re-paired from its "
                              "flight.tlog when --lag or --max-gap is given)")
     add_log_options(g)
@@ -54,6 +85,8 @@ def run(args) -> int:
 
     options = log_options(args)
     repair = bool(args.lag) or args.max_gap is not None
+    if args.profile:
+        return run_profile(args, options, repair)
     rows, summary = read_sample_rows(
         args.inputs, quantities=args.quantity, prefer_journal=not repair,
         max_gap_s=1.0 if args.max_gap is None else args.max_gap, **options)
@@ -67,7 +100,8 @@ def run(args) -> int:
     out = write_samples(rows, args.out, names=options["names"],
                         history=command_history("export"),
                         source=", ".join(map(str, args.inputs)),
-                        paired_only=args.paired_only, tracks=args.tracks)
+                        paired_only=args.paired_only, tracks=args.tracks,
+                        height=args.height, target=args.target)
     note = geometry_note(rows, out)
     if note:
         print(f"note: {note}")
@@ -78,4 +112,22 @@ def run(args) -> int:
         dropped = (f" (left out {len(unpaired)} unpaired)"
                    if args.paired_only and unpaired else "")
         print(f"wrote {kept} samples to {out}{dropped}")
+    return 0
+
+
+def run_profile(args, options: dict, repair: bool) -> int:
+    """``--profile wmo-uasdc``: read or pair the samples, write the campaign's file, report."""
+    from dronesense.products.wmo_uasdc import check_ids, describe, write_wmo_uasdc
+    from dronesense.samples.files import load_dataset
+
+    check_ids(args.operator, args.airframe)  # before a long pairing
+    samples = load_dataset(args.inputs, quantities=args.quantity, prefer_journal=not repair,
+                           max_gap_s=1.0 if args.max_gap is None else args.max_gap,
+                           history=command_history("export"), **options)
+    for line in str(samples.attrs.get("pairing_summary", "")).splitlines():
+        print(line)
+    out = write_wmo_uasdc(samples, args.out, operator=args.operator, airframe=args.airframe,
+                          flight_id=args.flight_id, processing_level=args.processing_level,
+                          max_interval_s=args.max_interval_s)
+    print(f"wrote {out}: {describe(out)}")
     return 0

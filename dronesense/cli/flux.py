@@ -35,7 +35,7 @@ def register(subparsers) -> None:
         "curtain and integrate. See docs/flux.md.",
     )
     p.add_argument("input", help="samples .nc / .csv, session directory, or a flight log "
-                                 "(.tlog, .bin: paired first)")
+                                 "(.tlog, .bin, .ulg: paired first)")
     p.add_argument("--quantity", "-q", required=True, help="quantity key (ch4, co2, pm2p5...)")
     p.add_argument("--wind", metavar="SPEED[±E]@FROM_DEG[±E]",
                    help="wind at --wind-height (m/s) and the direction it comes from; "
@@ -121,6 +121,15 @@ def _load(args):
     return load_dataset(path), tlog
 
 
+def _log_path(args) -> Path | None:
+    """The input when it is a flight log without MAVLink WIND messages (a DataFlash or ULog
+    log), to name it in the no-wind error."""
+    from dronesense.samples.files import samples_kind
+
+    path = Path(args.input)
+    return path if not path.is_dir() and samples_kind(path) is None else None
+
+
 def _wind(args, tlog: Path | None):
     """The wind: ``--wind``, or fitted to the WIND messages of ``--wind-log`` or the input."""
     from dronesense.products.flux.wind import as_wind, wind_from_reports
@@ -131,6 +140,10 @@ def _wind(args, tlog: Path | None):
                        exponent=args.wind_exponent or 0.0)
     log = Path(args.wind_log) if args.wind_log else tlog
     if log is None:
+        source = _log_path(args)
+        if source is not None:
+            raise InputError("no wind: this log has no MAVLink WIND messages; give --wind "
+                             "SPEED@FROM_DEG (or --wind-log TLOG)", path=source)
         raise InputError("no wind: give --wind SPEED@FROM_DEG (or --wind-log TLOG with "
                          "WIND messages)")
     if not log.exists():

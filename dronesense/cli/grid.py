@@ -41,6 +41,9 @@ def register(subparsers) -> None:
     p.add_argument("--cv", action="store_true",
                    help="store blocked cross-validation RMSE and bias (always with auto)")
     p.add_argument("--out", "-o", help="output .nc or .zarr (default: beside the input)")
+    p.add_argument("--zarr-format", dest="zarr_format", type=int, choices=[2, 3], default=2,
+                   help="Zarr version of a .zarr output: 2 (default, consolidated metadata; "
+                        "read by netCDF-C and GDAL) or 3")
     p.set_defaults(func=run)
 
 
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
               origin=parse_floats(args.origin, 3, "--origin") if args.origin else None,
               vertical=args.vertical, terrain=args.terrain, method=args.method,
               statistic=args.statistic, cross_validate=args.cv, inputs=[str(inp)])
-    write_grid(ds, out)
+    write_grid(ds, out, zarr_format=args.zarr_format)
     if args.save_spec:
         GridSpec.from_attrs(ds.attrs).save(args.save_spec)
     summarise(ds, args.quantity, chosen="cross_validation_candidates" in ds.attrs)

@@ -21,13 +21,14 @@ def register(subparsers) -> None:
     """Add the ``pair`` sub-command."""
     p = subparsers.add_parser(
         "pair", help="pair the readings of flight logs with positions (post-flight)",
-        description="Read .tlog, DataFlash .bin, CSV tracks or session directories, align "
-        "clocks, apply declared or estimated sensor lags, pair every reading with the "
-        "position at its sampling time and write CF trajectory samples. Bad bytes are "
-        "skipped and reported with their offsets; the exit status is non-zero only when "
-        "nothing usable is left.",
+        description="Read .tlog, DataFlash .bin, PX4 ULog .ulg, CSV tracks or session "
+        "directories, align clocks, apply declared or estimated sensor lags, pair every "
+        "reading with the position at its sampling time and write CF trajectory samples. "
+        "Bad bytes are skipped and reported with their offsets; the exit status is non-zero "
+        "only when nothing usable is left.",
     )
-    p.add_argument("logs", nargs="+", metavar="LOG", help=".tlog, .bin, .csv or session dir")
+    p.add_argument("logs", nargs="+", metavar="LOG",
+                   help=".tlog, .bin, .ulg, .csv or session dir")
     p.add_argument("--out", required=True,
                    metavar="samples.nc|.csv|.parquet|.geojson|.kml|.kmz")
     p.add_argument("--quantity", "-q", action="append", metavar="Q",

@@ -23,6 +23,22 @@ def parse_line(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
     return p, q  # type: ignore[return-value]
 
 
+def _not_a_log(path: Path) -> None:
+    """A flight log or samples where a grid is expected: say what to do (one line) instead
+    of failing to open it as a grid."""
+    from dronesense.sources.kinds import detect_kind
+
+    if path.suffix.lower() in (".nc", ".zarr") or not path.exists():
+        return
+    try:
+        kind = detect_kind(path)
+    except InputError:
+        return
+    what = "samples or a CSV track" if kind == "csv" else "a flight log"
+    raise InputError(f"{what}, not a grid: grid it first with `dronesense grid {path.name} "
+                     "-q QUANTITY`, then plot the grid", path=path)
+
+
 def register(subparsers) -> None:
     """Add the ``plot`` sub-command."""
     p = subparsers.add_parser("plot", help="figures of a grid: slices, profile, section",
@@ -42,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from dronesense.products.plot import plot_profile, plot_section, plot_slices
 
     path = Path(args.grid)
+    _not_a_log(path)
     ds = open_grid(path)
     out = Path(args.out) if args.out else path.with_name(f"{path.stem}_{args.kind}.png")
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):

@@ -210,10 +210,21 @@ def _finish(total: PartialSums, quantity: str, how: str, command: str | None = N
     ds = grid_dataset(
         spec, statistic_variables(stats, qty, spec), made_by=made_by,
         history=history, times=total.times(), title=f"dronesense campaign grid of {qty.long_name}",
+        summary=_summary(spec, qty.long_name, len(names), total.n_samples),
         extra_attrs={"number_of_flights": len(names), "number_of_samples": total.n_samples,
                      "campaign_inputs": "\n".join(names)},
     )
     return ds
+
+
+def _summary(spec: GridSpec, long_name: str, flights: int, samples: int) -> str:
+    nz, ny, nx = spec.shape
+    lat, lon, _ = spec.origin
+    return (f"Block statistics (mean, standard deviation, minimum, maximum, count) of "
+            f"{long_name} from {samples} readings of {flights} unmanned-aircraft flights, on "
+            f"one {nx} x {ny} x {nz} grid of "
+            f"{' m x '.join(f'{d:g}' for d in spec.spacing)} m voxels around {lat:.6f}, "
+            f"{lon:.6f} (metres east, north and up, {spec.vertical} reference).")
 
 
 def campaign_extent(sources: Iterable[str | Path | xr.Dataset], quantity: str,

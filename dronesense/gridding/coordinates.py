@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 
 from dronesense.errors import InputError, NoUsableDataError
 from dronesense.gridding.spec import GridSpec
-from dronesense.quantities import Quantity, get_quantity
+from dronesense.quantities import Quantity, display_units, get_quantity
 
 
 def _usable(samples: xr.Dataset, quantity: str, spec: GridSpec):
@@ -153,5 +153,6 @@ def quantity_for(samples: xr.Dataset, key: str) -> Quantity:
         q = Quantity(key, attrs.get("long_name", key), attrs.get("units", "1"),
                      attrs.get("units", "1"), attrs.get("standard_name"))
     if var is not None and var.attrs.get("units") and var.attrs["units"] != q.units:
-        q = replace(q, units=var.attrs["units"], display_units=var.attrs["units"])
+        q = replace(q, units=var.attrs["units"],
+                    display_units=display_units(var.attrs["units"], key))
     return q

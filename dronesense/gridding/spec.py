@@ -40,6 +40,9 @@ VERTICAL_REFERENCES = {
 
 SPEC_ATTR = "dronesense_grid_spec"
 
+#: The dimension netCDF-C's NCZarr gives a scalar variable in a Zarr store (one element).
+SCALAR_DIM = "_scalar_"
+
 #: Largest grid :class:`GridSpec` accepts (voxels): each float variable of a grid this size
 #: takes 800 MB, so anything larger is a spacing typed wrong, not a grid to compute.
 MAX_VOXELS = 100_000_000
@@ -447,7 +450,24 @@ def make_spec(
 
 
 def open_store(path: Path) -> xr.Dataset:
-    """Open a grid written as netCDF or Zarr (by the path: ``.zarr`` or a Zarr folder)."""
-    if path.suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):
-        return xr.open_zarr(path, consolidated=None)
+    """Open a grid written as netCDF or Zarr (by the path: ``.zarr`` or a Zarr folder); a
+    Zarr store's variables along the one-element ``_scalar_`` dimension (:data:`SCALAR_DIM`)
+    become scalars again."""
+    zarr_marks = ("zarr.json", ".zgroup", ".zmetadata")
+    if path.suffix == ".zarr" or (path.is_dir() and any((path / m).exists() for m in zarr_marks)):
+        ds = xr.open_zarr(path, consolidated=_consolidated(path))
+        if SCALAR_DIM in ds.dims:
+            ds = ds.squeeze(SCALAR_DIM, drop=True)
+        return ds
     return xr.open_dataset(path)
+
+
+def _consolidated(path: Path) -> bool | None:
+    """Whether a Zarr store has consolidated metadata (``None``: cannot tell, try both)."""
+    if (path / ".zmetadata").exists():
+        return True
+    try:
+        doc = json.loads((path / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return doc.get("consolidated_metadata") is not None

@@ -6,20 +6,22 @@ The format follows the file suffix (:data:`FORMATS`):
     :func:`dronesense.samples.dataset.to_dataset` (CF discrete sampling geometry,
     ``featureType = "trajectory"``).
 ``.csv``
-    the ``samples.csv`` journal format.
+    the ``samples.csv`` journal format (units as people read them: ``ppm``, not ``1e-6``).
 ``.parquet``
     the same columns plus a ``time`` timestamp, the units of each quantity and the
     provenance in the file's key-value metadata.
 ``.geojson``
-    RFC 7946 FeatureCollection: one Point per paired sample, ``[lon, lat, alt_amsl]``, with
-    properties ``time_utc``, ``quantity``, ``value``, ``units``, ``height``, ``flag``,
-    ``sysid``, ``boot``, ``alt_amsl``; with ``tracks=True`` also one LineString per piece of
-    vehicle track (:func:`to_geojson`).
+    RFC 7946 FeatureCollection: one Point per paired sample, ``[lon, lat, altitude]`` with
+    the altitude above mean sea level (``height="msl"``, default) or above the WGS84
+    ellipsoid (``height="ellipsoid"``), properties ``time_utc``, ``quantity``, ``value``,
+    ``units``, ``height``, ``flag``, ``sysid``, ``boot``, ``alt_amsl``; with
+    ``tracks=True`` also one LineString per piece of vehicle track (:func:`to_geojson`).
 ``.kml`` / ``.kmz``
-    for Google Earth: one Folder per quantity with a colour scale legend, placemarks
-    colour-coded by value at their altitude above mean sea level (``absolute``), a
-    ``<TimeStamp>`` on each so the time slider works, and each vehicle's track as a
-    ``gx:Track`` (:func:`to_kml`). ``.kmz`` is the same zipped.
+    for Google Earth and GIS: one Folder per quantity with a colour scale legend, the
+    target quantity first and visible, placemarks colour-coded by value at their altitude
+    above mean sea level (``absolute``) with typed data (a ``<Schema>``), a ``<TimeStamp>``
+    on each so the time slider works, and each vehicle's track as a ``gx:Track``
+    (:func:`to_kml`). ``.kmz`` is the same zipped with its icon.
 
 Only paired samples (``flag`` 0, with a position) have geometry: GeoJSON and KML leave the
 others out (:func:`split_paired` counts them, :func:`geometry_note` says so in one line);
@@ -49,38 +51,54 @@ import math
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from dronesense.errors import InputError
+from dronesense.errors import InputError, ParameterError
 from dronesense.flight.rows import COLUMNS, FLAG_MEANINGS, Flag, SampleRow
 from dronesense.geoformats import (
+    ColourScale,
+    dot_icon_png,
     dumps_geojson,
+    ellipsoidal_height,
     escape,
     feature,
     feature_collection,
     kml_coord,
     kml_document,
+    kml_legend,
+    kml_schema,
+    kml_schema_data,
+    kml_styles,
+    kml_when,
     line_string,
     point,
     position,
 )
+from dronesense.quantities import display_units, text_units
 
 #: Output suffixes understood by :func:`write_samples`.
 FORMATS = (".nc", ".csv", ".parquet", ".geojson", ".kml", ".kmz")
 #: The suffixes that draw geometry (paired samples only).
 GEO_FORMATS = (".geojson", ".kml", ".kmz")
 
-#: Colour ramp of KML placemarks, low to high value (viridis, 10 steps, ``rrggbb``): its
-#: lightness rises monotonically, so the order survives grey-scale printing and most
-#: colour-vision deficiencies.
-KML_COLOURS = ("471365", "463480", "3b528b", "2f6c8e", "25848e",
-               "1e9c89", "2fb47c", "5ec962", "9bd93c", "dfe318")
-_NODATA_COLOUR = "9e9e9e"
 
 #: Consecutive positions of a vehicle further apart in time than this start a new piece of
 #: track (no line is drawn across a GPS outage or a pause in the readings).
 TRACK_BREAK_S = 5.0
+
+#: Vertical references of GeoJSON's third coordinate: ``msl`` (the altitude above mean sea
+#: level the autopilot reports, the default) or ``ellipsoid`` (height above the WGS84
+#: ellipsoid, as RFC 7946 asks; needs a geoid grid, see
+#: :func:`dronesense.geoformats.ellipsoidal_height`).
+HEIGHTS = ("msl", "ellipsoid")
+_HEIGHT_TEXT = {
+    "msl": "third coordinate: metres above mean sea level (the EGM96 geoid, as the autopilot "
+           "reports it), not above the WGS84 ellipsoid of RFC 7946",
+    "ellipsoid": "third coordinate: metres above the WGS84 ellipsoid (RFC 7946), from the "
+                 "altitude above mean sea level through the EGM96 geoid",
+}
+#: Where a KMZ keeps its placemark icon.
+KMZ_ICON = "files/dot.png"
 
 
 def _is_paired(r: SampleRow) -> bool:
@@ -166,19 +184,31 @@ def track_pieces(rows: Sequence[SampleRow], break_s: float = TRACK_BREAK_S):
 def _properties(r: SampleRow) -> dict:
     return {
         "time_utc": r.time_utc, "quantity": r.quantity, "value": _finite(r.value),
-        "units": r.units, "height": _finite(r.height), "flag": r.flag,
+        "units": text_units(r.units), "height": _finite(r.height), "flag": r.flag,
         "sysid": r.sysid, "boot": r.boot, "alt_amsl": _finite(r.alt_amsl), "name": r.name,
     }
 
 
+def _vertical(paired: list[SampleRow], height: str) -> dict[int, float | None]:
+    """The third coordinate of each paired row (by ``id``) in the vertical reference."""
+    if height not in HEIGHTS:
+        raise ParameterError("height", f"must be one of {', '.join(HEIGHTS)}, not {height!r}")
+    alt = [_finite(r.alt_amsl) for r in paired]
+    if height == "ellipsoid" and paired:
+        h = ellipsoidal_height([r.lon for r in paired], [r.lat for r in paired],
+                               [math.nan if a is None else a for a in alt])
+        alt = [_finite(float(x)) for x in h]
+    return {id(r): a for r, a in zip(paired, alt, strict=True)}
+
+
 def to_geojson(rows: Sequence[SampleRow], *, points: bool = True, tracks: bool = False,
-               history: str = "", source: str = "") -> dict:
+               history: str = "", source: str = "", height: str = "msl") -> dict:
     """An RFC 7946 FeatureCollection of the paired samples.
 
     Parameters
     ----------
     points
-        One Point feature per paired sample, coordinates ``[lon, lat, alt_amsl]`` (no
+        One Point feature per paired sample, coordinates ``[lon, lat, altitude]`` (no
         altitude when it is unknown).
     tracks
         Also one LineString feature per piece of vehicle track (:func:`track_pieces`), with
@@ -186,23 +216,41 @@ def to_geojson(rows: Sequence[SampleRow], *, points: bool = True, tracks: bool =
         first.
     history, source
         Provenance, kept in the foreign member ``dronesense`` with the counts.
+    height
+        The third coordinate (:data:`HEIGHTS`): ``"msl"`` (default) metres above mean sea
+        level, as the autopilot reports them; ``"ellipsoid"`` metres above the WGS84
+        ellipsoid, which RFC 7946 specifies (through the EGM96 geoid grid; a
+        :class:`~dronesense.errors.ParameterError` says what to install when there is none).
+        The foreign member says which (``vertical_reference``, ``altitude``); the
+        ``alt_amsl`` property is always above mean sea level.
+
+    Examples
+    --------
+    >>> from dronesense.flight.rows import SampleRow
+    >>> row = SampleRow("2024-05-01T10:00:00.000000Z", 1000, 0, 1, 52.0, 5.0, 40.0, 30.0,
+    ...                 "ch4", "CH4", 1.9, "1e-6", 0.1, 0, "sync")
+    >>> doc = to_geojson([row])
+    >>> doc["dronesense"]["vertical_reference"], doc["features"][0]["properties"]["units"]
+    ('msl', 'ppm')
     """
     from dronesense._version import __version__
 
     paired, unpaired = split_paired(rows)
+    z = _vertical(paired, height)
     features = []
     if tracks:
         for (sysid, boot), piece in track_pieces(paired):
             features.append(feature(
-                line_string([position(r.lon, r.lat, r.alt_amsl) for r in piece]),
+                line_string([position(r.lon, r.lat, z[id(r)]) for r in piece]),
                 {"kind": "track", "sysid": sysid, "boot": boot,
                  "start": piece[0].time_utc, "end": piece[-1].time_utc}))
     if points:
-        features.extend(feature(point(r.lon, r.lat, r.alt_amsl), _properties(r))
+        features.extend(feature(point(r.lon, r.lat, z[id(r)]), _properties(r))
                         for r in paired)
     meta = {
         "featureType": "trajectory",
-        "altitude": "third coordinate: metres above mean sea level (WGS84 lon, lat)",
+        "vertical_reference": height,
+        "altitude": _HEIGHT_TEXT[height],
         "samples": len(paired),
         "unpaired_not_drawn": len(unpaired),
         "history": history, "source": source, "dronesense_version": __version__,
@@ -216,103 +264,46 @@ def to_geojson(rows: Sequence[SampleRow], *, points: bool = True, tracks: bool =
 # KML
 
 
-@dataclass(frozen=True)
-class ColourScale:
-    """Linear colour scale of one quantity: ``len(KML_COLOURS)`` equal bins from ``lo`` to
-    ``hi`` (values outside go to the end bins).
-
-    Examples
-    --------
-    >>> s = ColourScale(0.0, 10.0)
-    >>> s.bin(-1.0), s.bin(0.0), s.bin(4.99), s.bin(10.0), s.bin(99.0)
-    (0, 0, 4, 9, 9)
-    """
-
-    lo: float
-    hi: float
-
-    @classmethod
-    def of(cls, values) -> ColourScale:
-        """From the finite minimum to the maximum of ``values``."""
-        vals = [v for v in values if v is not None and math.isfinite(v)]
-        return cls(min(vals), max(vals)) if vals else cls(math.nan, math.nan)
-
-    def bin(self, value: float) -> int | None:
-        """Colour index of a value (``None`` for NaN)."""
-        if value is None or not math.isfinite(value):
-            return None
-        n = len(KML_COLOURS)
-        if not self.hi > self.lo:
-            return 0
-        k = int((value - self.lo) / (self.hi - self.lo) * n)
-        return min(max(k, 0), n - 1)
-
-    def edges(self) -> list[float]:
-        n = len(KML_COLOURS)
-        return [self.lo + (self.hi - self.lo) * k / n for k in range(n + 1)]
-
-
-def _kml_colour(rrggbb: str, alpha: str = "ff") -> str:
-    """KML ``aabbggrr`` from ``rrggbb``."""
-    return f"{alpha}{rrggbb[4:6]}{rrggbb[2:4]}{rrggbb[0:2]}"
-
-
-def _kml_time(time_utc: str) -> str:
-    """KML ``<when>``: ISO 8601 UTC to the millisecond (``...T10:00:00.123Z``)."""
-    if "." in time_utc:
-        head, frac = time_utc.rstrip("Z").split(".", 1)
-        return f"{head}.{frac[:3].ljust(3, '0')}Z"
-    return time_utc
-
-
 def _g(x: float | None) -> str:
     return "" if x is None or not math.isfinite(x) else f"{x:.4g}"
 
 
-def _legend(key: str, units: str, scale: ColourScale, n: int, paired: list[SampleRow]) -> str:
-    rows = []
-    if math.isfinite(scale.lo):
-        e = scale.edges()
-        for k in reversed(range(len(KML_COLOURS))):
-            rows.append(f'<tr><td style="background:#{KML_COLOURS[k]};width:3em">&#160;</td>'
-                        f"<td>{_g(e[k])} – {_g(e[k + 1])} {escape(units)}</td></tr>")
-    times = [r.time_utc for r in paired if r.time_utc]
-    span = f"<br/>{min(times)} – {max(times)}" if times else ""
-    return (f"<b>{escape(key)}</b> [{escape(units)}]: {n} samples, colour scale "
-            f"{_g(scale.lo)} – {_g(scale.hi)} (minimum to maximum, linear){span}"
-            f"<table>{''.join(rows)}</table>"
-            "Altitude: above mean sea level (absolute). The time slider filters samples by "
-            "their UTC time.")
+#: The typed fields of every sample placemark (``<Schema id="sample">``): name, KML type,
+#: label in the balloon.
+KML_FIELDS = (
+    ("quantity", "string", "quantity"),
+    ("value", "double", "value"),
+    ("units", "string", "units"),
+    ("height_m", "double", "height above home (m)"),
+    ("altitude_m", "double", "altitude above mean sea level (m)"),
+    ("time_utc", "string", "time (UTC)"),
+    ("sysid", "int", "system id"),
+    ("boot", "int", "boot"),
+    ("wire_name", "string", "name on the link"),
+)
 
 
-def _styles() -> str:
-    out = []
-    icon = "<Icon><href>http://maps.google.com/mapfiles/kml/shapes/shaded_dot.png</href></Icon>"
-    for k, rgb in enumerate((*KML_COLOURS, _NODATA_COLOUR)):
-        sid = f"v{k}" if k < len(KML_COLOURS) else "nodata"
-        out.append(f'<Style id="{sid}"><IconStyle><color>{_kml_colour(rgb)}</color>'
-                   f"<scale>0.6</scale>{icon}</IconStyle>"
-                   "<LabelStyle><scale>0</scale></LabelStyle></Style>\n")
-    out.append('<Style id="track"><LineStyle><color>ffffffff</color><width>2</width>'
-               "</LineStyle></Style>\n")
-    out.append('<Style id="collapsed"><ListStyle><listItemType>checkHideChildren'
-               "</listItemType></ListStyle></Style>\n")
-    return "".join(out)
+def _schema_id(key: str) -> str:
+    return "sample_" + "".join(c if c.isalnum() else "_" for c in key)
+
+
+def _num(x: float | None) -> str | None:
+    x = _finite(x)
+    return None if x is None else repr(x)
 
 
 def _placemark(r: SampleRow, style: str, units: str) -> str:
-    when = (f"<TimeStamp><when>{_kml_time(r.time_utc)}</when></TimeStamp>"
+    when = (f"<TimeStamp><when>{kml_when(r.time_utc)}</when></TimeStamp>"
             if r.time_utc else "")
     alt = _finite(r.alt_amsl)
     mode = "absolute" if alt is not None else "clampToGround"
-    data = "".join(
-        f'<Data name="{name}"><value>{escape(text)}</value></Data>'
-        for name, text in (("value", repr(r.value)), ("units", units),
-                           ("height_m", _g(r.height)), ("sysid", str(r.sysid)),
-                           ("time_utc", r.time_utc or "")))
+    data = kml_schema_data(_schema_id(r.quantity), [
+        ("quantity", r.quantity), ("value", _num(r.value)), ("units", units),
+        ("height_m", _num(r.height)), ("altitude_m", _num(r.alt_amsl)),
+        ("time_utc", r.time_utc), ("sysid", str(r.sysid)), ("boot", str(r.boot)),
+        ("wire_name", r.name)])
     return (f"<Placemark><name>{_g(r.value)}</name>{when}<styleUrl>#{style}</styleUrl>"
-            f"<ExtendedData>{data}</ExtendedData>"
-            f"<Point><altitudeMode>{mode}</altitudeMode>"
+            f"{data}<Point><altitudeMode>{mode}</altitudeMode>"
             f"<coordinates>{kml_coord(r.lon, r.lat, alt)}</coordinates></Point></Placemark>\n")
 
 
@@ -324,7 +315,7 @@ def _track_kml(paired: list[SampleRow]) -> str:
         mode = "absolute" if alt_known else "clampToGround"
         name = f"vehicle {sysid}" + (f" boot {boot}" if boot else "")
         if len(timed) == len(piece):
-            whens = "".join(f"<when>{_kml_time(r.time_utc)}</when>" for r in piece)
+            whens = "".join(f"<when>{kml_when(r.time_utc)}</when>" for r in piece)
             coords = "".join(f"<gx:coord>{r.lon:.7f} {r.lat:.7f} {r.alt_amsl or 0:.2f}"
                              "</gx:coord>" for r in piece)
             geom = f"<gx:Track><altitudeMode>{mode}</altitudeMode>{whens}{coords}</gx:Track>"
@@ -339,17 +330,50 @@ def _track_kml(paired: list[SampleRow]) -> str:
     return f"<Folder><name>track</name>\n{''.join(marks)}</Folder>\n"
 
 
-def to_kml(rows: Sequence[SampleRow], *, names=None, title: str = "dronesense samples",
-           history: str = "", source: str = "", track: bool = True) -> str:
-    """KML text of the paired samples for Google Earth.
+def target_quantity(rows: Sequence[SampleRow], target: str | None = None) -> str | None:
+    """The quantity a map opens on: ``target`` if given, else the one with most paired
+    samples (the first of equals in sample order); ``None`` without paired samples.
 
-    One Folder per quantity (only the first visible at first; tick the others in the
-    Places panel), each placemark coloured by its value on that quantity's linear
-    minimum-to-maximum scale (:data:`KML_COLOURS`, legend in the Folder's description),
-    placed at its altitude above mean sea level (``altitudeMode`` absolute), with a
-    ``<TimeStamp>`` for the time slider and the value, units, height above home and system
-    id as ``ExtendedData``. With ``track``, each vehicle's path as a ``gx:Track`` (a
-    LineString where times are missing) in a ``track`` Folder.
+    Raises
+    ------
+    ParameterError
+        (parameter ``target``) when ``target`` has no paired sample.
+
+    Examples
+    --------
+    >>> from dronesense.flight.rows import SampleRow
+    >>> r = SampleRow(None, 5, 0, 1, 52.0, 5.0, 40.0, 1.0, "rh", "RH", 50.0, "percent", 0.1,
+    ...               0, "")
+    >>> target_quantity([r, r._replace(quantity="ch4"), r._replace(quantity="ch4")])
+    'ch4'
+    """
+    counts = Counter(r.quantity for r in split_paired(rows)[0])
+    if target is not None:
+        if target not in counts:
+            present = ", ".join(sorted(counts)) or "none"
+            raise ParameterError("target", f"no paired samples of {target!r} (present: "
+                                 f"{present})")
+        return target
+    return max(counts, key=counts.__getitem__) if counts else None
+
+
+def to_kml(rows: Sequence[SampleRow], *, names=None, title: str = "dronesense samples",
+           history: str = "", source: str = "", track: bool = True,
+           target: str | None = None, icon_href: str | None = None) -> str:
+    """KML text of the paired samples for Google Earth and GIS.
+
+    One container per quantity (a ``<Document>`` holding the ``<Schema>`` of its placemarks,
+    so GIS readers type the data in a KMZ as in a KML), the ``target`` one first and the only
+    one visible at first (default :func:`target_quantity`: the one with most samples; tick
+    the others in the Places panel), each placemark coloured by its value on that quantity's
+    linear minimum-to-maximum scale (:data:`dronesense.geoformats.KML_COLOURS`, legend in
+    the container's description), placed at its altitude above mean sea level (absolute), with a
+    ``<TimeStamp>`` for the time slider. The placemark's data are typed by a ``<Schema>``
+    (:data:`KML_FIELDS`: ``value`` and heights are ``double``, ids ``int``), so QGIS reads
+    numbers as numbers; units are spelled as people read them (``ppm``). With ``track``, each
+    vehicle's path as a ``gx:Track`` (a LineString where times are missing) in a ``track``
+    Folder. ``icon_href`` is the placemark icon (a KMZ carries its own, :data:`KMZ_ICON`);
+    without it Google Earth's built-in default is used: nothing is fetched from the internet.
     """
     from dronesense.quantities import NameTable
 
@@ -358,29 +382,36 @@ def to_kml(rows: Sequence[SampleRow], *, names=None, title: str = "dronesense sa
     by_q: dict[str, list[SampleRow]] = {}
     for r in paired:
         by_q.setdefault(r.quantity, []).append(r)
+    first = target_quantity(paired, target)
+    order = sorted(by_q, key=lambda key: key != first)
     folders = []
-    for i, (key, qrows) in enumerate(by_q.items()):
+    for key in order:
+        qrows = by_q[key]
         known = names.quantities.get(key)
-        units = known.display_units if known is not None else qrows[0].units
+        units = (known.display_units if known is not None
+                 else display_units(qrows[0].units, key))
         scale = ColourScale.of(r.value for r in qrows)
         marks = []
         for r in qrows:
             k = scale.bin(r.value)
-            marks.append(_placemark(r, "nodata" if k is None else f"v{k}", r.units))
+            marks.append(_placemark(r, "nodata" if k is None else f"v{k}",
+                                    units if r.units == qrows[0].units
+                                    else display_units(r.units, key)))
         label = f"{key} ({units})" if units else key
+        legend = kml_legend(key, units, scale, len(qrows), [r.time_utc for r in qrows])
         folders.append(
-            f"<Folder><name>{escape(label)}</name>"
-            f"<visibility>{1 if i == 0 else 0}</visibility><open>0</open>"
-            f"<description>{escape(_legend(key, units, scale, len(qrows), qrows))}"
+            f"<Document><name>{escape(label)}</name>"
+            f"<visibility>{1 if key == first else 0}</visibility><open>0</open>"
+            f"<description>{escape(legend)}"
             "</description><styleUrl>#collapsed</styleUrl>\n"
-            f"{''.join(marks)}</Folder>\n")
+            f"{kml_schema(_schema_id(key), list(KML_FIELDS))}{''.join(marks)}</Document>\n")
     desc = (f"{len(paired)} paired samples drawn"
             + (f"; {len(unpaired)} unpaired not drawn ({_flag_counts(unpaired)})"
                if unpaired else "")
             + (f". Source: {source}" if source else "")
             + (f". History: {history}" if history else ""))
-    body = (_track_kml(paired) if track else "") + "".join(folders)
-    return kml_document(title, body, description=desc, extra=_styles())
+    body = "".join(folders) + (_track_kml(paired) if track else "")
+    return kml_document(title, body, description=desc, extra=kml_styles(icon_href))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,12 +420,15 @@ def to_kml(rows: Sequence[SampleRow], *, names=None, title: str = "dronesense sa
 
 def write_samples(rows: Sequence[SampleRow], path: str | Path, *, names=None,
                   history: str = "", source: str = "", paired_only: bool = False,
-                  tracks: bool = False) -> Path:
+                  tracks: bool = False, height: str = "msl",
+                  target: str | None = None) -> Path:
     """Write rows to ``path``; the suffix picks the format (see :data:`FORMATS`).
 
     ``paired_only`` drops unpaired rows from ``.csv``/``.nc``/``.parquet`` (GeoJSON and KML
     only ever hold paired samples). ``tracks`` adds track LineStrings to GeoJSON (KML always
-    has its track folder).
+    has its track folder). ``height`` is GeoJSON's vertical reference (:data:`HEIGHTS`,
+    :func:`to_geojson`); ``target`` the quantity a KML/KMZ opens on (:func:`to_kml`). A KMZ
+    carries its placemark icon (:data:`KMZ_ICON`).
 
     Raises
     ------
@@ -420,15 +454,19 @@ def write_samples(rows: Sequence[SampleRow], path: str | Path, *, names=None,
         elif suffix == ".parquet":
             _write_parquet(rows, path, history=history, source=source)
         elif suffix == ".geojson":
-            doc = to_geojson(rows, tracks=tracks, history=history, source=source)
+            doc = to_geojson(rows, tracks=tracks, history=history, source=source,
+                             height=height)
             path.write_text(dumps_geojson(doc, indent=None), encoding="utf-8")
         else:
-            text = to_kml(rows, names=names, title=path.stem, history=history, source=source)
-            if suffix == ".kml":
+            kmz = suffix == ".kmz"
+            text = to_kml(rows, names=names, title=path.stem, history=history, source=source,
+                          target=target, icon_href=KMZ_ICON if kmz else None)
+            if not kmz:
                 path.write_text(text, encoding="utf-8")
             else:
                 with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-                    zf.writestr("doc.kml", text)
+                    zf.writestr("doc.kml", text)  # first entry: the document Earth opens
+                    zf.writestr(KMZ_ICON, dot_icon_png())
     except OSError as err:
         raise InputError(f"cannot write: {err.strerror or err}", path=path) from None
     return path

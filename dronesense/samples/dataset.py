@@ -26,6 +26,15 @@ from datetime import UTC, datetime
 import numpy as np
 
 from dronesense.flight.rows import COLUMNS, FLAG_MEANINGS, SampleRow, format_utc
+from dronesense.samples.cf import (
+    QUANTITY_CONTENT_TYPE,
+    QUANTITY_COORDINATES,
+    STRING_ENCODING,
+    VARIABLE_ATTRS,
+    samples_attributes,
+    time_encoding,
+    trajectories,
+)
 
 
 def _var_name(quantity: str) -> str:
@@ -34,7 +43,14 @@ def _var_name(quantity: str) -> str:
 
 
 def to_dataset(rows: Sequence[SampleRow], names=None, *, history: str = "", source: str = ""):
-    """Sample rows as a CF trajectory :class:`xarray.Dataset` (dimension ``obs``).
+    """Sample rows as a CF trajectory :class:`xarray.Dataset` (dimensions ``obs`` and
+    ``trajectory``).
+
+    Observations stay in the order of ``rows``; each names its trajectory (one per vehicle and
+    boot) in ``trajectory_index``, an indexed ragged array (:mod:`dronesense.samples.cf`).
+    Written with :meth:`xarray.Dataset.to_netcdf`, the file is CF-1.11 and ACDD-1.3: times as
+    doubles counting microseconds from the first second of the data (exact), the text variables
+    as character arrays.
 
     Parameters
     ----------
@@ -53,84 +69,90 @@ def to_dataset(rows: Sequence[SampleRow], names=None, *, history: str = "", sour
     >>> ds = to_dataset([row])
     >>> ds.attrs["featureType"], ds["ch4"].attrs["units"], float(ds["ch4"][0])
     ('trajectory', '1e-6', 1.9)
+    >>> ds["trajectory_id"].values.tolist(), ds["trajectory_index"].values.tolist()
+    (['sysid1_boot0'], [0])
     """
     import xarray as xr
 
-    from dronesense._version import __version__
     from dronesense.quantities import NameTable
 
     names = names if names is not None else NameTable.default()
-    n = len(rows)
 
     def col(name, dtype=float):
         k = COLUMNS.index(name)
         if dtype is float:
             return np.array([np.nan if r[k] is None else r[k] for r in rows], dtype=float)
-        return np.array([r[k] for r in rows], dtype=dtype)
+        return np.array([r[k] for r in rows], dtype=dtype).reshape(-1)
 
     times = np.array(
         [np.datetime64(r.time_utc[:-1], "us") if r.time_utc else np.datetime64("NaT", "us")
          for r in rows],
         dtype="datetime64[us]",
     ).astype("datetime64[ns]")
-    flag_values = np.arange(len(FLAG_MEANINGS), dtype=np.int8)
+    sysid, boot = col("sysid", np.int32), col("boot", np.int32)
+    ids, index = trajectories(sysid, boot)
+    lat, lon, alt = col("lat"), col("lon"), col("alt_amsl")
+    attrs = VARIABLE_ATTRS
     ds = xr.Dataset(
         coords={
-            "time": ("obs", times, {"standard_name": "time", "long_name": "time of sampling"}),
-            "lat": ("obs", col("lat"), {"standard_name": "latitude", "units": "degrees_north",
-                                        "long_name": "latitude"}),
-            "lon": ("obs", col("lon"), {"standard_name": "longitude", "units": "degrees_east",
-                                        "long_name": "longitude"}),
-            "altitude": ("obs", col("alt_amsl"), {
-                "standard_name": "altitude", "units": "m", "positive": "up",
-                "long_name": "altitude above mean sea level"}),
+            "time": ("obs", times, attrs["time"]),
+            "lat": ("obs", lat, attrs["lat"]),
+            "lon": ("obs", lon, attrs["lon"]),
+            "altitude": ("obs", alt, attrs["altitude"]),
+            "height": ("obs", col("height"), attrs["height"]),
+            "time_boot_ms": ("obs", col("time_boot_ms"), attrs["time_boot_ms"]),
+            "sysid": ("obs", sysid, attrs["sysid"]),
+            "boot": ("obs", boot, attrs["boot"]),
+            "position_gap": ("obs", col("position_gap"), attrs["position_gap"]),
         },
         data_vars={
-            "time_boot_ms": ("obs", col("time_boot_ms"), {
-                "long_name": "vehicle time since boot", "units": "ms"}),
-            "boot": ("obs", col("boot", np.int32), {"long_name": "boot number of the vehicle"}),
-            "sysid": ("obs", col("sysid", np.int32), {
-                "long_name": "MAVLink system id", "cf_role": "trajectory_id"}),
-            "height": ("obs", col("height"), {
-                "long_name": "height above home", "units": "m", "positive": "up"}),
-            "position_gap": ("obs", col("position_gap"), {
-                "long_name": "time between the fixes used for the position", "units": "s"}),
+            "trajectory_id": ("trajectory", np.array(ids, dtype=object),
+                              attrs["trajectory_id"]),
+            "trajectory_index": ("obs", index, attrs["trajectory_index"]),
             "flag": ("obs", col("flag", np.int8), {
-                "long_name": "pairing quality flag", "flag_values": flag_values,
+                **attrs["flag"], "flag_values": np.arange(len(FLAG_MEANINGS), dtype=np.int8),
                 "flag_meanings": " ".join(FLAG_MEANINGS)}),
-            "name": ("obs", col("name", object), {
-                "long_name": "name of the reading as it came over the link"}),
-            "time_source": ("obs", col("time_source", object), {
-                "long_name": "where the time came from: sync (vehicle clock and "
-                             "SYSTEM_TIME), receive (ground receive time) or empty"}),
+            "name": ("obs", col("name", object), attrs["name"]),
+            "time_source": ("obs", col("time_source", object), attrs["time_source"]),
         },
     )
     quantity = col("quantity", object)
     value = col("value")
-    for key in dict.fromkeys(quantity.tolist()):
+    keys = list(dict.fromkeys(quantity.tolist()))
+    for key in keys:
         mask = quantity == key
         data = np.where(mask, value, np.nan)
         known = names.quantities.get(key)
         if known is not None:
-            attrs = known.attrs()
+            qattrs = known.attrs()
         else:
             first = next(r for r in rows if r.quantity == key)
-            attrs = {"long_name": f"unmapped reading {first.name!r}", "units": first.units}
-        attrs["coordinates"] = "time lat lon altitude"
-        attrs["ancillary_variables"] = "flag position_gap"
-        ds[_var_name(key)] = ("obs", data, attrs)
-    ds.attrs.update({
-        "Conventions": "CF-1.11, ACDD-1.3",
-        "featureType": "trajectory",
-        "title": "dronesense paired samples",
-        "history": history or f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} dronesense samples",
-        "source": source or "MAVLink telemetry",
-        "dronesense_version": __version__,
-    })
-    ds.time.encoding["units"] = "microseconds since 1970-01-01"
-    if n == 0:
+            qattrs = {"long_name": f"unmapped reading {first.name!r}", "units": first.units}
+        qattrs["coordinates"] = QUANTITY_COORDINATES
+        qattrs["ancillary_variables"] = "flag position_gap"
+        qattrs["coverage_content_type"] = QUANTITY_CONTENT_TYPE
+        ds[_var_name(key)] = ("obs", data, qattrs)
+    ds.attrs.update(samples_attributes(
+        keys=keys, names=names, times=times, lat=lat, lon=lon, altitude=alt,
+        trajectory_count=len(ids),
+        history=history or f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} dronesense samples",
+        source=source))
+    ds.time.encoding.update(time_encoding(times))
+    for text in ("trajectory_id", "name", "time_source"):
+        ds[text].encoding.update(STRING_ENCODING)
+    if not rows:
         ds.attrs["comment"] = "no samples"
     return ds
+
+
+def _microseconds(values) -> list[int | None]:
+    """UNIX microseconds of times (``None`` for NaT), rounded to the nearest microsecond: a
+    time stored as a double may decode a few nanoseconds off."""
+    t = np.asarray(values).astype("datetime64[ns]")
+    ns = t.astype(np.int64)
+    us = (ns + 500) // 1000
+    return [None if bad else int(u) for bad, u in zip(np.isnat(t).tolist(), us.tolist(),
+                                                      strict=True)]
 
 
 def from_dataset(ds) -> list[SampleRow]:
@@ -161,14 +183,16 @@ def from_dataset(ds) -> list[SampleRow]:
                 else [default] * n)
 
     def texts(name):
-        return ([str(x) if x is not None else "" for x in ds[name].values.tolist()]
-                if name in ds.variables else None)
+        if name not in ds.variables:
+            return None
+        return [x.decode("utf-8") if isinstance(x, bytes) else "" if x is None else str(x)
+                for x in ds[name].values.tolist()]
 
     lat, lon, alt, height = arr("lat"), arr("lon"), arr("altitude"), arr("height")
     gap, tb = arr("position_gap"), arr("time_boot_ms")
     boot, sysid, flag = ints("boot", 0), ints("sysid", 1), ints("flag", 0)
     wire, source = texts("name"), texts("time_source")
-    times = ds["time"].values.astype("datetime64[us]") if "time" in ds.variables else None
+    times = _microseconds(ds["time"].values) if "time" in ds.variables else None
 
     def opt(x):
         return None if not math.isfinite(x) else float(x)
@@ -179,8 +203,8 @@ def from_dataset(ds) -> list[SampleRow]:
         units = str(ds[v].attrs.get("units", ""))
         for i in np.flatnonzero(np.isfinite(vals)).tolist():
             t = None
-            if times is not None and not np.isnat(times[i]):
-                t = format_utc(int(times[i].astype("int64")))
+            if times is not None and times[i] is not None:
+                t = format_utc(times[i])
             rows.append((i, SampleRow(
                 t, float(tb[i]), boot[i], sysid[i], opt(lat[i]), opt(lon[i]), opt(alt[i]),
                 opt(height[i]), v, v if wire is None else wire[i], float(vals[i]), units,

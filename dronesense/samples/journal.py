@@ -1,5 +1,9 @@
 """The ``samples.csv`` journal: rows written as they are made and read back.
 
+The ``units`` column holds the units as people read them: ``ppm``, ``ppb`` (valid UDUNITS-2
+spellings that a spreadsheet does not take for numbers) where the rows and CF files carry
+``1e-6``, ``1e-9``; reading gives the rows back exactly.
+
 Examples
 --------
 >>> from dronesense.flight.rows import SampleRow
@@ -7,7 +11,7 @@ Examples
 ...                 "ch4", "CH4", 1.9, "1e-6", 0.1, 0, "sync")
 >>> format_row(row)
 ['2024-05-01T10:00:00.000000Z', '1000', '0', '1', '52.1', '5.2', '40.5', '30', 'ch4', \
-'CH4', '1.9', '1e-6', '0.1', '0', 'sync']
+'CH4', '1.9', 'ppm', '0.1', '0', 'sync']
 >>> parse_row(format_row(row)) == row
 True
 """
@@ -22,6 +26,7 @@ from pathlib import Path
 
 from dronesense.errors import InputError
 from dronesense.flight.rows import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, SampleRow
+from dronesense.quantities import file_units, text_units
 from dronesense.sources.session_folder import SessionFolder
 
 
@@ -42,9 +47,15 @@ def _fmt(value) -> str:
     return str(value)
 
 
+_UNITS = COLUMNS.index("units")
+
+
 def format_row(row: SampleRow) -> list[str]:
-    """The journal fields of a row (shortest round-tripping text for floats)."""
-    return [_fmt(v) for v in row]
+    """The journal fields of a row (shortest round-tripping text for floats; units as people
+    read them, ``ppm`` for ``1e-6``: :func:`dronesense.quantities.text_units`)."""
+    fields = [_fmt(v) for v in row]
+    fields[_UNITS] = text_units(fields[_UNITS])
+    return fields
 
 
 def parse_row(fields: Sequence[str]) -> SampleRow:
@@ -59,6 +70,8 @@ def parse_row(fields: Sequence[str]) -> SampleRow:
             out.append(int(text))
         elif col == "time_utc":
             out.append(text or None)
+        elif col == "units":
+            out.append(file_units(text))
         else:
             out.append(text)
     return SampleRow(*out)
@@ -92,7 +105,7 @@ class JournalWriter:
 
     def write(self, rows: Iterable[SampleRow]) -> None:
         """Append rows (buffered until :meth:`flush`)."""
-        lines = [[_fmt(v) for v in row] for row in rows]
+        lines = [format_row(row) for row in rows]
         self._csv.writerows(lines)
         self.rows += len(lines)
 

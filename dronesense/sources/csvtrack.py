@@ -28,9 +28,10 @@ A mapping file is TOML::
     sysid = 1
     preset = "dji-airdata"       # optional: defaults for a known export, overridden by keys above
 
-    [csv.values]                 # column = reading name, or a table with a scale
+    [csv.values]                 # column = reading name, or a table with a scale or units
     "PM2.5" = "pm2p5"
-    "CH4 [ppb]" = { name = "ch4", scale = 0.001 }
+    "CH4 [ppb]" = { name = "ch4", units = "ppb" }     # any UDUNITS-2 spelling (cf-units)
+    "CO2 raw" = { name = "co2", scale = 0.001 }       # or a plain factor
 
 Examples
 --------
@@ -56,6 +57,7 @@ import numpy as np
 
 from dronesense.errors import InputError, NoUsableDataError
 from dronesense.events import Event, Fix, Reading, TimeSync
+from dronesense.quantities import NameTable, units_factor
 
 __all__ = ["PRESETS", "CsvMap", "CsvTrack", "load_csv_map", "read_csv_track"]
 
@@ -154,10 +156,11 @@ def load_csv_map(path: str | Path) -> CsvMap:
         if isinstance(v, str):
             values[column] = (v, 1.0)
         elif isinstance(v, dict) and "name" in v:
-            values[column] = (str(v["name"]), float(v.get("scale", 1.0)))
+            values[column] = (str(v["name"]), float(v.get("scale", 1.0))
+                              * _units_scale(column, v, path))
         else:
-            raise InputError(f"value column {column!r}: expected a name or {{name, scale}}",
-                             path=path)
+            raise InputError(f"value column {column!r}: expected a name or "
+                             "{name, scale, units}", path=path)
     known = set(CsvMap.__dataclass_fields__)
     bad = set(merged) - known
     if bad:
@@ -165,6 +168,22 @@ def load_csv_map(path: str | Path) -> CsvMap:
     if "missing" in merged:
         merged["missing"] = tuple(str(m) for m in merged["missing"])
     return CsvMap(values=values, **merged)
+
+
+def _units_scale(column: str, entry: dict, path) -> float:
+    """The factor from a value column's ``units`` (any UDUNITS-2 spelling) to the units of the
+    quantity its ``name`` maps to (1 without ``units``)."""
+    if "units" not in entry:
+        return 1.0
+    quantity = NameTable.default().lookup(str(entry["name"]))
+    if quantity is None:
+        raise InputError(f"value column {column!r}: units given for {entry['name']!r}, which "
+                         "is no known quantity name (map it in a names table instead)",
+                         path=path)
+    try:
+        return units_factor(str(entry["units"]), quantity.units)
+    except ValueError as err:
+        raise InputError(f"value column {column!r}: {err}", path=path) from None
 
 
 @dataclass

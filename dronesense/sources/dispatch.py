@@ -7,8 +7,8 @@ connection string (``udpin:``, ``udpout:``,  a live :class:`~dronesense.sources.
 ``udp:``, ``tcp:``, ``tcpin:``) or a serial  (opened, with ``baud`` for serial devices)
 device (``/dev/ttyUSB0``, ``COM3``)
 session folder, ``.tlog``, DataFlash         :class:`~dronesense.sources.logs.LogEvents`
-``.bin``/``.log``, CSV track                 from :func:`~dronesense.sources.logs.load_events`
-                                             (a CSV track with ``csv_map``)
+``.bin``/``.log``, PX4 ULog ``.ulg``, CSV    from :func:`~dronesense.sources.logs.load_events`
+track                                        (a CSV track with ``csv_map``)
 ==========================================  ===============================================
 
 Which is which is decided by :func:`~dronesense.sources.kinds.is_connection` and
@@ -45,7 +45,7 @@ def open_source(source: str | Path, *, baud: int | None = None, csv_map=None,
     ----------
     source
         A connection string or serial device (a live link), or the path of a session folder,
-        ``.tlog``, DataFlash ``.bin``/``.log`` or CSV track.
+        ``.tlog``, DataFlash ``.bin``/``.log``, PX4 ULog ``.ulg`` or CSV track.
     baud
         Serial speed of a serial device (57600 if not given); links only.
     csv_map

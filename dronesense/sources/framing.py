@@ -433,7 +433,7 @@ def iter_packets(path: str | Path) -> Iterator[Packet]:
             raise InputError("not a session directory (no flight.tlog)", path=path)
         path = tlog
     elif kind != "tlog":
-        what = "a DataFlash log" if kind == "bin" else "a CSV track"
+        what = {"bin": "a DataFlash log", "ulog": "a PX4 ULog"}.get(kind, "a CSV track")
         raise InputError(f"{what} holds no MAVLink packets (expected a .tlog or a session "
                          "directory)", path=path)
     return iter(TlogReader(path))

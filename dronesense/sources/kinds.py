@@ -9,6 +9,9 @@ Examples
 --------
 >>> detect_kind("flight.BIN"), detect_kind("a.tlog"), detect_kind("track.txt.csv")
 ('bin', 'tlog', 'csv')
+>>> detect_kind("log_12_2024-3-18-14-49-10.ulg")
+'ulog'
+
 >>> is_connection("udpin:127.0.0.1:14550"), is_connection("flights/a/flight.tlog")
 (True, False)
 """
@@ -22,10 +25,13 @@ from pathlib import Path
 
 from dronesense.errors import InputError
 
-__all__ = ["CONNECTION_PREFIXES", "LOG_KINDS", "detect_kind", "is_connection"]
+__all__ = ["CONNECTION_PREFIXES", "LOG_KINDS", "ULOG_MAGIC", "detect_kind", "is_connection"]
 
 #: The kinds of flight log :func:`detect_kind` tells apart.
-LOG_KINDS = ("tlog", "session", "bin", "csv")
+LOG_KINDS = ("tlog", "session", "bin", "ulog", "csv")
+
+#: The first bytes of a PX4 ULog file ("ULog", 01 12 35).
+ULOG_MAGIC = b"ULog\x01\x12\x35"
 
 #: Connection string prefixes of live links (pymavlink style).
 CONNECTION_PREFIXES = ("udpin:", "udpout:", "udpbcast:", "udp:", "tcpin:", "tcp:")
@@ -34,11 +40,12 @@ _WINDOWS_PORT = re.compile(r"COM\d+(,\d+)?$", re.IGNORECASE)
 
 
 def detect_kind(path: str | Path) -> str:
-    """``tlog``, ``session``, ``bin`` or ``csv`` from the path (content for unknown suffixes).
+    """``tlog``, ``session``, ``bin``, ``ulog`` or ``csv`` from the path (content for unknown
+    suffixes).
 
-    A directory is a ``session``; ``.tlog``, ``.bin`` (also ``.log`` and ``.df``, DataFlash)
-    and ``.csv`` go by their suffix; any other file by its first bytes (a DataFlash header,
-    or a tlog timestamp followed by a MAVLink magic byte).
+    A directory is a ``session``; ``.tlog``, ``.bin`` (also ``.log`` and ``.df``, DataFlash),
+    ``.ulg`` (PX4 ULog) and ``.csv`` go by their suffix; any other file by its first bytes (a
+    ULog or DataFlash header, or a tlog timestamp followed by a MAVLink magic byte).
 
     Raises
     ------
@@ -56,6 +63,8 @@ def detect_kind(path: str | Path) -> str:
     suffix = path.suffix.lower()
     if suffix in (".tlog", ".bin", ".csv"):
         return suffix[1:]
+    if suffix == ".ulg":
+        return "ulog"
     if suffix in (".log", ".df"):
         return "bin"
     try:
@@ -65,9 +74,12 @@ def detect_kind(path: str | Path) -> str:
         raise InputError(f"cannot read: {err.strerror or err}", path=path) from None
     if head[:2] == b"\xa3\x95":
         return "bin"
+    if head[:7] == ULOG_MAGIC:
+        return "ulog"
     if len(head) > 8 and head[8] in (0xFE, 0xFD):
         return "tlog"
-    raise InputError("unknown log type (expected .tlog, .bin, .csv or a session directory)",
+    raise InputError("unknown log type (expected .tlog, .bin, .ulg, .csv or a session "
+                     "directory)",
                      path=path)
 
 

@@ -1,5 +1,5 @@
-"""Open any flight log (.tlog, session folder, DataFlash .bin, CSV track) and reduce it to
-flight events.
+"""Open any flight log (.tlog, session folder, DataFlash .bin, PX4 ULog .ulg, CSV track) and
+reduce it to flight events.
 
 :func:`load_events` asks :func:`~dronesense.sources.kinds.detect_kind` which kind of log it is
 and reads it with the reader of that kind, keeping every good message and reporting every
@@ -164,7 +164,7 @@ def load_events(
     Parameters
     ----------
     path
-        ``.tlog``, ``.bin``, ``.csv`` or a session directory.
+        ``.tlog``, ``.bin``, ``.ulg``, ``.csv`` or a session directory.
     csv_map
         A :class:`dronesense.sources.csvtrack.CsvMap`, or the path of its TOML file (required
         for ``.csv``).
@@ -208,6 +208,19 @@ def load_events(
         log.messages = sum(df.counts.values())
         log.skipped = df.skipped
         log.events = [(e, None) for _, e in df.events]
+    elif kind == "ulog":
+        from dronesense.sources.ulog import read_ulog
+
+        if progress is not None:
+            progress(f"read {path.name}", 0, 1)
+        ul = read_ulog(path)
+        log.size = ul.size
+        log.messages = sum(ul.counts.values())
+        log.skipped = ul.skipped
+        log.notes.extend(ul.notes)
+        log.events = [(e, None) for _, e in ul.events]
+        if progress is not None:
+            progress(f"read {path.name}", 1, 1)
     else:
         from dronesense.sources.csvtrack import load_csv_map, read_csv_track
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections import Counter
 
 import pytest
 
@@ -64,13 +65,23 @@ def test_pair_writes_kml_through_the_same_writer(flight, tmp_path):
     marks = root.findall(".//k:Placemark[k:Point]", NS)
     want = _paired(flight["rows"])
     assert len(marks) == len(want)
-    order = list(dict.fromkeys(r.quantity for r in want))  # a Folder per quantity, in order
+    # one container per quantity: the one with most samples first (and the only one visible),
+    # then the others in the order they arrived
+    counts = Counter(r.quantity for r in want)
+    order = list(dict.fromkeys(r.quantity for r in want))
+    first = max(order, key=counts.__getitem__)
+    order = [first] + [q for q in order if q != first]
     want = sorted(want, key=lambda r: order.index(r.quantity))
     for m, r in zip(marks, want, strict=True):
         lon, lat, alt = map(float, m.findtext(".//k:coordinates", namespaces=NS).split(","))
         assert (lon, lat) == pytest.approx((r.lon, r.lat), abs=1e-7)
         assert alt == pytest.approx(r.alt_amsl, abs=0.005)
-        assert float(m.findtext(".//k:Data[@name='value']/k:value", namespaces=NS)) == r.value
+        value = m.findtext(".//k:SchemaData/k:SimpleData[@name='value']", namespaces=NS)
+        assert float(value) == r.value
+    visible = [d.findtext("k:name", namespaces=NS)
+               for d in root.findall("k:Document/k:Document", NS)
+               if d.findtext("k:visibility", namespaces=NS) == "1"]
+    assert visible == [f"{first} (ppm)"] and first == "ch4"  # the gas, not what came first
     assert root.findall(".//gx:Track", NS)
 
 
@@ -95,3 +106,20 @@ def test_export_unknown_quantity_is_a_one_line_error(flight, tmp_path, capsys):
     rc = main(["export", str(flight["csv"]), "--out", str(tmp_path / "x.kml"), "-q", "no2"])
     assert rc == 2
     assert "no samples of no2" in capsys.readouterr().err
+
+
+def test_export_csv_units_are_text_and_kmz_carries_its_icon(flight, tmp_path):
+    import zipfile
+
+    import pandas as pd
+
+    out = tmp_path / "ch4.csv"
+    assert main(["export", str(flight["tlog"]), "--out", str(out), "-q", "ch4"]) == 0
+    units = pd.read_csv(out)["units"]
+    assert not pd.api.types.is_numeric_dtype(units) and set(units) == {"ppm"}
+    assert read_journal(out) == [r for r in flight["rows"] if r.quantity == "ch4"]
+    kmz = tmp_path / "f.kmz"
+    assert main(["export", str(flight["csv"]), "--out", str(kmz)]) == 0
+    with zipfile.ZipFile(kmz) as zf:
+        assert "files/dot.png" in zf.namelist()
+        assert "<href>files/dot.png</href>" in zf.read("doc.kml").decode()

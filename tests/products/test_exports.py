@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from dronesense.errors import InputError
+from dronesense import geoformats
+from dronesense.errors import InputError, ParameterError
 from dronesense.flight.rows import Flag, SampleRow
 from dronesense.products import exports as export
 from dronesense.samples.dataset import from_dataset
@@ -66,8 +67,11 @@ def test_geojson_points_are_lon_lat_alt_of_the_paired_samples():
         assert -180 <= lon <= 180 and -90 <= lat <= 90
         p = f["properties"]
         assert {"time_utc", "quantity", "value", "units", "height", "flag"} <= set(p)
-        assert (p["time_utc"], p["quantity"], p["value"], p["units"], p["height"],
-                p["flag"]) == (r.time_utc, r.quantity, r.value, r.units, r.height, 0)
+        assert (p["time_utc"], p["quantity"], p["value"], p["height"],
+                p["flag"]) == (r.time_utc, r.quantity, r.value, r.height, 0)
+        assert p["units"] == {"1e-6": "ppm", "ug m-3": "ug m-3"}[r.units]  # text, not a number
+    assert doc["dronesense"]["vertical_reference"] == "msl"
+    assert "mean sea level" in doc["dronesense"]["altitude"]
 
 
 def test_geojson_tracks_one_line_per_piece_and_no_nan():
@@ -90,7 +94,8 @@ def test_kml_placemarks_match_samples_colours_rise_times_iso():
     doc = root.find("k:Document", NS)
     styles = {s.get("id"): s.findtext("k:IconStyle/k:color", namespaces=NS)
               for s in doc.findall("k:Style", NS)}
-    folders = {f.findtext("k:name", namespaces=NS): f for f in doc.findall("k:Folder", NS)}
+    containers = [f for f in doc if f.tag in (f"{{{NS['k']}}}Folder", f"{{{NS['k']}}}Document")]
+    folders = {f.findtext("k:name", namespaces=NS): f for f in containers}
     assert set(folders) == {"track", "ch4 (ppm)", "pm2p5 (ug/m3)"}
     points = doc.findall(".//k:Placemark[k:Point]", NS)
     paired = [r for r in rows if r.flag == Flag.PAIRED]
@@ -110,15 +115,15 @@ def test_kml_placemarks_match_samples_colours_rise_times_iso():
             t = datetime.fromisoformat(when.replace("Z", "+00:00"))
             assert t.tzinfo is not None
             assert t == datetime.fromisoformat(r.time_utc.replace("Z", "+00:00"))
-            value = float(m.findtext("k:ExtendedData/k:Data[@name='value']/k:value",
-                                     namespaces=NS))
+            value = float(m.findtext(
+                "k:ExtendedData/k:SchemaData/k:SimpleData[@name='value']", namespaces=NS))
             assert value == r.value
             style = m.findtext("k:styleUrl", namespaces=NS).lstrip("#")
             by_value.append((value, _luminance(styles[style]), style))
         by_value.sort()
         lum = [b[1] for b in by_value]
         assert lum == sorted(lum)
-        assert by_value[0][2] == "v0" and by_value[-1][2] == f"v{len(export.KML_COLOURS) - 1}"
+        assert by_value[0][2] == "v0" and by_value[-1][2] == f"v{len(geoformats.KML_COLOURS) - 1}"
     tracks = doc.findall(".//gx:Track", NS)
     assert len(tracks) == 2
     for tr in tracks:
@@ -128,12 +133,12 @@ def test_kml_placemarks_match_samples_colours_rise_times_iso():
 
 
 def test_colour_scale_is_monotonic():
-    scale = export.ColourScale(1.0, 3.0)
+    scale = geoformats.ColourScale(1.0, 3.0)
     bins = [scale.bin(1.0 + 0.01 * k) for k in range(201)]
-    assert bins == sorted(bins) and bins[0] == 0 and bins[-1] == len(export.KML_COLOURS) - 1
-    lum = [_luminance("ff" + c[4:6] + c[2:4] + c[0:2]) for c in export.KML_COLOURS]
+    assert bins == sorted(bins) and bins[0] == 0 and bins[-1] == len(geoformats.KML_COLOURS) - 1
+    lum = [_luminance("ff" + c[4:6] + c[2:4] + c[0:2]) for c in geoformats.KML_COLOURS]
     assert lum == sorted(lum)
-    assert scale.bin(float("nan")) is None and export.ColourScale(2.0, 2.0).bin(2.0) == 0
+    assert scale.bin(float("nan")) is None and geoformats.ColourScale(2.0, 2.0).bin(2.0) == 0
 
 
 @pytest.mark.parametrize("suffix", [".nc", ".csv", ".parquet", ".geojson", ".kml", ".kmz"])
@@ -186,3 +191,120 @@ def test_parquet_time_column_is_utc(tmp_path):
     rows = _rows()
     pq = pd.read_parquet(export.write_samples(rows, tmp_path / "s.parquet"))
     assert pq["time"].dt.tz is not None
+
+
+def _containers(doc):
+    return [f for f in doc if f.tag in (f"{{{NS['k']}}}Folder", f"{{{NS['k']}}}Document")]
+
+
+def test_kml_data_are_typed_by_a_schema():
+    rows = _rows()
+    doc = ET.fromstring(export.to_kml(rows)).find("k:Document", NS)
+    for container in _containers(doc):
+        marks = container.findall("k:Placemark[k:Point]", NS)
+        if not marks:
+            continue  # the track
+        schema = container.find("k:Schema", NS)
+        types = {f.get("name"): f.get("type") for f in schema.findall("k:SimpleField", NS)}
+        assert types["value"] == types["height_m"] == types["altitude_m"] == "double"
+        assert types["sysid"] == types["boot"] == "int" and types["units"] == "string"
+        for m in marks:
+            data = m.find("k:ExtendedData/k:SchemaData", NS)
+            assert data.get("schemaUrl") == f"#{schema.get('id')}"
+            fields = {d.get("name"): d.text for d in data.findall("k:SimpleData", NS)}
+            assert set(fields) <= set(types)
+            float(fields["value"]), int(fields["sysid"])  # numbers as numbers
+            assert fields["units"] in ("ppm", "ug/m3")
+
+
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
+def test_gdal_reads_kml_values_as_numbers(tmp_path, suffix):
+    """QGIS reads KML through GDAL's LIBKML driver: ogrinfo shows the field types it gets."""
+    import shutil
+    import subprocess
+
+    ogrinfo = shutil.which("ogrinfo")
+    if ogrinfo is None:
+        pytest.skip("GDAL's ogrinfo is not installed")
+    formats = subprocess.run([ogrinfo, "--formats"], capture_output=True, text=True).stdout
+    if "LIBKML" not in formats:
+        pytest.skip("GDAL without the LIBKML driver")
+    out = export.write_samples(_rows(), tmp_path / f"s{suffix}")
+    info = subprocess.run([ogrinfo, "-ro", "-al", "-so", str(out)], capture_output=True,
+                          text=True, timeout=60, check=True).stdout
+    layers = info.split("Layer name: ")[1:]
+    assert [layer.splitlines()[0] for layer in layers] == ["ch4 (ppm)", "pm2p5 (ug/m3)", "track"]
+    for layer in layers[:2]:
+        assert "value: Real" in layer and "height_m: Real" in layer
+        assert "sysid: Integer" in layer and "units: String" in layer
+
+
+def test_kml_target_quantity_first_and_visible():
+    rows = _rows()
+    rows += [r._replace(quantity="humidity", name="RH", units="percent", value=50.0)
+             for r in rows[:6] if r.flag == Flag.PAIRED]
+
+    def order(**kw):
+        doc = ET.fromstring(export.to_kml(rows, **kw)).find("k:Document", NS)
+        return [(c.findtext("k:name", namespaces=NS).split()[0],
+                 c.findtext("k:visibility", namespaces=NS)) for c in _containers(doc)]
+
+    # humidity arrived among the first; the quantity with most samples opens (a tie: the first)
+    assert order()[:3] == [("ch4", "1"), ("pm2p5", "0"), ("humidity", "0")]
+    assert order(target="pm2p5")[:2] == [("pm2p5", "1"), ("ch4", "0")]
+    assert export.target_quantity(rows) == "ch4"
+    with pytest.raises(ParameterError, match=r"^target: no paired samples of 'no2'") as err:
+        export.to_kml(rows, target="no2")
+    assert err.value.parameter == "target"
+
+
+def test_kmz_carries_its_icon_and_nothing_is_fetched(tmp_path):
+    import struct
+
+    out = export.write_samples(_rows(), tmp_path / "s.kmz", target="pm2p5")
+    with zipfile.ZipFile(out) as zf:
+        names = zf.namelist()
+        text = zf.read("doc.kml").decode()
+        png = zf.read(export.KMZ_ICON)
+    assert names[0] == "doc.kml" and export.KMZ_ICON in names
+    root = ET.fromstring(text)
+    hrefs = {h.text for h in root.iter(f"{{{NS['k']}}}href")}
+    assert hrefs == {export.KMZ_ICON}  # every icon is inside the archive
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (32, 32)
+    plain = export.to_kml(_rows())
+    assert "<href>" not in plain  # a plain KML uses Google Earth's built-in icon
+    for doc_text in (text, plain):  # no address to fetch, only the namespaces
+        assert doc_text.count("http") == 2
+
+
+def test_geojson_height_references(monkeypatch):
+    rows = _rows()
+    with pytest.raises(ParameterError, match=r"^height: must be one of msl, ellipsoid"):
+        export.to_geojson(rows, height="agl")
+    msl = export.to_geojson(rows, tracks=True)
+    if geoformats.geoid_transformer() is None:
+        pytest.skip("no EGM96 geoid grid on this machine")
+    ell = export.to_geojson(rows, tracks=True, height="ellipsoid")
+    assert ell["dronesense"]["vertical_reference"] == "ellipsoid"
+    assert "WGS84 ellipsoid" in ell["dronesense"]["altitude"]
+    for a, b in zip(msl["features"], ell["features"], strict=True):
+        ca, cb = a["geometry"]["coordinates"], b["geometry"]["coordinates"]
+        if a["geometry"]["type"] == "LineString":
+            ca, cb = ca[0], cb[0]
+        assert ca[:2] == cb[:2]
+        # the EGM96 geoid lies 46.9 m above the WGS84 ellipsoid near Cologne (50.99 N, 6.98 E)
+        assert cb[2] - ca[2] == pytest.approx(46.9, abs=0.15)
+        assert b["properties"].get("alt_amsl", ca[2]) == pytest.approx(ca[2], abs=0.005)
+    # the geoid undulation at 0 N 0 E is +17.16 m
+    zero = [rows[0]._replace(lat=0.0, lon=0.0, alt_amsl=0.0)]
+    assert export.to_geojson(zero, height="ellipsoid")["features"][0]["geometry"][
+        "coordinates"][2] == pytest.approx(17.16, abs=0.05)
+
+
+def test_geojson_ellipsoid_without_a_geoid_grid_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(geoformats, "geoid_transformer", lambda: None)
+    with pytest.raises(ParameterError, match=r"^height: 'ellipsoid' needs a geoid grid: "
+                                             r"install the EGM96 geoid grid") as err:
+        export.to_geojson(_rows(), height="ellipsoid")
+    assert "\n" not in str(err.value) and "--" not in str(err.value)

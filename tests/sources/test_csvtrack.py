@@ -98,3 +98,20 @@ def test_csv_round_trips_to_the_same_samples_as_the_tlog(tmp_path):
     t1 = np.array([np.datetime64(r.time_utc[:-1]) for r in from_csv])
     t2 = np.array([np.datetime64(r.time_utc[:-1]) for r in from_tlog])
     assert np.abs((t1 - t2) / np.timedelta64(1, "us")).max() <= 1
+
+
+def test_value_units_convert_through_cf_units(tmp_path):
+    """A value column's ``units`` (any UDUNITS-2 spelling) converts to the quantity's units."""
+    from dronesense.sources.csvtrack import load_csv_map
+
+    m = tmp_path / "map.toml"
+    m.write_text('[csv]\ntime = "t"\nlat = "lat"\nlon = "lon"\nalt = "alt"\n'
+                 '[csv.values]\n"CH4 [ppb]" = { name = "ch4", units = "ppb" }\n'
+                 '"NO2" = { name = "no2", units = "umol mol-1" }\n')
+    values = load_csv_map(m).values
+    assert values["CH4 [ppb]"] == ("ch4", pytest.approx(1e-3))
+    assert values["NO2"][1] == pytest.approx(1e3)
+    m.write_text('[csv]\ntime = "t"\nlat = "lat"\nlon = "lon"\n'
+                 '[csv.values]\n"CH4" = { name = "ch4", units = "degC" }\n')
+    with pytest.raises(InputError, match="value column 'CH4'"):
+        load_csv_map(m)

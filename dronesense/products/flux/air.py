@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from dronesense.errors import InputError, ParameterError
-from dronesense.quantities import display_units
+from dronesense.quantities import display_units, is_mole_fraction, units_factor
 
 __all__ = ["MOLAR_MASS", "R_GAS", "AirConversion", "air_molar_density", "concentration_conversion",
            "mass_factor", "quantity_units", "standard_atmosphere"]
@@ -22,15 +22,6 @@ MOLAR_MASS: dict[str, float] = {
     "ch4": 16.043, "co2": 44.009, "no2": 46.0055, "o3": 47.997, "so2": 64.066,
     "co": 28.010, "nh3": 17.031, "h2s": 34.08, "n2o": 44.013,
 }
-
-#: Mole-fraction units (CF) -> factor to a plain mole fraction.
-_MOLE_FRACTION = {"1e-6": 1e-6, "ppm": 1e-6, "1e-9": 1e-9, "ppb": 1e-9, "1e-12": 1e-12,
-                  "ppt": 1e-12, "1": 1.0, "mol mol-1": 1.0}
-#: Mass-concentration units -> factor to g m-3.
-_MASS_CONC = {"ug m-3": 1e-6, "ug/m3": 1e-6, "mg m-3": 1e-3, "mg/m3": 1e-3,
-              "ng m-3": 1e-9, "ng/m3": 1e-9, "g m-3": 1.0, "g/m3": 1.0,
-              "kg m-3": 1e3}
-
 
 # ----------------------------------------------------------------------------------------
 # Air and wind
@@ -67,10 +58,18 @@ def air_molar_density(pressure_pa: float | np.ndarray,
 def mass_factor(units: str, key: str, molar_mass: float | None):
     """(kind, factor): mass conc g m-3 = value * factor (* molar density for mole fractions).
 
+    Units are read by UDUNITS-2 (cf-units), so any valid spelling works: a dimensionless
+    unit is a mole fraction (``1e-6``, ``1e-06``, ``ppm``, ``umol mol-1``), a unit of mass per
+    volume a mass concentration (``ug m-3``, ``ug/m3``, ``mg m-3``).
+
     Examples
     --------
     >>> mass_factor("1e-6", "ch4", None)
     ('mole_fraction', 1.6043e-05)
+    >>> mass_factor("umol mol-1", "ch4", None) == mass_factor("1e-06", "ch4", None)
+    True
+    >>> mass_factor("ug/m3", "pm2p5", None)
+    ('mass_concentration', 1e-06)
     >>> try:
     ...     mass_factor("1e-9", "xyz", None)
     ... except ParameterError as err:
@@ -78,14 +77,16 @@ def mass_factor(units: str, key: str, molar_mass: float | None):
     molar_mass: unknown for xyz (a mole fraction): give it in g/mol
     """
     u = (units or "").strip()
-    if u in _MOLE_FRACTION:
+    if is_mole_fraction(u):
         mm = molar_mass if molar_mass is not None else MOLAR_MASS.get(key)
         if mm is None:
             raise ParameterError("molar_mass",
                                  f"unknown for {key} (a mole fraction): give it in g/mol")
-        return "mole_fraction", _MOLE_FRACTION[u] * float(mm)
-    if u in _MASS_CONC:
-        return "mass_concentration", _MASS_CONC[u]
+        return "mole_fraction", float(f"{units_factor(u, '1') * float(mm):.15g}")
+    try:
+        return "mass_concentration", units_factor(u, "g m-3")
+    except ValueError:
+        pass
     raise InputError(f"{key}: units {units!r} are neither a mole fraction nor a mass "
                      "concentration: cannot make a flux of them")
 

@@ -36,12 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from dronesense.errors import InputError
-from dronesense.products.flux.result import FluxResult
+from dronesense.gridding.dataset import time_variables
+from dronesense.products.flux.result import NO_FILL, FluxResult
 
 
 def write_flux(result: FluxResult, path: str | Path) -> Path:
-    """Write the product: ``.nc`` (CF netCDF of the grids, :meth:`FluxResult.to_dataset`) or
-    ``.json`` (summary + grids); returns the path (examples: the module's)."""
+    """Write the product: ``.nc`` (CF-1.11 / ACDD-1.3 netCDF of the curtain,
+    :meth:`FluxResult.to_dataset`; coordinates and bounds without ``_FillValue``) or ``.json``
+    (summary + grids); returns the path (examples: the module's)."""
     path = Path(path)
     if path.suffix.lower() == ".json":
         g = result.grid
@@ -57,10 +59,17 @@ def write_flux(result: FluxResult, path: str | Path) -> Path:
         }
         path.write_text(json.dumps(doc, indent=1, default=float) + "\n")
         return path
-    enc = {name: {"zlib": True, "complevel": 4} for name, v in result.grid.data_vars.items()
-           if v.ndim > 0}
+    g = result.grid
+    enc: dict[str, dict] = {name: {"zlib": True, "complevel": 4}
+                            for name, v in g.data_vars.items() if v.ndim > 1}
+    time_encoding = time_variables(g["time_bounds"].values)[1] if "time_bounds" in g else {}
+    for name in NO_FILL:
+        if name in g.variables:
+            enc.setdefault(name, {})["_FillValue"] = None
+            if name.startswith("time"):
+                enc[name].update(time_encoding)
     try:
-        result.grid.to_netcdf(path, encoding=enc)
+        g.to_netcdf(path, encoding=enc)
     except (OSError, ValueError) as err:
         raise InputError(f"cannot write: {err}", path=path) from None
     return path

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from dronesense._version import __version__
+from dronesense.gridding.dataset import product_attributes, time_variables
 
 
 # ----------------------------------------------------------------------------------------
@@ -90,10 +90,12 @@ class FluxResult:
         return out
 
     def to_dataset(self) -> xr.Dataset:
-        """The curtain as a CF Dataset, dims ``(z, s)``: ``<quantity>_enhancement``,
-        ``<quantity>_mass_enhancement``, ``flux_density`` (g m-2 s-1, sums back to the emission
-        with the cell areas), ``cell_kind``, ``number_of_observations``, per level
-        ``wind_normal`` and ``conversion``; the summary in the global attributes.
+        """The curtain as a CF-1.11 / ACDD-1.3 Dataset, dims ``(z, s)``:
+        ``<quantity>_enhancement``, ``<quantity>_mass_enhancement``, ``flux_density``
+        (g m-2 s-1, sums back to the emission with the cell areas), ``cell_kind``,
+        ``number_of_observations``, per level ``wind_normal`` and ``conversion``; columns
+        placed by ``lat``/``lon`` and ``x``/``y`` in the ``crs`` frame, ``time`` with its
+        bounds; the summary in the global attributes.
         :func:`dronesense.products.flux.io.write_flux` writes it as netCDF."""
         return self.grid
 
@@ -132,14 +134,28 @@ class CurtainCells:
     count: np.ndarray
 
 
+#: ACDD ``coverage_content_type`` of the curtain's variables.
+CONTENT_TYPES = {"enhancement": "physicalMeasurement", "mass_enhancement": "physicalMeasurement",
+                 "flux_density": "physicalMeasurement", "cell_kind": "qualityInformation",
+                 "number_of_observations": "qualityInformation",
+                 "wind_normal": "auxiliaryInformation", "conversion": "auxiliaryInformation",
+                 "air_molar_density": "auxiliaryInformation"}
+
+#: Curtain coordinates and bounds written without a ``_FillValue`` (CF 2.5.1, 7.1).
+NO_FILL = ("s", "s_bounds", "z", "z_bounds", "lat", "lon", "x", "y", "time", "time_bounds")
+
+
 def curtain_dataset(quantity: str, units: str, kind: str, cells: CurtainCells, *, frame,
                     samples: xr.Dataset, emission: float, uncertainty: float,
                     components: dict[str, float], extrapolated_fraction: float,
                     info: dict[str, Any], notes: list[str], history: str) -> xr.Dataset:
-    """The curtain of a flux estimate as a CF Dataset (:meth:`FluxResult.to_dataset`).
+    """The curtain of a flux estimate as a CF-1.11 / ACDD-1.3 Dataset
+    (:meth:`FluxResult.to_dataset`).
 
     ``kind`` is ``mole_fraction`` (the molar density of air is stored too) or
-    ``mass_concentration``; ``frame`` the local frame (its CRS is stored).
+    ``mass_concentration``; ``frame`` the local frame: its CRS is the ``crs`` grid mapping of
+    the cell variables, whose columns are placed by ``lat``/``lon`` and by ``x``/``y``
+    (metres east/north of the frame's origin).
     """
     from dronesense.quantities import QUANTITIES
 
@@ -149,23 +165,68 @@ def curtain_dataset(quantity: str, units: str, kind: str, cells: CurtainCells, *
     if kind == "mole_fraction":
         data["air_molar_density"] = ("z", cells.air_molar_density, {
             "long_name": "molar density of air", "units": "mol m-3"})
+    for name, (dims, _, attrs) in data.items():
+        if len(dims) == 2 and dims[1] != "nv":
+            attrs["grid_mapping"] = "crs"
+        kind_key = name.removeprefix(f"{quantity}_")
+        if kind_key in CONTENT_TYPES:
+            attrs["coverage_content_type"] = CONTENT_TYPES[kind_key]
     data["crs"] = ((), np.int32(0), frame.cf_attrs())
-    attrs = _global_attrs(quantity, long, history, emission, uncertainty, extrapolated_fraction,
-                          notes, info)
+    time_coords, time_encoding = time_variables(
+        samples["time"].values if "time" in samples else None)
+    if "time_bounds" in time_coords:
+        data["time_bounds"] = time_coords.pop("time_bounds")
+    coords = {**_coordinates(cells, frame), **time_coords}
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    vertical_crs = (f"height above home (take-off point), metres (origin altitude "
+                    f"{frame.alt:g} m above mean sea level)")
+    attrs = product_attributes(
+        title=f"dronesense mass-balance emission estimate of {long} from a downwind curtain",
+        summary=(f"Emission rate of {long} through a vertical curtain flown downwind of a "
+                 f"source by an unmanned aircraft: {emission:.4g} g/s with a standard "
+                 f"uncertainty of {uncertainty:.2g} g/s (mass balance: enhancement above "
+                 "background times the wind normal to the curtain, summed over the cells "
+                 "of the curtain)."),
+        keywords=[q.standard_name or long if q else long, "emission rate", "mass balance",
+                  "flux", "unmanned aerial vehicle", "air quality"],
+        history=f"{now}: {history}" if history else now, lat=cells.lat, lon=cells.lon,
+        vertical=cells.z, vertical_crs=vertical_crs, times=samples["time"].values
+        if "time" in samples else None)
+    attrs.update(_global_attrs(quantity, emission, uncertainty, extrapolated_fraction, notes,
+                               info))
     for k, val in components.items():
         attrs[f"uncertainty_{k}"] = val
-    attrs.update(_time_coverage(samples))
-    return xr.Dataset(data, coords=_coordinates(cells), attrs=attrs)
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    set_encoding(ds, time_encoding)
+    return ds
 
 
-def _coordinates(cells: CurtainCells) -> dict[str, tuple]:
+def set_encoding(ds: xr.Dataset, time_encoding: dict[str, str] | None = None) -> xr.Dataset:
+    """Mark a curtain Dataset's coordinates and bounds to be written without a
+    ``_FillValue``, ``time`` and its bounds in ``time_encoding`` (in place; returns ``ds``)."""
+    for name in NO_FILL:
+        if name in ds.variables:
+            ds[name].encoding["_FillValue"] = None
+            if name.startswith("time") and time_encoding:
+                ds[name].encoding.update(time_encoding)
+    return ds
+
+
+def _coordinates(cells: CurtainCells, frame) -> dict[str, tuple]:
+    x, y, _ = frame.forward(cells.lat, cells.lon)
     return {
         "s": ("s", cells.s, {"long_name": "distance along the curtain from its centre",
-                             "units": "m", "axis": "X", "bounds": "s_bounds"}),
+                             "units": "m", "bounds": "s_bounds"}),
         "z": ("z", cells.z, {"standard_name": "height", "long_name": "height above home (ground)",
                              "units": "m", "positive": "up", "axis": "Z", "bounds": "z_bounds"}),
-        "lat": ("s", cells.lat, {"standard_name": "latitude", "units": "degrees_north"}),
-        "lon": ("s", cells.lon, {"standard_name": "longitude", "units": "degrees_east"}),
+        "lat": ("s", cells.lat, {"standard_name": "latitude", "units": "degrees_north",
+                                 "long_name": "latitude of the column centre"}),
+        "lon": ("s", cells.lon, {"standard_name": "longitude", "units": "degrees_east",
+                                 "long_name": "longitude of the column centre"}),
+        "x": ("s", x, {"standard_name": "projection_x_coordinate", "units": "m",
+                       "long_name": "column centre, distance east of the origin"}),
+        "y": ("s", y, {"standard_name": "projection_y_coordinate", "units": "m",
+                       "long_name": "column centre, distance north of the origin"}),
     }
 
 
@@ -173,26 +234,25 @@ def _cell_variables(key: str, units: str, long: str, c: CurtainCells) -> dict[st
     cell = ("z", "s")
     kind_arr = np.where(c.below[:, None], 1, 0) * np.ones((1, c.s.size), dtype=np.int8)
     return {
-        "s_bounds": (("s", "nv"), np.column_stack([c.s_edges[:-1], c.s_edges[1:]]),
-                     {"units": "m"}),
-        "z_bounds": (("z", "nv"), np.column_stack([c.z_edges[:-1], c.z_edges[1:]]),
-                     {"units": "m"}),
+        "s_bounds": (("s", "nv"), np.column_stack([c.s_edges[:-1], c.s_edges[1:]]), {}),
+        "z_bounds": (("z", "nv"), np.column_stack([c.z_edges[:-1], c.z_edges[1:]]), {}),
         f"{key}_enhancement": (cell, c.enhancement, {
             "long_name": f"{long} above background", "units": units,
-            "coordinates": "lat lon", "cell_methods": "s: z: point (interpolated)",
+            "cell_methods": "s: z: point (interpolated)",
             "ancillary_variables": "cell_kind number_of_observations"}),
         f"{key}_mass_enhancement": (cell, c.enhancement * c.conversion[:, None], {
             "long_name": f"{long} above background as mass concentration",
-            "units": "g m-3", "coordinates": "lat lon"}),
+            "units": "g m-3"}),
         "flux_density": (cell, c.flux_density, {
             "long_name": f"{long} flux density normal to the curtain",
-            "units": "g m-2 s-1", "coordinates": "lat lon"}),
+            "units": "g m-2 s-1"}),
         "cell_kind": (cell, kind_arr.astype(np.int8), {
             "long_name": "how the cell's value was made",
             "flag_values": np.array([0, 1], np.int8),
             "flag_meanings": "interpolated extrapolated_below_lowest_pass"}),
         "number_of_observations": (cell, c.count, {
-            "standard_name": "number_of_observations", "units": "1"}),
+            "standard_name": "number_of_observations", "units": "1",
+            "long_name": "number of samples in the cell"}),
         "wind_normal": ("z", c.normal_wind, {"long_name": "wind component normal to the curtain",
                                              "units": "m s-1"}),
         "conversion": ("z", c.conversion, {
@@ -201,16 +261,9 @@ def _cell_variables(key: str, units: str, long: str, c: CurtainCells) -> dict[st
     }
 
 
-def _global_attrs(key: str, long: str, history: str, emission: float, unc: float,
-                  extrap_frac: float, notes: list[str], info: dict[str, Any]) -> dict[str, Any]:
-    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+def _global_attrs(key: str, emission: float, unc: float, extrap_frac: float,
+                  notes: list[str], info: dict[str, Any]) -> dict[str, Any]:
     return {
-        "Conventions": "CF-1.11, ACDD-1.3",
-        "title": f"dronesense mass-balance emission estimate of {long} from a downwind curtain",
-        "source": f"dronesense {__version__}",
-        "dronesense_version": __version__,
-        "date_created": now,
-        "history": f"{now}: {history}" if history else now,
         "quantity": key,
         "emission_rate": emission,
         "emission_rate_uncertainty": unc,
@@ -220,14 +273,3 @@ def _global_attrs(key: str, long: str, history: str, emission: float, unc: float
         "notes": "; ".join(notes),
         "flux_summary": json.dumps({k: v for k, v in info.items()}, default=float),
     }
-
-
-def _time_coverage(samples: xr.Dataset) -> dict[str, str]:
-    if "time" not in samples:
-        return {}
-    t = np.asarray(samples["time"].values, dtype="datetime64[ns]")
-    t = t[~np.isnat(t)]
-    if not t.size:
-        return {}
-    return {"time_coverage_start": np.datetime_as_string(t.min(), unit="s") + "Z",
-            "time_coverage_end": np.datetime_as_string(t.max(), unit="s") + "Z"}
