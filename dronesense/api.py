@@ -37,10 +37,10 @@ def read_samples(path_or_paths, *, lags: Mapping[str, float | str] | str | None 
     ----------
     path_or_paths
         A path or a sequence of paths: a session folder (its ``samples.csv`` journal, or its
-        ``flight.tlog`` paired again), a ``.tlog``, an ArduPilot DataFlash ``.bin``, a CSV
-        track (with ``csv_map``), or samples written before (``.csv`` journal, ``.nc``,
-        ``.parquet``). Logs are each paired on their own and the samples of all inputs
-        joined.
+        ``flight.tlog`` paired again), a ``.tlog``, an ArduPilot DataFlash ``.bin``, a PX4
+        ULog ``.ulg``, a CSV track (with ``csv_map``), or samples written before (``.csv``
+        journal, ``.nc``, ``.parquet``). Logs are each paired on their own and the samples of
+        all inputs joined.
     lags
         Sensor lags of the logs: ``{"ch4": 1.5}`` (seconds), ``{"ch4": "auto"}`` (estimated
         from the data), ``"auto"`` (estimate every quantity) or ``None``.
