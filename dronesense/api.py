@@ -25,7 +25,7 @@ from pathlib import Path
 
 from dronesense.errors import ParameterError
 
-__all__ = ["estimate_flux", "read_samples", "wind_from_source"]
+__all__ = ["estimate_flux", "read_samples", "wind_from_logs", "wind_from_source"]
 
 
 def read_samples(path_or_paths, *, lags: Mapping[str, float | str] | str | None = None,
@@ -122,6 +122,34 @@ def _source_logs(samples) -> list[Path]:
     return logs
 
 
+def wind_from_logs(logs, *, reference_height: float = 10.0, exponent: float | None = None):
+    """The wind profile fitted to the autopilot's ``WIND`` messages in telemetry logs.
+
+    The reports of every log are read (:func:`dronesense.sources.wind.read_wind_reports`) and
+    fitted together (:func:`dronesense.products.flux.wind.wind_from_reports`): the one way the
+    command line and the API take the wind from a log.
+
+    Returns
+    -------
+    dronesense.products.flux.wind.WindProfile or None
+        ``None`` when no log holds a usable ``WIND`` message (none, or all on the ground).
+    """
+    import numpy as np
+
+    from dronesense.products.flux.wind import wind_from_reports
+    from dronesense.sources.wind import WindReports, read_wind_reports
+
+    reports = [r for r in (read_wind_reports(Path(p)) for p in logs) if r is not None]
+    if not reports:
+        return None
+    if len(reports) > 1:
+        reports = [WindReports(*(np.concatenate([getattr(r, k) for r in reports])
+                                 for k in ("time", "height", "speed", "direction")),
+                               name=", ".join(r.name for r in reports))]
+    return wind_from_reports(reports[0], reference_height=reference_height, exponent=exponent,
+                             source=reports[0].name)
+
+
 def wind_from_source(samples):
     """The wind profile fitted to the ``WIND`` messages of the log(s) the samples came from.
 
@@ -133,32 +161,18 @@ def wind_from_source(samples):
     ------
     ParameterError
         (parameter ``wind``) when the samples name no ``.tlog`` (or session folder) holding
-        ``WIND`` messages: the wind has to be given.
+        ``WIND`` messages sent in the air: the wind has to be given.
     """
-    import numpy as np
-
-    from dronesense.products.flux.wind import wind_from_reports
-    from dronesense.sources.wind import WindReports, read_wind_reports
-
     logs = _source_logs(samples)
-    reports = [r for r in (read_wind_reports(p) for p in logs) if r is not None]
-    if not reports:
+    profile = wind_from_logs(logs)
+    if profile is None:
         where = (f"the logs the samples came from ({', '.join(p.name for p in logs)}) hold "
-                 "no WIND messages" if logs else
+                 "no WIND messages sent in the air" if logs else
                  "the samples name no telemetry log to take the autopilot's WIND messages from"
                  f" (source: {samples.attrs.get('source') or 'none'})")
         raise ParameterError("wind", f"{where}; give the wind as a WindProfile, "
                              "'SPEED@FROM_DEG' text (e.g. '3.2@240') or a (speed, from_deg) "
                              "pair")
-    if len(reports) > 1:
-        reports = [WindReports(*(np.concatenate([getattr(r, k) for r in reports])
-                                 for k in ("time", "height", "speed", "direction")),
-                               name=", ".join(r.name for r in reports))]
-    profile = wind_from_reports(reports[0], source=reports[0].name)
-    if profile is None:
-        raise ParameterError("wind", f"the WIND messages of {reports[0].name} were all sent on "
-                             "the ground; give the wind as a WindProfile, 'SPEED@FROM_DEG' "
-                             "text (e.g. '3.2@240') or a (speed, from_deg) pair")
     return profile
 
 

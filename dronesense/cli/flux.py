@@ -132,8 +132,8 @@ def _log_path(args) -> Path | None:
 
 def _wind(args, tlog: Path | None):
     """The wind: ``--wind``, or fitted to the WIND messages of ``--wind-log`` or the input."""
-    from dronesense.products.flux.wind import as_wind, wind_from_reports
-    from dronesense.sources.wind import read_wind_reports
+    from dronesense.api import wind_from_logs
+    from dronesense.products.flux.wind import as_wind
 
     if args.wind:
         return as_wind(args.wind, reference_height=args.wind_height,
@@ -148,10 +148,8 @@ def _wind(args, tlog: Path | None):
                          "WIND messages)")
     if not log.exists():
         raise InputError("no such file", path=log)
-    reports = read_wind_reports(log)
-    wind = None if reports is None else wind_from_reports(
-        reports, reference_height=args.wind_height, exponent=args.wind_exponent,
-        source=log.name)
+    wind = wind_from_logs([log], reference_height=args.wind_height,
+                          exponent=args.wind_exponent)
     if wind is None:
         raise InputError("no WIND messages in flight: give --wind SPEED@FROM_DEG", path=log)
     return wind

@@ -353,7 +353,6 @@ class Pairer:
         """(quantity key, scale, units) of a wire name, as its readings are paired."""
         return self._lookup4(name)[:3]
 
-    _lookup = lookup  # the former name
 
     def _lookup4(self, name: str) -> tuple[str, float, str, float]:
         """(quantity key, scale, units, lag ms) of a wire name."""

@@ -42,7 +42,7 @@ from dronesense.sources.messages import MessageAdapter
 from dronesense.sources.payload.journal import merge, read_journal
 from dronesense.sources.session_folder import SessionFolder, session_settings
 
-__all__ = ["Pipeline", "Processor", "replay", "replay_packets"]
+__all__ = ["Pipeline", "replay", "replay_packets"]
 
 #: ``progress(description, done, total)``
 Progress = Callable[[str, float, float], None]
@@ -58,7 +58,7 @@ class Pipeline:
         Passed to :class:`~dronesense.flight.pairing.Pairer` (``lags``: declared seconds per
         quantity key).
     clock
-        A :class:`~dronesense.sources.payload.serial_source.ReceiveClock` to feed with the
+        A :class:`~dronesense.sources.payload.clock.ReceiveClock` to feed with the
         (receive time, vehicle time) of every autopilot position and SYSTEM_TIME, for serial
         payloads; ``None`` when there are none (replay reads their mapped times back from
         ``payload.csv`` instead).
@@ -105,9 +105,6 @@ class Pipeline:
         if clock is not None and (type(event) is Fix or type(event) is TimeSync):
             clock.observe(event.sysid, recv_us, event.time_boot_ms)
         return self.pairer.push(event, recv_us)
-
-    #: The live listener's name for :meth:`push_message`.
-    process = push_message
 
     def finish(self) -> list[SampleRow]:
         """End of data: the rows still held (see :meth:`Pairer.finish`)."""
@@ -156,9 +153,6 @@ class Pipeline:
         rows.extend(self.finish())
         return rows
 
-
-#: The live listener's name for the :class:`Pipeline`.
-Processor = Pipeline
 
 
 def replay_packets(packets: Iterable[Packet], *, names: NameTable | None = None,

@@ -60,6 +60,10 @@ INT_COLUMNS = {"boot", "sysid", "flag"}
 _EPOCH = datetime(1970, 1, 1)
 
 
+#: UTC text of whole seconds already formatted (format_utc is called for every row).
+_utc_prefix_cache: dict[int, str] = {}
+
+
 def format_utc(unix_us: int) -> str:
     """ISO 8601 UTC with microseconds and ``Z`` from integer UNIX microseconds.
 
@@ -78,6 +82,3 @@ def format_utc(unix_us: int) -> str:
         prefix = _utc_prefix_cache[sec] = (
             (_EPOCH + timedelta(seconds=sec)).strftime("%Y-%m-%dT%H:%M:%S"))
     return f"{prefix}.{us:06d}Z"
-
-
-_utc_prefix_cache: dict[int, str] = {}

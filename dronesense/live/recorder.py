@@ -19,7 +19,8 @@ A session directory holds
     (:mod:`dronesense.sources.payload.journal`), so that replay interleaves them exactly as live.
 
 :class:`Recorder` is the live path (raw chunks in, files out). :func:`replay` runs a recorded
-tlog through the very same :class:`Processor`, so it gives exactly the journal's rows.
+tlog through the very same :class:`~dronesense.flight.pipeline.Pipeline`, so it gives exactly
+the journal's rows.
 
 Examples
 --------
@@ -54,7 +55,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.errors import InputError
 from dronesense.flight.pairing import Pairer
-from dronesense.flight.pipeline import Processor
+from dronesense.flight.pipeline import Pipeline
 from dronesense.flight.rows import SampleRow
 from dronesense.live.stats import LinkStats, UplinkStats
 from dronesense.live.summary import forward_summary, payload_summary, session_summary
@@ -103,8 +104,8 @@ class Recorder:
     meta
         Extra fields for ``session.json`` (command line, connection, ...).
     clock
-        Receive clock for serial payloads (see :class:`Processor`); readings come in through
-        :meth:`feed_readings`.
+        Receive clock for serial payloads (see :class:`~dronesense.flight.pipeline.Pipeline`);
+        readings come in through :meth:`feed_readings`.
     sensors
         Serial sensor prefixes whose ``SENSOR.NAME`` readings the name table should know
         (kept in ``session.json`` as ``payload_sensors`` for replay).
@@ -133,7 +134,7 @@ class Recorder:
         self.start_utc = _utc_now()
         self.end_utc: str | None = None
         self.stats = LinkStats()
-        self.processor = Processor(names, max_gap_s, lags, clock=clock, sensors=sensors)
+        self.pipeline = Pipeline(names, max_gap_s, lags, clock=clock, sensors=sensors)
         self.clock = clock
         #: serial payloads for the summary and the view: source -> {"payload", "readings",
         #: "prefix", "error"} (see :meth:`add_payload`)
@@ -162,7 +163,7 @@ class Recorder:
     @property
     def pairer(self) -> Pairer:
         """The pairing engine (flight states per vehicle live here)."""
-        return self.processor.pairer
+        return self.pipeline.pairer
 
     def feed(self, chunk: Chunk) -> None:
         """Record and process one chunk of received bytes."""
@@ -183,7 +184,7 @@ class Recorder:
             self._vehicle_peers[raw[5] if raw[0] == 0xFD else raw[3]] = chunk.peer
         stamp = _TS.pack(recv_us)
         stats_packet = self.stats.packet
-        process = self.processor.process
+        process = self.pipeline.push_message
         rows = None
         if len(msgs) == 1:
             msg = msgs[0]
@@ -256,7 +257,7 @@ class Recorder:
             up.relayed_bytes += len(raw)
             self._tlog.write(_TS.pack(chunk.recv_us) + raw)
             self.tlog_packets += 1
-            rows.extend(self.processor.process(msg, chunk.recv_us))
+            rows.extend(self.pipeline.push_message(msg, chunk.recv_us))
         if rows:
             self._write_rows(rows)
 
@@ -292,7 +293,7 @@ class Recorder:
         pairing engine as the MAVLink readings; completed rows go to the samples journal.
         """
         rows: list[SampleRow] = []
-        push = self.processor.pairer.push
+        push = self.pipeline.push_event
         for reading, recv_us in items:
             j = self._payload_journal
             if j is None:
@@ -351,7 +352,7 @@ class Recorder:
         for framer in self._uplink_framers.values():
             if framer.pending and self.uplink is not None:
                 self.uplink.bad_bytes += len(framer.feed(b"", final=True).bad)
-        self._write_rows(self.processor.finish())
+        self._write_rows(self.pipeline.finish())
         self.end_utc = _utc_now()
         self.meta["stop_reason"] = reason
         self._tlog.close()

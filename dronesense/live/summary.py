@@ -70,7 +70,7 @@ def session_summary(recorder) -> dict:
         "messages": dict(sorted(st.by_type.items())),
         "loss": st.loss(),
         "loss_total": round(st.total_loss(), 6),
-        "ignored_gcs_messages": recorder.processor.adapter.ignored_gcs,
+        "ignored_gcs_messages": recorder.pipeline.adapter.ignored_gcs,
         "vehicles": vehicles,
         "warnings": [w for fs in pairer.states.values() for w in fs.warnings()],
         "samples": {

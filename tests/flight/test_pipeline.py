@@ -6,7 +6,7 @@ import pytest
 
 from dronesense.errors import ParameterError
 from dronesense.events import Fix, Reading, TimeSync
-from dronesense.flight.pipeline import Pipeline, Processor, replay, replay_packets
+from dronesense.flight.pipeline import Pipeline, replay, replay_packets
 from dronesense.flight.postflight import pair_logs
 from dronesense.flight.rows import Flag
 from dronesense.sources.framing import RawMessage, TlogReader
@@ -23,11 +23,11 @@ def sim(tmp_path_factory):
 
 
 def live_rows(tlog, **kw) -> list:
-    """Rows as the live listener makes them: every message through Processor.process."""
-    proc = Processor(kw.get("names"), kw.get("max_gap_s", 1.0), kw.get("lags"))
+    """Rows as the live listener makes them: every message through Pipeline.push_message."""
+    proc = Pipeline(kw.get("names"), kw.get("max_gap_s", 1.0), kw.get("lags"))
     rows = []
     for packet in TlogReader(tlog):
-        rows.extend(proc.process(packet.msg, packet.recv_us))
+        rows.extend(proc.push_message(packet.msg, packet.recv_us))
     return rows + proc.finish()
 
 
