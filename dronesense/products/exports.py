@@ -75,6 +75,7 @@ from dronesense.geoformats import (
     position,
 )
 from dronesense.quantities import display_units, text_units
+from dronesense.samples.files import require_parquet
 
 #: Output suffixes understood by :func:`write_samples`.
 FORMATS = (".nc", ".csv", ".parquet", ".geojson", ".kml", ".kmz")
@@ -474,6 +475,8 @@ def write_samples(rows: Sequence[SampleRow], path: str | Path, *, names=None,
 
 def _write_parquet(rows, path: Path, *, history: str, source: str) -> None:
     import pandas as pd
+
+    require_parquet(path)
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -33,9 +33,25 @@ from dronesense.sources.session_folder import SessionFolder
 SAMPLE_SUFFIXES = (".csv", ".nc", ".parquet")
 
 
+def require_parquet(path: str | Path) -> None:
+    """Check that pyarrow, which reads and writes Parquet, is installed.
+
+    Raises
+    ------
+    InputError
+        One line saying what to install (it is the ``parquet`` extra).
+    """
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise InputError("Parquet needs pyarrow: pip install 'dronesense[parquet]' (or write "
+                         ".nc or .csv)", path=path) from None
+
+
 def _read_parquet(path: Path) -> list[SampleRow]:
     import pandas as pd
 
+    require_parquet(path)
     try:
         df = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises its own error types

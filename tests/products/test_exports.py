@@ -308,3 +308,16 @@ def test_geojson_ellipsoid_without_a_geoid_grid_says_what_to_install(monkeypatch
                                              r"install the EGM96 geoid grid") as err:
         export.to_geojson(_rows(), height="ellipsoid")
     assert "\n" not in str(err.value) and "--" not in str(err.value)
+
+
+def test_parquet_without_pyarrow_is_one_line(tmp_path, monkeypatch):
+    """A runtime install without the parquet extra: a one-line error saying what to install,
+    and no file left behind."""
+    import sys
+
+    rows = _rows()
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow -> ImportError
+    with pytest.raises(InputError, match=r"Parquet needs pyarrow: pip install") as err:
+        export.write_samples(rows, tmp_path / "s.parquet")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "s.parquet").exists()
