@@ -4,20 +4,25 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-peers clean
 
 $(BIN)/python:
+	@echo "== creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
+	@echo "== installing dronesense and what it needs into $(VENV) (a few minutes the first time)"
+	$(BIN)/python -m pip install --progress-bar off -e . | { grep -E '^(Collecting|Successfully)' || true; }
+	$(BIN)/python -c "import dronesense" && touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(VENV)/.runtime $@
+	@echo "== installing dronesense with its test and development extras into $(VENV)"
+	$(BIN)/python -m pip install --progress-bar off -e '.[dev]' | { grep -E '^(Collecting|Successfully)' || true; }
+	$(BIN)/python -c "import dronesense, pytest" && touch $(VENV)/.runtime $@
 
 demo: $(VENV)/.runtime
 	$(BIN)/dronesense demo --out out/demo
@@ -30,6 +35,11 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks
+
+# the C++ peer of bench_ingest.py (its sdist builds only without build isolation)
+bench-peers: $(VENV)/.dev
+	$(BIN)/python -m pip install scikit-build-core pybind11
+	$(BIN)/python -m pip install --no-build-isolation fasttlogparser
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -13,8 +13,13 @@ command line start fast:
 - :class:`Listener`: live capture from a MAVLink connection, scripted
 - :func:`open_grid`: read a grid written before
 - :func:`plot_slices`, :func:`plot_profile`, :func:`plot_section`: figures of a grid
+- :func:`write_report`: samples, grids and flux results -> one offline HTML report
 - :class:`GridSpec`, :class:`WindProfile`: grid definition, wind profile
 - :mod:`datasets`: a sample flight and the truth behind it
+- the agencies' programs (``docs/programs.md``): :func:`city_profile` (:func:`vertical_profile`,
+  :func:`read_stations`), :func:`stack_emission_factors` (:func:`emission_factors`,
+  :func:`read_cems`), :func:`voc_samples` (:func:`read_sampling_events`,
+  :func:`read_lab_results`, :func:`write_voc_samples`), :func:`campaign_features`
 - :class:`DronesenseError` (:class:`InputError`, :class:`NoUsableDataError`,
   :class:`ParameterError`): errors meant for the user
 
@@ -48,13 +53,27 @@ _LAZY = {
     "plot_slices": "dronesense.products.plot:plot_slices",
     "plot_profile": "dronesense.products.plot:plot_profile",
     "plot_section": "dronesense.products.plot:plot_section",
+    "write_report": "dronesense.products.report:write_report",
     "GridSpec": "dronesense.gridding.spec:GridSpec",
     "WindProfile": "dronesense.products.flux.wind:WindProfile",
+    "read_wind": "dronesense.api:read_wind",
+    "estimate_box_flux": "dronesense.products.flux.box:estimate_box_flux",
     "DronesenseError": "dronesense.errors:DronesenseError",
     "InputError": "dronesense.errors:InputError",
     "NoUsableDataError": "dronesense.errors:NoUsableDataError",
     "ParameterError": "dronesense.errors:ParameterError",
     "datasets": "dronesense.datasets",
+    "city_profile": "dronesense.programs:city_profile",
+    "vertical_profile": "dronesense.products.profile:vertical_profile",
+    "read_stations": "dronesense.sources.stations:read_stations",
+    "stack_emission_factors": "dronesense.programs:stack_emission_factors",
+    "emission_factors": "dronesense.products.emission_factors:emission_factors",
+    "read_cems": "dronesense.sources.cems:read_cems",
+    "voc_samples": "dronesense.programs:voc_samples",
+    "read_sampling_events": "dronesense.sources.sampling_events:read_sampling_events",
+    "read_lab_results": "dronesense.sources.lab_results:read_lab_results",
+    "write_voc_samples": "dronesense.products.voc_samples:write_voc_samples",
+    "campaign_features": "dronesense.programs:campaign_features",
     "accessors": "dronesense.accessors",
 }
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from dronesense.errors import ParameterError
 
-__all__ = ["estimate_flux", "read_samples", "wind_from_logs", "wind_from_source"]
+__all__ = ["estimate_flux", "read_samples", "read_wind", "wind_from_logs", "wind_from_source"]
 
 
 def read_samples(path_or_paths, *, lags: Mapping[str, float | str] | str | None = None,
@@ -176,11 +176,35 @@ def wind_from_source(samples):
     return profile
 
 
+def read_wind(path, wind_map):
+    """A wind time series from a file through a ``[wind]`` map, for ``estimate_flux(...,
+    wind=...)``: a mast or ground sonic (``u``/``v`` or ``speed``/``direction``, a
+    measurement ``height``), a sonic on the drone turned to the earth frame by the attitude
+    (``sonic_u``... with ``roll``, ``pitch``, ``yaw``, ``vn``, ``ve``), or a track CSV's own
+    wind columns (:func:`dronesense.sources.windfile.read_wind_csv`).
+
+    Parameters
+    ----------
+    path
+        The delimited text file (any extension).
+    wind_map
+        The path of a TOML file with a ``[wind]`` table, or that table as a dict.
+
+    Returns
+    -------
+    dronesense.sources.wind.WindSeries
+    """
+    from dronesense.sources.windfile import read_wind_csv
+
+    return read_wind_csv(path, wind_map)
+
+
 def estimate_flux(samples, quantity: str, *, wind=None, **kw):
     """Mass-balance emission rate of ``quantity`` through a downwind curtain flight.
 
     :func:`dronesense.products.flux.estimate.estimate_flux`, whose parameters (``source``,
-    ``line``, ``background``, ``method``, ``spacing``, ...) it takes, with one addition:
+    ``line``, ``background``, ``method``, ``spacing``, ``window``, ``curtain``, ...) it takes,
+    with one addition:
     ``wind=None`` takes the wind from the autopilot's ``WIND`` messages in the log the
     samples were read from (their ``source`` attribute; :func:`wind_from_source`).
 
@@ -192,13 +216,17 @@ def estimate_flux(samples, quantity: str, *, wind=None, **kw):
         Quantity key, e.g. ``"ch4"``.
     wind
         ``None`` (from the log), a :class:`~dronesense.products.flux.wind.WindProfile`,
-        ``"SPEED@FROM_DEG"`` text (``"3.2@240"``, ``"3.2±0.3@240±10"``) or a
-        ``(speed, from_deg)`` pair.
+        ``"SPEED@FROM_DEG"`` text (``"3.2@240"``, ``"3.2±0.3@240±10"``), a
+        ``(speed, from_deg)`` pair, or a wind time series (:func:`read_wind`), put on each
+        sample at its time.
 
     Returns
     -------
     dronesense.products.flux.result.FluxResult
-        ``.emission`` (g/s), ``.uncertainty``, ``.lines()`` and ``.to_dataset()``.
+        ``.emission`` (g/s), ``.uncertainty``, ``.lines()`` and ``.to_dataset()``; for a
+        flight with several curtains a
+        :class:`~dronesense.products.flux.curtains.FlightFlux` whose ``.curtains`` holds each
+        curtain's result and ``.emission`` the combined figure (NaN where none is valid).
 
     Raises
     ------

@@ -1,4 +1,5 @@
-"""Small shared pieces of KML and GeoJSON writing (mission quick looks, sample exports).
+"""Small shared pieces of KML, GeoJSON and JSON writing (mission quick looks, sample exports,
+web pages).
 
 GeoJSON follows RFC 7946: positions are ``[longitude, latitude(, altitude)]`` in WGS84
 degrees, no ``crs`` member. KML coordinates are ``lon,lat[,alt]`` tuples; documents declare
@@ -43,6 +44,7 @@ __all__ = [
     "feature_collection",
     "geoid_grid",
     "geoid_transformer",
+    "json_safe",
     "kml_colour",
     "kml_coord",
     "kml_document",
@@ -88,19 +90,29 @@ def feature_collection(features: list[dict], **members) -> dict:
     return {"type": "FeatureCollection", **members, "features": features}
 
 
-def _clean(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
+def json_safe(obj):
+    """A copy of ``obj`` with NaN and infinities as ``None`` (JSON has no NaN).
+
+    Dicts, lists and tuples are copied through (tuples become lists); other values are
+    returned as they are.
+
+    Examples
+    --------
+    >>> json_safe({"a": [1.0, float("nan")], "b": (float("inf"), "x")})
+    {'a': [1.0, None], 'b': [None, 'x']}
+    """
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
     return obj
 
 
 def dumps_geojson(doc: dict, indent: int | None = 1) -> str:
     """GeoJSON text; NaN and infinities (not JSON) become ``null``."""
-    return json.dumps(_clean(doc), indent=indent, allow_nan=False) + "\n"
+    return json.dumps(json_safe(doc), indent=indent, allow_nan=False) + "\n"
 
 
 def kml_coord(lon: float, lat: float, alt: float | None = None) -> str:

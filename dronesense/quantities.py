@@ -3,7 +3,11 @@
 A sensor payload reports readings under short names (``PM2.5``, ``CH4``, ``pm25``...). The
 :class:`NameTable` maps such names to a :class:`Quantity`, which carries the units (UDUNITS
 strings, as CF requires), the CF standard name where one exists, and a human label.
-A user mapping file (TOML) extends or overrides the defaults.
+A user mapping file (TOML) extends or overrides the defaults. Units are read and converted
+through UDUNITS-2 (cf-units); :data:`PLAUSIBLE_RANGES` says which values can be air.
+
+Size: the vocabulary every stage shares (quantities, wire names, units, plausible ranges);
+the units functions are the part to move to a module of their own when it grows further.
 
 Examples
 --------
@@ -23,14 +27,16 @@ import functools
 import math
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dronesense.errors import InputError, read_text
+from dronesense.errors import InputError, ParameterError, read_text
 
-__all__ = ["NUMBER_UNITS", "QUANTITIES", "NameTable", "Quantity", "display_units", "file_units",
-           "get_quantity", "is_mole_fraction", "is_temperature", "parse_units", "text_units",
-           "units_factor"]
+__all__ = ["NUMBER_UNITS", "PLAUSIBLE_RANGES", "QUANTITIES", "NameTable", "Quantity",
+           "convert_units", "display_units", "file_units", "get_quantity", "is_mole_fraction",
+           "is_temperature", "parse_units", "plausible_range", "text_units", "units_factor",
+           "units_transform"]
 
 
 @dataclass(frozen=True)
@@ -271,6 +277,35 @@ class NameTable:
         hit = self.names.get(normalise_name(name))
         return None if hit is None else self.quantities[hit[0]]
 
+    def resolve(self, name: str, available: Iterable[str] = (), strict: bool = True) -> str:
+        """The quantity key meant by ``name``: a key, a wire name or an alias in any case
+        (``CH4``, ``methane``, ``PM2.5``, ``pm25``), or one of the ``available`` keys. An
+        unknown name raises ``ParameterError("quantity", ...)`` with "did you mean"; with
+        ``strict=False`` a name close to none is returned as it is.
+
+        >>> t = NameTable.default()
+        >>> [t.resolve(n) for n in ("CH4", "methane", "pm25", "PM2.5")], t.resolve("x", strict=0)
+        (['ch4', 'ch4', 'pm2p5', 'pm2p5'], 'x')
+        >>> t.resolve("metane")
+        Traceback (most recent call last):
+        dronesense.errors.ParameterError: quantity: unknown quantity 'metane'; did you mean ch4?
+        """
+        import difflib
+
+        keys = {k.lower(): k for k in (*self.quantities, *map(str, available))}
+        norm = normalise_name(name)
+        hit = keys.get(name.lower()) or (self.names.get(norm) or (None,))[0] or keys.get(norm)
+        if hit:
+            return hit
+        choices = {**{n: k for n, (k, _) in self.names.items()}, **keys}
+        close = list(dict.fromkeys(choices[c] for c in difflib.get_close_matches(
+            norm, list(choices), n=5, cutoff=0.6)))
+        if not close and not strict:
+            return name
+        hint = (f"; did you mean {' or '.join(close[:3])}?" if close
+                else f" (known: {', '.join(sorted(keys.values()))})")
+        raise ParameterError("quantity", f"unknown quantity {name!r}{hint}")
+
     def convert(self, name: str, value: float) -> tuple[Quantity, float] | None:
         """Quantity and value in its units for a reading, or ``None`` for unknown names."""
         hit = self.names.get(normalise_name(name))
@@ -380,14 +415,8 @@ def units_factor(from_units: str, to_units: str) -> float:
     >>> units_factor("ppm", "1e-9"), units_factor("mg m-3", "ug m-3")
     (1000.0, 1000.0)
     """
-    a, b = parse_units(from_units), parse_units(to_units)
-    for text, unit in ((from_units, a), (to_units, b)):
-        if unit is None:
-            raise ValueError(f"{text!r} is not a valid UDUNITS unit")
-    if not a.is_convertible(b):
-        raise ValueError(f"units {from_units!r} cannot be converted to {to_units!r}")
-    factor = float(f"{float(a.convert(1.0, b)):.15g}")  # 1000, not 999.9999999999999
-    if float(a.convert(0.0, b)) != 0.0:
+    factor, offset = units_transform(from_units, to_units)
+    if offset != 0.0:
         raise ValueError(f"units {from_units!r} differ from {to_units!r} by an offset, not a "
                          "factor")
     return factor
@@ -453,3 +482,53 @@ def file_units(units: str) -> str:
         if math.isclose(number, float(canonical), rel_tol=1e-12):
             return canonical
     return units
+
+
+def units_transform(from_units: str, to_units: str) -> tuple[float, float]:
+    """``(factor, offset)``: ``value * factor + offset`` turns ``from_units`` into ``to_units``
+    (UDUNITS-2; ``ValueError`` if they do not convert). An offset only between scales:
+
+    >>> units_transform("K", "degC"), units_transform("ppb", "1e-6")
+    ((1.0, -273.15), (0.001, 0.0))
+    """
+    a, b = parse_units(from_units), parse_units(to_units)
+    if a is None or b is None:
+        raise ValueError(f"{from_units if a is None else to_units!r} is not a valid UDUNITS unit")
+    if not a.is_convertible(b):
+        raise ValueError(f"units {from_units!r} cannot be converted to {to_units!r}")
+    offset = float(a.convert(0.0, b))
+    factor = float(a.convert(1.0, b)) - offset
+    return float(f"{factor:.15g}"), float(f"{offset:.15g}")  # 1000, not 999.9999999999999
+
+
+def convert_units(values, from_units: str, to_units: str):
+    """``values`` (number or array) from ``from_units`` to ``to_units``, offsets included."""
+    factor, offset = units_transform(from_units, to_units)
+    return values * factor + offset
+
+
+#: ``(low, high, units)``: beyond, a value is a glitch, kept but flagged (flight.plausible).
+#: Gas bounds allow sensor noise around zero and plumes near vents and leaks.
+PLAUSIBLE_RANGES: dict[str, tuple[float, float, str]] = {
+    "pressure": (300.0, 1100.0, "hPa"), "temperature": (-90.0, 60.0, "degC"),
+    "humidity": (0.0, 100.0, "percent"),
+    **dict.fromkeys(("ch4", "co2"), (0.0, 1e5, "1e-6")),
+    **dict.fromkeys(("no2", "o3", "so2", "co", "voc"), (-1000.0, 1e6, "1e-9")),
+    **dict.fromkeys(("pm1", "pm2p5", "pm10"), (0.0, 2e4, "ug m-3")),
+}
+
+
+def plausible_range(key: str, units: str, ranges: dict | None = None) -> tuple | None:
+    """Plausible ``(low, high)`` of a quantity in ``units`` (``None``: no range in ``ranges``,
+    default :data:`PLAUSIBLE_RANGES`, or units that do not convert).
+
+    >>> plausible_range("temperature", "K"), plausible_range("nh3", "1e-9")
+    ((183.15, 333.15), None)
+    """
+    entry = (PLAUSIBLE_RANGES if ranges is None else ranges).get(key, (0, 0, None))
+    try:
+        factor, offset = units_transform(entry[2], units)
+    except (TypeError, ValueError):  # no entry, no units, units that do not convert
+        return None
+    a, b = entry[0] * factor + offset, entry[1] * factor + offset
+    return (float(f"{min(a, b):.12g}"), float(f"{max(a, b):.12g}"))

@@ -29,6 +29,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink2
 
 from . import plan as P
 from .faults import FaultLog, FaultSpecs
+from .link import setup_signing
 from .mission_server import MissionServer
 from .param_server import ParamServer, default_params
 from .plan import Mission
@@ -88,12 +89,16 @@ class Autopilot(MissionServer, ParamServer):
     intervals : dict, optional
         Stream intervals in ms (0 = off) replacing :data:`DEFAULT_INTERVALS` for the
         messages named (``--stream NAME=MS``).
+    key : bytes, optional
+        MAVLink 2 signing key: everything sent is signed, and the parser set up with
+        :meth:`setup_parser` refuses unsigned, badly signed and replayed packets (commands,
+        mission and parameter traffic included), counted in ``counts["REFUSED_SIGNING"]``.
     """
 
     def __init__(self, vehicle: Vehicle, mission: Mission, sysid: int,
                  send: Callable[[float, bytes, tuple], None], faults: FaultSpecs,
                  log: FaultLog, start_us: int, wait_for_start: bool = False,
-                 intervals: dict[str, int] | None = None):
+                 intervals: dict[str, int] | None = None, key: bytes | None = None):
         self.vehicle = vehicle
         self.mission = mission
         self.sysid = sysid
@@ -103,6 +108,9 @@ class Autopilot(MissionServer, ParamServer):
         self.start_us = start_us
         self.wait_for_start = wait_for_start
         self.mav = M.MAVLink(None, srcSystem=sysid, srcComponent=1)
+        self.key = key
+        if key is not None:
+            setup_signing(self.mav, key)
         self.boot_origin_ms = 0
         self.silent_until_ms = -1
         self.intervals = dict(DEFAULT_INTERVALS)
@@ -344,13 +352,24 @@ class Autopilot(MissionServer, ParamServer):
         ts = getattr(msg, "target_system", 0)
         return ts in (0, self.sysid)
 
+    def setup_parser(self, parser) -> None:
+        """With a key: make ``parser`` (the pymavlink decoder of what the ground sends)
+        refuse every packet not validly signed with it."""
+        if self.key is not None:
+            setup_signing(parser, self.key)
+            parser.signing.sign_outgoing = False
+
     def handle(self, msg, t_ms: int) -> None:
         """React to one message from a ground station (unknown ones are ignored)."""
         self.now_ms = t_ms
         if t_ms < self.silent_until_ms:
             return
         kind = msg.get_type()
-        if kind == "BAD_DATA" or not self._for_me(msg):
+        if kind == "BAD_DATA":
+            if self.key is not None and "signature" in str(getattr(msg, "reason", "")):
+                self.counts["REFUSED_SIGNING"] = self.counts.get("REFUSED_SIGNING", 0) + 1
+            return
+        if not self._for_me(msg):
             return
         handler = getattr(self, "_on_" + kind.lower(), None)
         if handler is not None:

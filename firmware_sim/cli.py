@@ -11,12 +11,16 @@ Examples
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
 
 from .autopilot import DEFAULT_INTERVALS
 from .errors import SimError
+from .faults import parse_faults
+from .link import load_key
+from .payload import sensors_from_field
 from .sim import DEFAULT_START_UTC, SimConfig, Simulation
 from .truth import write_truth_at
 from .world import load_field
@@ -29,6 +33,7 @@ fault specs (--fault, repeatable; several may be joined by commas):
   delay=S         deliver every packet S seconds late
   jitter=S        add a random 0..S s to the delay (order is kept)
   reorder=P       hold a packet back and send it after the next one, probability P
+  dup=P           deliver a packet twice (the same bytes right after it), probability P
   outage=A:B      drop everything sent from A to B s (radio drop-out)
   reboot=T        autopilot reboot at T s: 0.5 s silence, time_boot_ms and packet
                   sequence numbers restart from 0 (repeatable)
@@ -63,9 +68,37 @@ serial payloads (--serial-payload FORMAT:DEVICE[:BAUD][,garbage=P][,corrupt=P][,
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (exit status 2)."""
+
+    def error(self, message: str):
+        """Print ``firmware-sim: error: MESSAGE`` and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message.removeprefix('argument ')}\n")
+
+
+def _number(text: str, allowed: str, ok) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: expected {allowed}")
+    return value
+
+
+def non_negative(text: str) -> float:
+    """``type=``: a finite number >= 0."""
+    return _number(text, "a finite number >= 0", lambda v: v >= 0)
+
+
+def positive(text: str) -> float:
+    """``type=``: a finite number > 0."""
+    return _number(text, "a finite number greater than 0", lambda v: v > 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``firmware-sim``."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="firmware-sim",
         description="Simulated air-quality drone speaking MAVLink 2: flies a QGroundControl "
                     ".plan, samples a known field and reports NAMED_VALUE_FLOAT readings.",
@@ -80,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "%(default)s), udpin:, tcpin:HOST:PORT, tcp:, or a serial device; "
                         "'none' for no link")
     p.add_argument("--baud", type=int, default=57600, help="serial baud rate (%(default)s)")
-    p.add_argument("--speedup", type=float, default=1.0, metavar="X",
+    p.add_argument("--speedup", type=non_negative, default=1.0, metavar="X",
                    help="run X times faster than real time; 0 = as fast as possible")
     p.add_argument("--seed", type=int, default=0, help="random seed (%(default)s)")
     p.add_argument("--truth", metavar="CSV", help="write the truth of every sensor reading")
@@ -100,9 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults-log", metavar="JSONL", help="write every fault that fires")
     p.add_argument("--start-utc", default=DEFAULT_START_UTC, metavar="ISO",
                    help="UTC of the simulated boot, or 'now' (default %(default)s)")
-    p.add_argument("--gps-noise", type=float, default=0.0, metavar="M",
+    p.add_argument("--gps-noise", type=non_negative, default=0.0, metavar="M",
                    help="standard deviation of the reported GPS position error, m (0)")
-    p.add_argument("--max-time", type=float, metavar="S",
+    p.add_argument("--max-time", type=positive, metavar="S",
                    help="stop after S simulated seconds")
     p.add_argument("--serial-payload", action="append", default=[], metavar="SPEC",
                    help="also write a particle sensor's frames to a serial device, e.g. "
@@ -113,6 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth-at", nargs=2, metavar=("POINTS", "OUT"),
                    help="write the true field at the positions of CSV POINTS to CSV OUT "
                         "and exit without flying (see below)")
+    p.add_argument("--key", metavar="PASSPHRASE",
+                   help="MAVLink 2 signing: sign every packet with the SHA-256 of PASSPHRASE "
+                        "and refuse commands, mission and parameter traffic not signed with it")
+    p.add_argument("--key-file", metavar="FILE",
+                   help="the same with a key file (32 raw bytes or 64 hex digits)")
+    p.add_argument("--wind-file", metavar="CSV",
+                   help="write the wind at a 10 m mast, one row a second (gusts included)")
+    p.add_argument("--sonic-file", metavar="CSV",
+                   help="write a sonic on the drone: body-frame u (right), v (forward), w (up) "
+                   "of the air relative to the vehicle, attitude and velocity")
+    p.add_argument("--sonic-hz", type=float, default=5.0, metavar="HZ",
+                   help="rate of --sonic-file rows (%(default)s)")
+    p.add_argument("--climb-rate", type=float, metavar="M_S",
+                   help="climb and descent rate between waypoints, m/s (e.g. 0.5 as many "
+                   "real pilots fly between passes)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
     return p
 
@@ -156,6 +204,28 @@ def _truth_at(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Largest sensor clock error or lag of a field file's ``[[sensor]]``, seconds (either sign).
+MAX_SENSOR_TIME_S = 3600.0
+
+
+def check_sensor_times(field_path: str | Path) -> None:
+    """Refuse a field file whose sensors' ``time_offset_s`` or ``lag_s`` is beyond
+    :data:`MAX_SENSOR_TIME_S` (a 2^31 s offset cannot be a boot time in milliseconds).
+
+    Raises
+    ------
+    SimError
+        One line naming the file, the sensor and the value.
+    """
+    field = load_field(field_path)
+    for spec in sensors_from_field(field, field.source):
+        for key in ("time_offset_s", "lag_s"):
+            value = getattr(spec, key)
+            if not abs(value) <= MAX_SENSOR_TIME_S:
+                raise SimError(f"{field.source}: sensor {spec.name}: {key} {value:g} s is out "
+                               f"of range (-{MAX_SENSOR_TIME_S:g} to {MAX_SENSOR_TIME_S:g} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit code (0 ok, 1 bad input, 2 bad usage)."""
     parser = build_parser()
@@ -169,8 +239,25 @@ def main(argv: list[str] | None = None) -> int:
         print("firmware-sim: --connect none needs --tlog, --ulog, --truth or --track",
               file=sys.stderr)
         return 2
+    field_path = Path(args.field) if args.field else Path(args.mission).with_suffix(".toml")
+    try:
+        field_path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        print(f"firmware-sim: error: {field_path}: not UTF-8 text (byte {exc.start}); a field "
+              "file must be UTF-8 TOML", file=sys.stderr)
+        return 1
+    except OSError:
+        pass  # reported where the field is loaded
+    else:
+        try:
+            check_sensor_times(field_path)
+        except SimError as exc:
+            print(f"firmware-sim: error: {exc}", file=sys.stderr)
+            return 1
     try:
         streams = parse_streams(args.stream)
+        parse_faults(args.fault)  # bad specs are usage errors, found before anything runs
+        key = load_key(args.key, args.key_file)
     except SimError as exc:
         print(f"firmware-sim: error: {exc}", file=sys.stderr)
         return 2
@@ -181,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
                     wait_for_start=args.wait_for_start, start_utc=args.start_utc,
                     repeat=args.repeat, gps_noise=args.gps_noise, max_time=args.max_time,
                     quiet=args.quiet, serial_payloads=args.serial_payload,
-                    stream_intervals=streams)
+                    stream_intervals=streams, key=key, wind_file=args.wind_file,
+                    sonic_file=args.sonic_file, sonic_hz=args.sonic_hz,
+                    climb_rate=args.climb_rate)
     try:
         sim = Simulation(cfg)
 

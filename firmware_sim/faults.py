@@ -11,6 +11,8 @@ and the transport (and the ``--tlog`` file, which records what a ground station 
 ``delay=S``          deliver every packet S seconds late (sim time)
 ``jitter=S``         add a random 0..S s to the delay (the link stays first-in first-out)
 ``reorder=P``        with probability P hold a packet back and send it after the next one
+``dup=P``            with probability P deliver a packet twice, the copy right after it
+                     (same bytes: a radio or router repeating a frame)
 ``outage=A:B``       drop everything sent from A to B s (a radio drop-out)
 ``reboot=T``         the autopilot reboots at T s: 0.5 s of silence, then time_boot_ms
                      restarts from 0 and packet sequence numbers from 0 (repeatable)
@@ -45,13 +47,18 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 import random
 from dataclasses import dataclass, field
 from typing import IO
 
 from .errors import SimError
 
-PROBABILITIES = ("loss", "corrupt", "garbage", "reorder")
+PROBABILITIES = ("loss", "corrupt", "garbage", "reorder", "dup")
+#: Largest clock offset or step accepted, seconds (one year either way).
+MAX_CLOCK_S = 366 * 86400.0
+#: Latest fault time accepted, simulated seconds.
+MAX_TIME_S = 10 * 86400.0
 DURATIONS = ("delay", "jitter", "clock")
 INTERVALS = ("gpsloss", "outage")
 
@@ -64,6 +71,7 @@ class FaultSpecs:
     corrupt: float = 0.0
     garbage: float = 0.0
     reorder: float = 0.0
+    dup: float = 0.0
     delay: float = 0.0
     jitter: float = 0.0
     clock: float = 0.0
@@ -78,7 +86,7 @@ class FaultSpecs:
     def link_active(self) -> bool:
         """True if any packet-level impairment is on."""
         return bool(self.loss or self.corrupt or self.garbage or self.reorder or self.delay
-                    or self.jitter or self.outage)
+                    or self.jitter or self.outage or self.dup)
 
     def clock_jump_s(self, t: float) -> float:
         """Seconds SYSTEM_TIME's UTC has stepped by at sim time ``t`` (sum of past jumps)."""
@@ -108,6 +116,8 @@ def parse_faults(specs: list[str] | None) -> FaultSpecs:
                 raise SimError(f"{where}: expected KIND=VALUE")
             kind, value = (s.strip() for s in part.split("=", 1))
             kind = kind.lower()
+            if any(not math.isfinite(float(x)) for x in value.split(":") if _is_float(x)):
+                raise SimError(f"{where}: {value!r} is not allowed: expected finite numbers")
             try:
                 if kind in PROBABILITIES:
                     p = float(value)
@@ -118,11 +128,14 @@ def parse_faults(specs: list[str] | None) -> FaultSpecs:
                     s = float(value)
                     if kind != "clock" and not 0 <= s <= 3600:
                         raise SimError(f"{where}: seconds must be in [0, 3600]")
+                    if kind == "clock" and not abs(s) <= MAX_CLOCK_S:
+                        raise SimError(f"{where}: seconds must be in [-{MAX_CLOCK_S:g}, "
+                                       f"{MAX_CLOCK_S:g}]")
                     setattr(out, kind, s)
                 elif kind == "reboot":
                     t = float(value)
-                    if t <= 0:
-                        raise SimError(f"{where}: reboot time must be > 0 s")
+                    if not 0 < t <= MAX_TIME_S:
+                        raise SimError(f"{where}: reboot time must be in (0, {MAX_TIME_S:g}] s")
                     out.reboots.append(t)
                 elif kind == "clockdrift":
                     ppm = float(value)
@@ -131,8 +144,9 @@ def parse_faults(specs: list[str] | None) -> FaultSpecs:
                     out.clockdrift = ppm
                 elif kind == "clockjump":
                     at, step = (float(x) for x in value.split(":"))
-                    if at < 0:
-                        raise SimError(f"{where}: expected T:S with T >= 0")
+                    if not (0 <= at <= MAX_TIME_S and abs(step) <= MAX_CLOCK_S):
+                        raise SimError(f"{where}: expected T:S with 0 <= T <= {MAX_TIME_S:g} "
+                                       f"and |S| <= {MAX_CLOCK_S:g}")
                     out.clockjumps.append((at, step))
                 elif kind == "systime_jitter":
                     ms = float(value)
@@ -141,19 +155,28 @@ def parse_faults(specs: list[str] | None) -> FaultSpecs:
                     out.systime_jitter = ms
                 elif kind in INTERVALS:
                     a, b = (float(x) for x in value.split(":"))
-                    if not 0 <= a < b:
-                        raise SimError(f"{where}: expected START:END with 0 <= START < END")
+                    if not 0 <= a < b <= MAX_TIME_S:
+                        raise SimError(f"{where}: expected START:END with 0 <= START < END "
+                                       f"<= {MAX_TIME_S:g}")
                     getattr(out, kind).append((a, b))
                 else:
                     raise SimError(
                         f"{where}: unknown fault {kind!r} (known: loss, corrupt, garbage, "
-                        "delay, jitter, reorder, outage, reboot, gpsloss, clock, clockdrift, "
+                        "delay, jitter, reorder, dup, outage, reboot, gpsloss, clock, clockdrift, "
                         "clockjump, systime_jitter)")
             except ValueError:
                 raise SimError(f"{where}: bad value {value!r}") from None
     out.reboots.sort()
     out.clockjumps.sort()
     return out
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class FaultLog:
@@ -226,6 +249,10 @@ class Impairer:
             self.log.write("corrupt", t, msg=meta[0], seq=meta[1], time_boot_ms=meta[2],
                            offset=self.offset(), byte=i)
         self.deliver(t, data, meta)
+        if s.dup and rng.random() < s.dup:
+            self.log.write("dup", t, msg=meta[0], seq=meta[1], time_boot_ms=meta[2],
+                           offset=self.offset())
+            self.deliver(t, data, meta)
 
     def send(self, t: float, data: bytes, meta: tuple) -> None:
         """Pass one packet sent at sim time ``t`` through the impairments."""

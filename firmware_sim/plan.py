@@ -75,6 +75,9 @@ FRAME_GLOBAL_INT = 5
 FRAME_GLOBAL_RELATIVE_ALT_INT = 6
 FRAME_GLOBAL_TERRAIN_ALT = 10
 FRAME_GLOBAL_TERRAIN_ALT_INT = 11
+#: Altitudes (m, of home and of mission items in any frame) the simulator flies.
+ALT_MIN_M = -1000.0
+ALT_MAX_M = 20000.0
 #: frames whose altitude is above mean sea level
 AMSL_FRAMES = {FRAME_GLOBAL, FRAME_GLOBAL_INT}
 #: frames whose altitude is above home (terrain is flat in the simulator)
@@ -189,6 +192,9 @@ def check_item(item: MissionItem, where: str) -> None:
                 raise SimError(f"{where}: {item.name} has a non-finite position")
         if not (-90 <= item.lat <= 90 and -180 <= item.lon <= 180):
             raise SimError(f"{where}: {item.name} position out of range")
+        if not ALT_MIN_M <= item.alt <= ALT_MAX_M:
+            raise SimError(f"{where}: {item.name} altitude {item.alt:g} m is out of range "
+                           f"({ALT_MIN_M:g} to {ALT_MAX_M:g} m)")
 
 
 def _num(value, where: str) -> float:
@@ -266,6 +272,9 @@ def parse_plan(text: str, source: str = "<plan>") -> Mission:
         -90 <= home_t[0] <= 90 and -180 <= home_t[1] <= 180
     ):
         raise SimError(f"{source}: plannedHomePosition out of range")
+    if not ALT_MIN_M <= home_t[2] <= ALT_MAX_M:
+        raise SimError(f"{source}: plannedHomePosition altitude {home_t[2]:g} m is out of "
+                       f"range ({ALT_MIN_M:g} to {ALT_MAX_M:g} m)")
     raw_items = mission.get("items", [])
     if not isinstance(raw_items, list):
         raise SimError(f"{source}: mission.items must be a list")

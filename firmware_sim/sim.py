@@ -99,6 +99,15 @@ class SimConfig:
     serial_payloads: list[str] = dc_field(default_factory=list)
     #: stream intervals in ms (0 = off) replacing the autopilot's defaults, by message name
     stream_intervals: dict[str, int] = dc_field(default_factory=dict)
+    #: MAVLink 2 signing key (``--key``/``--key-file``): sign everything, refuse unsigned
+    key: bytes | None = dc_field(default=None, repr=False)
+    #: CSV of the wind at a 10 m mast, one row a second (:mod:`firmware_sim.gusts`)
+    wind_file: str | Path | None = None
+    #: CSV of a sonic on the drone (body frame, attitude, velocity) at ``sonic_hz``
+    sonic_file: str | Path | None = None
+    sonic_hz: float = 5.0
+    #: climb and descent rate between waypoints, m/s (None: the vehicle's defaults)
+    climb_rate: float | None = None
 
 
 @dataclass
@@ -161,7 +170,11 @@ class Simulation:
         self.faults = parse_faults(c.faults)
         self.start = parse_utc(c.start_utc)
         self.start_us = int(self.start.timestamp() * 1e6)
-        self.vehicle = Vehicle(self.mission, VehicleConfig(gps_noise=c.gps_noise), seed=c.seed)
+        rates = ({} if c.climb_rate is None else
+                 {"climb_rate": c.climb_rate, "descent_rate": c.climb_rate})
+        self.vehicle = Vehicle(self.mission, VehicleConfig(gps_noise=c.gps_noise, **rates),
+                               seed=c.seed)
+        self.field.start_gusts(c.seed)
         self.serial_outputs = [
             SerialPayloadOutput(parse_serial_payload(text), self._value_at, c.seed, i,
                                 self.field.units)
@@ -187,7 +200,8 @@ class Simulation:
         c = self.config
         files: dict[str, IO] = {}
         for key, what in (("truth", "truth"), ("track", "track"), ("tlog", "tlog"),
-                          ("faults_log", "faults log")):
+                          ("faults_log", "faults log"), ("wind_file", "wind file"),
+                          ("sonic_file", "sonic file")):
             path = getattr(c, key)
             if path is not None:
                 files[key] = check_writable(str(path), what if key != "tlog" else "tlog")
@@ -206,7 +220,7 @@ class Simulation:
         c = self.config
         decoder = mavlink2.MAVLink(None)
         decoder.robust_parsing = True
-        wanted = ("GLOBAL_POSITION_INT", "GPS_RAW_INT", "NAMED_VALUE_FLOAT", "HEARTBEAT")
+        wanted = ("GLOBAL_POSITION_INT", "GPS_RAW_INT", "NAMED_VALUE_FLOAT", "HEARTBEAT", "WIND")
         state = {"writer": UlogWriter(files["ulog"], self.start_us, c.sysid), "boot": 0,
                  "last_ms": 0}
 
@@ -286,7 +300,7 @@ class Simulation:
         if "ulog" in files:
             send = self._ulog_tap(files, send)
         ap = Autopilot(v, self.mission, sysid, send, self.faults, log, self.start_us,
-                       c.wait_for_start, intervals=c.stream_intervals)
+                       c.wait_for_start, intervals=c.stream_intervals, key=c.key)
         ap.wind_at = self.field.wind_at
         if self.faults.clock:
             log.write("clock", 0.0, time_boot_ms=0, seconds=self.faults.clock)
@@ -308,12 +322,18 @@ class Simulation:
             truth_w.writerow(TRUTH_COLUMNS)
 
         sensors = [Sensor(s, self._value_at, c.seed, i) for i, s in enumerate(self.sensor_specs)]
+        from .gusts import MastWriter, SonicWriter
+
+        mast = MastWriter(files["wind_file"]) if "wind_file" in files else None
+        sonic = (SonicWriter(files["sonic_file"], c.sonic_hz, seed=c.seed)
+                 if "sonic_file" in files else None)
         units = self.field.units
         home_alt = self.mission.home[2]
         frame = v.frame
 
         parser = mavlink2.MAVLink(None, srcSystem=sysid, srcComponent=1)
         parser.robust_parsing = True
+        ap.setup_parser(parser)
         recv = link.recv if link is not None else None
 
         def poll(t_ms: int) -> None:
@@ -365,6 +385,11 @@ class Simulation:
             pe, pn, pu = v.e, v.n, v.u
             v.step(dt)
             t1 = t_ms + dt_ms
+            self.field.advance(t1 / 1000.0)
+            if mast is not None:
+                mast.step(t1, iso(start, t1 / 1000), self.field.wind_at)
+            if sonic is not None:
+                sonic.step(t1, iso(start, t1 / 1000), v, self.field.wind_at)
             ne, nn, nu = v.e, v.n, v.u
 
             def pos(tm: int, t0=t_ms, pe=pe, pn=pn, pu=pu, ne=ne, nn=nn, nu=nu):

@@ -16,6 +16,8 @@ messages the simulated autopilot sends. It logs, as PX4 does:
 ``debug_key_value``          every NAMED_VALUE_FLOAT: ``key`` (char[10]) and ``value``,
                              stamped with the reading's ``time_boot_ms``
 ``vehicle_status``           every HEARTBEAT: ``arming_state`` (2 armed), ``nav_state``
+``wind``                     every WIND: ``windspeed_north``/``_east`` (m/s, the vector the
+                             air moves along; the true wind at the vehicle), variances 0
 =========================  ==============================================================
 
 ``timestamp`` fields are the vehicle's time since boot in microseconds (the MAVLink
@@ -39,6 +41,7 @@ b'ULog\\x01\\x125'
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import IO
 
@@ -72,6 +75,10 @@ FORMATS: dict[str, list[tuple[str, str]]] = {
     "vehicle_status": [
         ("uint64_t", "timestamp"), ("uint8_t", "arming_state"), ("uint8_t", "nav_state"),
         ("uint8_t", "vehicle_type")],
+    "wind": [
+        ("uint64_t", "timestamp"), ("uint64_t", "timestamp_sample"),
+        ("float", "windspeed_north"), ("float", "windspeed_east"), ("float", "variance_north"),
+        ("float", "variance_east")],
 }
 
 _STRUCT = {"uint64_t": "Q", "int64_t": "q", "uint32_t": "I", "int32_t": "i", "uint16_t": "H",
@@ -172,6 +179,14 @@ class UlogWriter:
         """A ``vehicle_status`` (rotary wing)."""
         self.data("vehicle_status", boot_ms * 1000, 2 if armed else 1, nav_state, 1)
 
+    def wind(self, boot_ms: int, speed: float, from_deg: float) -> None:
+        """A ``wind`` estimate (PX4 1.13+): the vector the air moves along, north/east m/s,
+        from the speed and the direction it comes from; variances 0 (the simulator's wind is
+        the truth)."""
+        t = boot_ms * 1000
+        rad = math.radians(from_deg)
+        self.data("wind", t, t, -speed * math.cos(rad), -speed * math.sin(rad), 0.0, 0.0)
+
     def mavlink(self, t: float, msg, boot_ms: int) -> None:
         """Log what one MAVLink message sent at sim time ``t`` (s) and vehicle time
         ``boot_ms`` carries, if anything."""
@@ -187,6 +202,8 @@ class UlogWriter:
             if isinstance(name, bytes | bytearray):
                 name = name.decode("ascii", "replace")
             self.named_float(msg.time_boot_ms, name.rstrip("\x00"), msg.value)
+        elif kind == "WIND":
+            self.wind(boot_ms, msg.speed, msg.direction)
         elif kind == "HEARTBEAT":
             mode = MODE_NAMES.get(msg.custom_mode, "")
             self.status(boot_ms, bool(msg.base_mode & 128), NAV_STATE.get(mode, 0))

@@ -1,9 +1,9 @@
 """Concentration fields the simulated sensors sample: Gaussian plumes, layered profiles.
 
 A field file (TOML) describes the site, the wind, the quantities with their backgrounds,
-any number of components that add to a quantity (``[[plume]]``, ``[[layer]]``,
+any number of components that add to a quantity (``[[plume]]``, ``[[area]]``, ``[[layer]]``,
 ``[[gradient]]``) and the sensors of the payload (``[[sensor]]``, read by
-:mod:`firmware_sim.payload`).
+:mod:`firmware_sim.payload`); ``[wind]`` may add gusts (:mod:`firmware_sim.gusts`).
 
 Air pressure follows the ICAO standard atmosphere at the sampled altitude above mean sea level
 (:class:`StandardAtmosphere`, in ``hPa`` or ``Pa``) when the quantity ``pressure`` has no
@@ -172,6 +172,11 @@ class Plume(Component):
     wind: Wind
     scale: float  # g/m3 -> quantity units
 
+    def set_wind(self, wind: Wind) -> None:
+        """Follow the wind of the moment (gusts turn and stretch the plume as a whole)."""
+        self.wind = wind
+        self.__post_init__()
+
     def __post_init__(self) -> None:
         self.ue, self.un = self.wind.downwind_unit
         self.u = max(self.wind.speed_at(self.stack_height), 0.5)
@@ -271,6 +276,30 @@ class Field:
     components: dict[str, list[Component]]
     sensors: list[dict] = field(default_factory=list)
     source: str = "<field>"
+    gusts: Any = None  #: :class:`firmware_sim.gusts.Gusts` of the ``[wind]`` table, or None
+
+    def start_gusts(self, seed: int) -> None:
+        """Seed the gusts (no-op without any) and put the plumes in the mean wind."""
+        self._base, self._t = getattr(self, "_base", self.wind), 0.0
+        if self.gusts is not None and self.gusts.active:
+            self.gusts.start(seed)
+            self._apply()
+
+    def advance(self, t: float) -> None:
+        """Move the gusts on to ``t`` seconds (plumes follow)."""
+        if self.gusts is not None and self.gusts.active:
+            while self._t + 0.5 <= t:
+                self.gusts.step(0.5)
+                self._t += 0.5
+            self._apply()
+
+    def _apply(self) -> None:
+        b, g = self._base, self.gusts
+        self.wind = Wind(b.speed * g.factor, (b.from_deg + g.offset) % 360.0,
+                         b.reference_height, b.exponent)
+        for c in (c for comps in self.components.values() for c in comps):
+            if isinstance(c, Plume):
+                c.set_wind(self.wind)
 
     @property
     def quantities(self) -> list[str]:
@@ -328,6 +357,9 @@ class Field:
             raise SimError(f"{source}: not a table")
         site = _get(doc, "site", source, kind=dict)
         ground = _get(site, "ground_alt_amsl", f"{source}: [site]")
+        if not -1000.0 <= ground <= 9000.0:
+            raise SimError(f"{source}: [site] ground_alt_amsl {ground:g} m is out of range "
+                           "(-1000 to 9000 m)")
         lat0 = _get(site, "lat", f"{source}: [site]", default=None)
         lon0 = _get(site, "lon", f"{source}: [site]", default=None)
         wind_t = _get(doc, "wind", source, default={}, kind=dict)
@@ -380,7 +412,11 @@ class Field:
                 raise SimError(f"{where}: quantity {q!r} is not in [quantities]")
             return q
 
-        for i, t in enumerate(section("plume")):
+        from .gusts import area_plume_tables, gusts_of
+        from .stack import plume_tables  # [[stack]]: one plume per gas at known ratios
+
+        for i, t in enumerate(section("plume") + plume_tables(section("stack"), source)
+                              + area_plume_tables(section("area"), source)):
             where = f"{source}: plume {i + 1}"
             q = quantity_of(t, where)
             stab = str(_get(t, "stability", where, stability_default, str)).upper()
@@ -429,9 +465,10 @@ class Field:
         sensors = section("sensor")
         for extra in doc:
             if extra not in ("site", "wind", "quantities", "plume", "layer", "gradient",
-                             "sensor"):
+                             "sensor", "stack", "area"):
                 raise SimError(f"{source}: unknown section [{extra}]")
-        return cls(ground, frame, wind, units, background, components, sensors, source)
+        return cls(ground, frame, wind, units, background, components, sensors, source,
+                   gusts_of(wind_t, f"{source}: [wind]"))
 
 
 def load_field(path: str | Path) -> Field:
@@ -464,4 +501,7 @@ def load_field(path: str | Path) -> Field:
         raise SimError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SimError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise SimError(f"{path}: not UTF-8 text (byte {exc.start}); a field file must be "
+                       "UTF-8 TOML") from None
     return Field.from_dict(doc, str(path))

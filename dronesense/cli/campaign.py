@@ -15,7 +15,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from dronesense.cli.options import parse_floats, parse_spacing
+from dronesense.cli.options import finite, output_path, parse_floats, parse_spacing, positive_int
 from dronesense.errors import InputError
 
 __all__ = ["register", "run"]
@@ -44,18 +44,21 @@ def register(subparsers) -> None:
                                     "(default: fitted to all inputs, one extra pass)")
     p.add_argument("--vertical", choices=["height", "amsl", "agl"],
                    help="vertical reference: height above home (default), AMSL, above ground")
-    p.add_argument("--terrain", type=float, help="ground altitude AMSL (m) for --vertical agl")
-    p.add_argument("--shift", type=float, default=None,
+    p.add_argument("--terrain", type=finite, help="ground altitude AMSL (m) for --vertical agl")
+    p.add_argument("--shift", type=finite, default=None,
                    help="subtracted before summing squares (a typical value of the quantity; "
                         "default: the median of the first input)")
     p.add_argument("--dask", metavar="ADDRESS",
                    help="reduce on a dask.distributed cluster: a scheduler address "
                         "(tcp://host:8786; the workers must see the input paths) or 'local' "
                         "for a LocalCluster on this machine")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="workers of the local cluster (with --dask local)")
     p.add_argument("--save-spec", help="write the grid definition used to this JSON file")
-    p.add_argument("--out", "-o", required=True, help="output .nc or .zarr")
+    p.add_argument("--out", "-o", required=True, type=output_path, help="output .nc or .zarr")
+    from dronesense.cli.features import add_feature_options  # --features (docs/programs.md)
+
+    add_feature_options(p)
     p.set_defaults(func=run)
 
 
@@ -75,6 +78,10 @@ def _command(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``dronesense campaign``."""
+    if getattr(args, "features", False):
+        from dronesense.cli.features import run_features
+
+        return run_features(args)
     from dronesense.cli.grid import summarise
     from dronesense.gridding.campaign import campaign
     from dronesense.gridding.dataset import write_grid

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from dronesense.cli.options import non_negative
 from dronesense.errors import DronesenseError, InputError
 from dronesense.sources.session_folder import SessionFolder
 
@@ -53,7 +54,7 @@ def register(subparsers) -> None:
     p.add_argument("--quantity", default="ch4", help="quantity to grid (default ch4)")
     p.add_argument("--spacing", default="30,30,15",
                    help="voxel size DX,DY,DZ in metres (default 30,30,15)")
-    p.add_argument("--speedup", type=float, default=50.0,
+    p.add_argument("--speedup", type=non_negative, default=50.0,
                    help="simulator speed-up over real time (default 50)")
     p.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
     p.set_defaults(func=run)

@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from dronesense.cli.options import add_log_options, command_history, log_options
+from dronesense.cli.options import (
+    add_log_options,
+    command_history,
+    log_options,
+    output_path,
+    positive,
+)
 
 __all__ = ["register", "run"]
 
@@ -38,7 +44,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="session dir, samples .nc/.csv/.parquet, or .tlog/.bin/.ulg/CSV track")
-    p.add_argument("--out", "-o", required=True,
+    p.add_argument("--out", "-o", required=True, type=output_path,
                    metavar="FILE.geojson|.kml|.kmz|.csv|.nc|.parquet|DIR",
                    help="the file to write (its suffix chooses the format), or with --profile "
                    "the directory the profile's file goes into")
@@ -60,20 +66,22 @@ def register(subparsers) -> None:
                    "(docs/wmo-uasdc.md)")
     w.add_argument("--operator", metavar="NNN",
                    help="wmo-uasdc: the 3-digit operator ID the campaign assigned")
-    w.add_argument("--airframe", metavar="ID",
-                   help="wmo-uasdc: the airframe ID, 1 to 5 letters or digits")
+    w.add_argument("--airframe", metavar="ID|SYSID=ID,...",
+                   help="wmo-uasdc: the airframe ID, 1 to 5 letters or digits; for samples of "
+                   "several vehicles one per MAVLink system id, e.g. 1=AB123,2=CD456 (one "
+                   "file per vehicle and boot)")
     w.add_argument("--flight-id", metavar="TEXT",
                    help="wmo-uasdc: the flight_id attribute (default AIRFRAME_YYYYMMDDHHMMSSZ)")
     w.add_argument("--processing-level", choices=["a1", "b1", "c1"], default="a1",
                    help="wmo-uasdc: ARM data level (default a1: calibrated, in geophysical "
                    "units)")
-    w.add_argument("--max-interval", type=float, default=2.0, metavar="S", dest="max_interval_s",
+    w.add_argument("--max-interval", type=positive, default=2.0, metavar="S", dest="max_interval_s",
                    help="wmo-uasdc: longest time between the two pressure or humidity readings "
                    "interpolated to a temperature reading; one without is left out (2 s)")
     g = p.add_argument_group("pairing (flight logs; a session dir is re-paired from its "
                              "flight.tlog when --lag or --max-gap is given)")
     add_log_options(g)
-    g.add_argument("--max-gap", type=float, metavar="S",
+    g.add_argument("--max-gap", type=positive, metavar="S",
                    help="longest time between fixes that still gives a position (1 s)")
     p.set_defaults(func=run)
 
@@ -116,18 +124,27 @@ def run(args) -> int:
 
 
 def run_profile(args, options: dict, repair: bool) -> int:
-    """``--profile wmo-uasdc``: read or pair the samples, write the campaign's file, report."""
-    from dronesense.products.wmo_uasdc import check_ids, describe, write_wmo_uasdc
+    """``--profile wmo-uasdc``: read or pair the samples, write the campaign's file of each
+    vehicle and boot (:func:`~dronesense.products.wmo_uasdc_flights.write_wmo_uasdc_flights`),
+    report each file and each flight left out."""
+    from dronesense.products.wmo_uasdc import check_ids, describe
+    from dronesense.products.wmo_uasdc_flights import parse_airframes, write_wmo_uasdc_flights
     from dronesense.samples.files import load_dataset
 
-    check_ids(args.operator, args.airframe)  # before a long pairing
+    airframe = parse_airframes(args.airframe) if args.airframe else args.airframe
+    for name in (airframe.values() if isinstance(airframe, dict) else [airframe]):
+        check_ids(args.operator, name)  # before a long pairing
     samples = load_dataset(args.inputs, quantities=args.quantity, prefer_journal=not repair,
                            max_gap_s=1.0 if args.max_gap is None else args.max_gap,
                            history=command_history("export"), **options)
     for line in str(samples.attrs.get("pairing_summary", "")).splitlines():
         print(line)
-    out = write_wmo_uasdc(samples, args.out, operator=args.operator, airframe=args.airframe,
-                          flight_id=args.flight_id, processing_level=args.processing_level,
-                          max_interval_s=args.max_interval_s)
-    print(f"wrote {out}: {describe(out)}")
+    done = write_wmo_uasdc_flights(samples, args.out, operator=args.operator,
+                                   airframe=airframe, flight_id=args.flight_id,
+                                   processing_level=args.processing_level,
+                                   max_interval_s=args.max_interval_s)
+    for line in done.skipped:
+        print(f"note: left out {line}")
+    for path in done.paths:
+        print(f"wrote {path}: {describe(path)}")
     return 0

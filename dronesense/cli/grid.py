@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import xarray as xr
-
-from dronesense.cli.options import parse_floats, parse_spacing
+from dronesense.cli.options import finite, output_path, parse_floats, parse_spacing
 from dronesense.errors import InputError
+
+if TYPE_CHECKING:  # numpy and xarray load when the command runs, not for ``--help``
+    import xarray as xr
 
 __all__ = ["register", "run", "summarise"]
 
@@ -34,13 +35,17 @@ def register(subparsers) -> None:
     p.add_argument("--origin", help="LAT,LON,ALT of the local frame (default: home point)")
     p.add_argument("--vertical", choices=["height", "amsl", "agl"],
                    help="vertical reference: height above home (default), AMSL, above ground")
-    p.add_argument("--terrain", type=float, help="ground altitude AMSL (m) for --vertical agl")
+    p.add_argument("--terrain", type=finite, help="ground altitude AMSL (m) for --vertical agl")
+    p.add_argument("--levels", choices=["layers", "regular"],
+                   help="vertical levels: centred on the flown layers (layers, the default) or "
+                        "on multiples of the vertical spacing (regular)")
     p.add_argument("--grid-spec", dest="spec",
                    help="reuse a grid definition: JSON file or an earlier grid")
     p.add_argument("--save-spec", help="write the grid definition used to this JSON file")
     p.add_argument("--cv", action="store_true",
                    help="store blocked cross-validation RMSE and bias (always with auto)")
-    p.add_argument("--out", "-o", help="output .nc or .zarr (default: beside the input)")
+    p.add_argument("--out", "-o", type=output_path,
+                   help="output .nc or .zarr (default: beside the input)")
     p.add_argument("--zarr-format", dest="zarr_format", type=int, choices=[2, 3], default=2,
                    help="Zarr version of a .zarr output: 2 (default, consolidated metadata; "
                         "read by netCDF-C and GDAL) or 3")
@@ -69,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
               spacing=parse_spacing(args.spacing) if args.spacing else None,
               region=parse_floats(args.region, 6, "--region") if args.region else None,
               origin=parse_floats(args.origin, 3, "--origin") if args.origin else None,
-              vertical=args.vertical, terrain=args.terrain, method=args.method,
+              vertical=args.vertical, terrain=args.terrain, levels=args.levels,
+              method=args.method,
               statistic=args.statistic, cross_validate=args.cv, inputs=[str(inp)])
     write_grid(ds, out, zarr_format=args.zarr_format)
     if args.save_spec:
@@ -81,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
 def summarise(ds: xr.Dataset, quantity: str, *, chosen: bool = False) -> None:
     """Print what a grid holds, in display units (``ppm``; the file keeps CF ``1e-6``)."""
+    import numpy as np
+
     from dronesense.gridding.spec import GridSpec
     from dronesense.quantities import display_units
 

@@ -12,23 +12,27 @@ import os
 import sys
 
 from dronesense._version import __version__
+from dronesense.cli.options import OneLineParser
 from dronesense.errors import DronesenseError, ParameterError
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS = (
-    "listen", "replay", "pair", "export", "grid", "campaign", "flux", "plot", "mission", "demo",
+    "listen", "replay", "pair", "export", "grid", "campaign", "flux", "plot", "view", "mission",
+    "demo", "profile", "emission_factors", "voc",
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command registered."""
-    parser = argparse.ArgumentParser(
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered, or only the sub-command
+    ``only`` (what :func:`main` builds when the command line names one: the other
+    sub-commands' modules, and the libraries they import, are then never loaded)."""
+    parser = OneLineParser(  # usage errors in one line; sub-commands inherit the class
         prog="dronesense",
         description="Ground-station toolkit for air-quality drones.",
     )
     parser.add_argument("--version", action="version", version=f"dronesense {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         try:
             module = importlib.import_module(f"dronesense.cli.{name}")
         except ModuleNotFoundError as err:
@@ -52,14 +56,46 @@ def option_for(parser: argparse.ArgumentParser, command: str, parameter: str) ->
     return parameter
 
 
+def resolve_quantities(args: argparse.Namespace) -> None:
+    """Quantity options given by key, wire name or alias (``CH4``, ``methane``, ``PM2.5``)
+    become quantity keys; a near miss is an error with "did you mean"
+    (:meth:`dronesense.quantities.NameTable.resolve`)."""
+    dests = [d for d in ("quantity", "quantities", "mlh_quantity")
+             if isinstance(getattr(args, d, None), str | list)]
+    if not dests:
+        return
+    from dronesense.quantities import NameTable
+
+    names = getattr(args, "names", None)
+    table = NameTable.from_file(names) if isinstance(names, str) else NameTable.default()
+
+    def one(text):
+        if not isinstance(text, str) or not text:
+            return text
+        return ",".join(table.resolve(t.strip(), strict=False) if t.strip() else t
+                        for t in text.split(","))
+
+    for dest in dests:
+        value = getattr(args, dest)
+        setattr(args, dest, [one(v) for v in value] if isinstance(value, list) else one(value))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    only = words[0].replace("-", "_") if words else None
+    parser = build_parser(only if only in COMMANDS else None)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as end:  # a usage error, already printed in one line: its status
+        if end.code in (0, None):  # --help, --version
+            raise
+        return end.code if isinstance(end.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
+        resolve_quantities(args)
         return int(args.func(args) or 0)
     except DronesenseError as err:
         if isinstance(err, ParameterError):

@@ -19,6 +19,15 @@ import argparse
 import os
 from pathlib import Path
 
+from dronesense.cli.listen import add_signing_options
+from dronesense.cli.options import (
+    connection,
+    finite,
+    non_negative,
+    output_dir,
+    output_file,
+    positive,
+)
 from dronesense.errors import InputError, ParameterError
 from dronesense.missions import files, patterns
 from dronesense.missions.checks import TARGETS, Limits, ensure_safe
@@ -133,6 +142,18 @@ def _run_curtain(args) -> int:
     return 0
 
 
+def _run_box_flux(args) -> int:
+    try:
+        low, high, step = (float(t) for t in args.heights.split(":"))
+    except ValueError:
+        raise InputError(f"--heights: expected MIN:MAX:STEP, got {args.heights!r}") from None
+    m = patterns.box_flux(
+        _home(args.home), _latlon(args.centre, "--centre"), size=args.size, min_height=low,
+        max_height=high, vertical_spacing=step, heading=args.heading, **_common(args))
+    _write(m, args.out, _limits(args))
+    return 0
+
+
 def _run_orbit(args) -> int:
     m = patterns.stack_orbit(
         _home(args.home), _latlon(args.centre, "--centre"),
@@ -147,6 +168,8 @@ ALIASES = {
     "box": {"length": "size", "width": "size", "lat": "centre", "lon": "centre"},
     "curtain": {"min_height": "heights", "max_height": "heights",
                 "vertical_spacing": "heights"},
+    "box-flux": {"min_height": "heights", "max_height": "heights",
+                 "vertical_spacing": "heights"},
 }
 
 
@@ -244,17 +267,39 @@ def _client(args):
     os.environ.setdefault("MAVLINK20", "1")
     from pymavlink import mavutil
 
+    from dronesense.cli.listen import signing_key
     from dronesense.missions.protocol import MissionClient
+    from dronesense.sources.signing import Signer
 
+    key = signing_key(args)
     try:
         conn = mavutil.mavlink_connection(args.conn, source_system=args.source_system,
                                           source_component=190)
     except Exception as err:  # pymavlink raises bare OSErrors and SerialExceptions
         raise InputError(f"cannot open connection: {err}", path=args.conn) from None
+    signer = None
+    if key is not None:  # sign what goes out, refuse what is not signed with the key
+        signer = Signer(key, link_id=1)
+        signer.setup(conn.mav)
+        del key
     client = MissionClient(conn, target_system=args.sysid, timeout=args.timeout,
                            retries=args.retries, where=args.conn)
-    client.connect(timeout=args.wait)
+    client.signer = signer
+    try:
+        client.connect(timeout=args.wait)
+    except BaseException:
+        _close(conn, client)
+        raise
     return conn, client
+
+
+def _close(conn, client) -> None:
+    """Close the connection; keep the signing timestamps (replays refused next time)."""
+    signer = getattr(client, "signer", None)
+    if signer is not None:
+        signer.update_from(conn.mav)
+        signer.save()
+    conn.close()
 
 
 def _run_upload(args) -> int:
@@ -269,7 +314,7 @@ def _run_upload(args) -> int:
             client.start()
             print("mission started")
     finally:
-        conn.close()
+        _close(conn, client)
     return 0
 
 
@@ -281,7 +326,7 @@ def _run_download(args) -> int:
     try:
         mission = client.download()
     finally:
-        conn.close()
+        _close(conn, client)
     files.write(mission, args.file)
     stats = client.stats
     print(f"downloaded {stats.items} items from system {client.target_system} in "
@@ -293,15 +338,15 @@ def _run_download(args) -> int:
 # ------------------------------------------------------------------ parser
 def _add_limits(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("safety checks (nothing is written or uploaded if one fails)")
-    g.add_argument("--max-height", type=float, default=120.0, metavar="M",
+    g.add_argument("--max-height", type=positive, default=120.0, metavar="M",
                    help="maximum height above home, m (default 120; 0 = no check)")
-    g.add_argument("--max-distance", type=float, default=1000.0, metavar="M",
+    g.add_argument("--max-distance", type=positive, default=1000.0, metavar="M",
                    help="maximum horizontal distance from home, m (default 1000; 0 = none)")
-    g.add_argument("--min-spacing", type=float, default=5.0, metavar="M",
+    g.add_argument("--min-spacing", type=non_negative, default=5.0, metavar="M",
                    help="minimum distance between consecutive waypoints, m (default 5)")
-    g.add_argument("--endurance", type=float, metavar="MIN",
+    g.add_argument("--endurance", type=positive, metavar="MIN",
                    help="flight endurance in minutes (default: not checked)")
-    g.add_argument("--reserve", type=float, default=20.0, metavar="PCT",
+    g.add_argument("--reserve", type=non_negative, default=20.0, metavar="PCT",
                    help="endurance reserve, percent (default 20)")
     g.add_argument("--target", default="ardupilot", choices=[*TARGETS, "any"],
                    help="autopilot that must be able to fly every item (default ardupilot)")
@@ -311,10 +356,10 @@ def _add_pattern(sub, name: str, help: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help, description=help)
     p.add_argument("--home", required=True, metavar="LAT,LON[,ALT]",
                    help="planned home (take-off) position; ALT in m above mean sea level")
-    p.add_argument("--out", "-o", action="append", required=True, metavar="FILE",
+    p.add_argument("--out", "-o", action="append", required=True, type=output_file, metavar="FILE",
                    help="output file (.plan, .waypoints, .kml, .geojson); repeatable")
-    p.add_argument("--speed", type=float, default=5.0, help="ground speed, m/s (default 5)")
-    p.add_argument("--acceptance", type=float, default=0.0, metavar="M",
+    p.add_argument("--speed", type=positive, default=5.0, help="ground speed, m/s (default 5)")
+    p.add_argument("--acceptance", type=non_negative, default=0.0, metavar="M",
                    help="waypoint acceptance radius, m (default 0: the autopilot's own)")
     p.add_argument("--frame", default="relative", choices=["relative", "amsl", "terrain"],
                    help="altitude frame of the items (default relative to home)")
@@ -325,16 +370,18 @@ def _add_pattern(sub, name: str, help: str) -> argparse.ArgumentParser:
 
 
 def _add_link(p: argparse.ArgumentParser) -> None:
-    p.add_argument("conn", help="pymavlink connection: udpin:HOST:PORT, udpout:, tcp:, "
+    p.add_argument("conn", type=connection,
+                   help="pymavlink connection: udpin:HOST:PORT, udpout:, tcp:, "
                                 "tcpin:, or a serial device")
     p.add_argument("--sysid", type=int, help="vehicle system id (default: the first heard)")
     p.add_argument("--source-system", type=int, default=255,
                    help="our MAVLink system id (default 255)")
-    p.add_argument("--timeout", type=float, default=1.5,
+    p.add_argument("--timeout", type=positive, default=1.5,
                    help="seconds to wait for each reply (default 1.5)")
     p.add_argument("--retries", type=int, default=5, help="resends before giving up (5)")
-    p.add_argument("--wait", type=float, default=15.0,
+    p.add_argument("--wait", type=positive, default=15.0,
                    help="seconds to wait for the vehicle's heartbeat (default 15)")
+    add_signing_options(p)
 
 
 def register(subparsers) -> None:
@@ -353,11 +400,11 @@ def register(subparsers) -> None:
                    help="rectangle size, m: LENGTH along the lines, WIDTH across them")
     p.add_argument("--layers", required=True, metavar="H1,H2,...",
                    help="layer heights above home, m (or START:STOP:STEP)")
-    p.add_argument("--spacing", type=float, required=True, help="line spacing, m")
-    p.add_argument("--heading", type=float, help="line direction, degrees (default: across "
+    p.add_argument("--spacing", type=positive, required=True, help="line spacing, m")
+    p.add_argument("--heading", type=finite, help="line direction, degrees (default: across "
                                                   "the wind)")
-    p.add_argument("--wind-from", type=float, metavar="DEG", help="wind direction (from)")
-    p.add_argument("--margin", type=float, default=10.0,
+    p.add_argument("--wind-from", type=finite, metavar="DEG", help="wind direction (from)")
+    p.add_argument("--margin", type=non_negative, default=10.0,
                    help="turnaround margin beyond the area, m (default 10)")
     p.set_defaults(func=_run_box)
 
@@ -365,28 +412,38 @@ def register(subparsers) -> None:
     p.add_argument("--levels", required=True, metavar="H1,H2,...",
                    help="heights above home, m (or START:STOP:STEP)")
     p.add_argument("--point", metavar="LAT,LON", help="column position (default: home)")
-    p.add_argument("--hold", type=float, default=0.0, help="hold at each level, s")
+    p.add_argument("--hold", type=non_negative, default=0.0, help="hold at each level, s")
     p.add_argument("--descend", action="store_true", help="also stop at each level going down")
     p.set_defaults(func=_run_profile)
 
     p = _add_pattern(sub, "curtain", "downwind curtain of crosswind transects (flux wall)")
     p.add_argument("--source", required=True, metavar="LAT,LON", help="emission source")
-    p.add_argument("--wind-from", type=float, required=True, metavar="DEG",
+    p.add_argument("--wind-from", type=finite, required=True, metavar="DEG",
                    help="wind direction (from), degrees")
-    p.add_argument("--distance", type=float, required=True, help="metres downwind")
-    p.add_argument("--width", type=float, required=True, help="transect length, m")
+    p.add_argument("--distance", type=positive, required=True, help="metres downwind")
+    p.add_argument("--width", type=positive, required=True, help="transect length, m")
     p.add_argument("--heights", required=True, metavar="MIN:MAX:STEP",
                    help="transect heights above home, m: lowest, highest, vertical spacing")
-    p.add_argument("--margin", type=float, default=10.0,
+    p.add_argument("--margin", type=non_negative, default=10.0,
                    help="turnaround margin at each end, m (default 10)")
     p.set_defaults(func=_run_curtain)
+
+    p = _add_pattern(sub, "box-flux", "closed square loops around an area source (box flux)")
+    p.add_argument("--centre", "--center", required=True, metavar="LAT,LON",
+                   help="the area source (centre of the box)")
+    p.add_argument("--size", type=positive, required=True, help="side of the square, m")
+    p.add_argument("--heights", required=True, metavar="MIN:MAX:STEP",
+                   help="loop heights above home, m: lowest, highest, vertical spacing")
+    p.add_argument("--heading", type=finite, default=0.0,
+                   help="direction of the first side, degrees (default 0)")
+    p.set_defaults(func=_run_box_flux)
 
     p = _add_pattern(sub, "orbit", "circles around a stack at several heights and radii")
     p.add_argument("--centre", "--center", required=True, metavar="LAT,LON",
                    help="the stack")
     p.add_argument("--heights", required=True, metavar="H1,H2,...", help="heights, m")
     p.add_argument("--radii", required=True, metavar="R1,R2,...", help="radii, m")
-    p.add_argument("--max-chord", type=float, default=15.0,
+    p.add_argument("--max-chord", type=positive, default=15.0,
                    help="longest leg between waypoints on a circle, m (default 15)")
     p.add_argument("--counterclockwise", action="store_true", help="fly counter-clockwise")
     p.set_defaults(func=_run_orbit)
@@ -415,7 +472,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_run_download)
 
     p = sub.add_parser("examples", help="regenerate the example missions (missions/*.plan)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="output directory")
     p.set_defaults(func=_run_examples)
 
     for name, p in sub.choices.items():

@@ -12,7 +12,17 @@ Examples
 
 from __future__ import annotations
 
-from dronesense.cli.options import add_log_options, command_history, log_options
+from pathlib import Path
+
+from dronesense.cli.options import (
+    add_log_options,
+    add_signing_options,
+    command_history,
+    log_options,
+    output_file,
+    positive,
+    signing_key,
+)
 
 __all__ = ["register", "run"]
 
@@ -29,15 +39,31 @@ def register(subparsers) -> None:
     )
     p.add_argument("logs", nargs="+", metavar="LOG",
                    help=".tlog, .bin, .ulg, .csv or session dir")
-    p.add_argument("--out", required=True,
+    p.add_argument("--out", required=True, type=output_file,
                    metavar="samples.nc|.csv|.parquet|.geojson|.kml|.kmz")
     p.add_argument("--quantity", "-q", action="append", metavar="Q",
                    help="keep only this quantity key (repeatable)")
     add_log_options(p)
-    p.add_argument("--max-gap", type=float, default=1.0, metavar="S",
+    p.add_argument("--max-gap", type=positive, default=1.0, metavar="S",
                    help="longest time between fixes that still gives a position (1 s)")
+    add_signing_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def write_samples_columns(cols, path) -> Path:
+    """Write :class:`~dronesense.flight.columns.SampleColumns` to a samples ``.csv`` journal
+    (the text :func:`~dronesense.products.exports.write_samples` writes for their rows)."""
+    from dronesense.errors import InputError
+    from dronesense.samples.journal import JournalWriter
+
+    path = Path(path)
+    try:
+        with JournalWriter(path) as journal:
+            journal.write_columns(cols)
+    except OSError as err:
+        raise InputError(f"cannot write: {err.strerror or err}", path=path) from None
+    return path
 
 
 def run(args) -> int:
@@ -49,6 +75,7 @@ def run(args) -> int:
     from dronesense.products.exports import GEO_FORMATS, geometry_note, split_paired, write_samples
 
     options = log_options(args)
+    key = signing_key(args)
     console = Console(stderr=True)
     progress = None
     bar = None
@@ -64,17 +91,29 @@ def run(args) -> int:
             bar.update(task, completed=done, total=total)
 
         bar.start()
+    suffix = Path(args.out).suffix.lower()
+    columnar = suffix in (".nc", ".csv")  # written from arrays, no Python object per sample
     try:
         rows, summary = pair_logs(args.logs, max_gap_s=args.max_gap,
-                                  quantities=args.quantity, progress=progress, **options)
+                                  quantities=args.quantity, progress=progress,
+                                  as_columns=columnar, key=key, **options)
     finally:
         if bar is not None:
             bar.stop()
     for line in summary.lines():
         print(line)
-    out = write_samples(rows, args.out, names=options["names"],
-                        history=command_history("pair"), source=", ".join(summary.files))
-    note = geometry_note(rows, out)
+    history, source = command_history("pair"), ", ".join(summary.files)
+    if suffix == ".csv":
+        out = write_samples_columns(rows, args.out)
+    elif suffix == ".nc":  # straight from the arrays, no xarray Dataset
+        from dronesense.samples.netcdf import write_columns_netcdf
+
+        out = write_columns_netcdf(rows, args.out, names=options["names"], history=history,
+                                   source=source)
+    else:
+        out = write_samples(rows, args.out, names=options["names"], history=history,
+                            source=source)
+    note = None if columnar else geometry_note(rows, out)
     if note:
         print(f"note: {note}")
     kept = len(split_paired(rows)[0]) if out.suffix.lower() in GEO_FORMATS else len(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dronesense.cli.options import output_file
 from dronesense.errors import InputError
 
 __all__ = ["parse_line", "register", "run"]
@@ -48,7 +49,7 @@ def register(subparsers) -> None:
     p.add_argument("--line", help="section line LAT1,LON1:LAT2,LON2 (with --kind section)")
     p.add_argument("--variable", help="variable to draw (default: the estimate)")
     p.add_argument("--levels", help="comma-separated levels (m) for slices")
-    p.add_argument("--out", "-o", help="output PNG (default: beside the grid)")
+    p.add_argument("--out", "-o", type=output_file, help="output PNG (default: beside the grid)")
     p.set_defaults(func=run)
 
 

@@ -13,8 +13,17 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from pathlib import Path
 
-from dronesense.cli.options import add_pairing_options, load_names, parse_lags
+from dronesense.cli.options import (
+    add_pairing_options,
+    add_signing_options,
+    command_history,
+    load_names,
+    output_file,
+    parse_lags,
+    signing_key,
+)
 
 
 def register(subparsers) -> None:
@@ -24,32 +33,47 @@ def register(subparsers) -> None:
         description="Run the packets of SESSION_DIR/flight.tlog (or any .tlog) through the "
         "same pairing code as `listen`. Settings default to those in session.json, so a "
         "session replays to exactly its journal; without --out the result is compared with "
-        "the session's samples.csv.",
+        "the session's samples.csv. A session recorded with a signing key replays with "
+        "--key/--key-file: only validly signed packets are paired, as live.",
     )
     p.add_argument("source", metavar="SESSION_DIR|FILE.tlog")
-    p.add_argument("--out", metavar="samples.csv|.nc", help="write the samples here")
+    p.add_argument("--out", type=output_file,
+                   metavar="samples.csv|.nc", help="write the samples here")
     add_pairing_options(p, defaults=False)
+    add_signing_options(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Replay; returns 0, or 1 when a session's journal differs from its replay."""
-    from dronesense.flight.pipeline import replay
-    from dronesense.live.replay_check import compare_journal
+    from dronesense.cli.pair import write_samples_columns
+    from dronesense.flight.columns import SampleColumns
+    from dronesense.live.replay_check import compare_journal, replay_session
     from dronesense.products.exports import write_samples
 
     names = load_names(args.names) if args.names else None
     lags = parse_lags(args.lag, allow_auto=False) if args.lag else None
-    rows = replay(args.source, names=names, max_gap_s=args.max_gap, lags=lags)
-    flags = Counter(r.flag for r in rows)
-    share = f"{flags.get(0, 0) / len(rows):.0%}" if rows else "-"
+    key = signing_key(args)
+    rows = replay_session(args.source, key=key, names=names, max_gap_s=args.max_gap, lags=lags)
+    columnar = isinstance(rows, SampleColumns)
+    flags = Counter(rows.flag.tolist() if columnar else [r.flag for r in rows])
+    share = f"{flags.get(0, 0) / len(rows):.0%}" if len(rows) else "-"
     print(f"{args.source}: {len(rows)} samples, {share} paired, "
           f"flags {dict(sorted(flags.items()))}")
     if args.out:
-        write_samples(rows, args.out, history=f"dronesense replay {' '.join(sys.argv[2:])}",
-                      source=str(args.source))
+        suffix = Path(args.out).suffix.lower()
+        if columnar and suffix == ".csv":
+            write_samples_columns(rows, args.out)
+        else:
+            if columnar and suffix != ".nc":  # the other writers take rows
+                rows = rows.rows()
+            write_samples(rows, args.out, names=names,
+                          history=command_history("replay"),
+                          source=str(args.source))
         print(f"wrote {args.out}")
         return 0
+    if columnar:
+        rows = rows.rows()
     check = compare_journal(rows, args.source)
     if check is None:
         return 0

@@ -34,7 +34,7 @@ from dronesense.flight.track import Track
 from dronesense.quantities import NameTable, normalise_name
 
 __all__ = ["BootSegment", "Boots", "TrackStats", "estimate_boots_lag", "split_boots",
-           "track_stats"]
+           "split_boots_columns", "track_stats"]
 
 
 @dataclass
@@ -117,6 +117,42 @@ def split_boots(events: Iterable[tuple[Event, int | None]], names: NameTable) ->
     for sysid, items in suspects.items():  # end of data: the current boot
         for r in items:
             add_reading(states[sysid], r)
+    return boots
+
+
+def split_boots_columns(cols, names: NameTable) -> Boots | None:
+    """:func:`split_boots` of a tlog's event columns
+    (:class:`~dronesense.sources.tlogevents.EventColumns`) without a reboot or a late reading
+    (:func:`~dronesense.flight.batch.is_simple`): one boot per vehicle, the same tracks and
+    readings; ``None`` for any other log (split its events instead)."""
+    from dronesense.flight.batch import is_simple
+
+    fixes, readings, syncs = cols.fixes, cols.readings, cols.syncs
+    sysids = sorted(set(fixes["sysid"].tolist()) | set(readings["sysid"].tolist())
+                    | set(syncs["sysid"].tolist()))
+    if not all(is_simple(fixes, readings, syncs, s) for s in sysids):
+        return None
+    boots = Boots()
+    keys = [_quantity_key(names, n) for n in cols.names]
+    for sysid in sysids:
+        fm = np.flatnonzero(fixes["sysid"] == sysid)
+        t = fixes["time_boot_ms"][fm]
+        accepted = np.ones(t.size, dtype=bool)
+        if t.size > 1:
+            accepted[1:] = t[1:] > np.maximum.accumulate(t)[:-1]
+        acc = fm[accepted]
+        pos = np.column_stack([fixes[k][acc] for k in ("lat", "lon", "alt_amsl", "height")])
+        ok = fixes["ok"][acc]
+        boots.out_of_order += int((~accepted).sum())
+        boots.no_fix += int((~ok).sum())
+        seg = BootSegment(Track.from_arrays(t[accepted], ok, pos, int((~accepted).sum())))
+        rm = np.flatnonzero(readings["sysid"] == sysid)
+        code = readings["name"][rm]
+        for key in dict.fromkeys(keys[c] for c in np.unique(code).tolist()):
+            mine = np.isin(code, [i for i, k in enumerate(keys) if k == key])
+            seg.readings[key] = (readings["time_boot_ms"][rm][mine],
+                                 readings["value"][rm][mine])
+        boots.segments[(sysid, 0)] = seg
     return boots
 
 

@@ -322,6 +322,69 @@ class Clock:
             return None
         return bc.to_unix_us(time_boot_ms)
 
+    def update_many(self, boot: int, times_ms, unix_us):
+        """:meth:`update` with many syncs of one boot, in order; per version of the model
+        (0: before these syncs, k: after the k-th) whether it was :meth:`ready`, its number of
+        pieces and the parameters ``(b0, u0, a, c)`` of its current piece, for
+        :meth:`to_unix_versions`."""
+        import numpy as np
+
+        bc = self._boots.get(boot)
+        if bc is None:
+            bc = self._boots[boot] = _BootClock()
+        n = len(times_ms)
+        ready = np.zeros(n + 1, dtype=bool)
+        pieces = np.zeros(n + 1, dtype=np.int64)
+        params = np.zeros((n + 1, 4))
+        ready[0], pieces[0] = bc.ready(), len(bc.models)
+        if bc.models:
+            m = bc.models[-1]
+            params[0] = (m.b0, m.u0, m.a, m.c)
+        update, models = bc.update, bc.models
+        rows = [None] * (n + 1)
+        flags = [False] * (n + 1)
+        counts = [0] * (n + 1)
+        for k, (t, u) in enumerate(zip(times_ms, unix_us, strict=True), start=1):
+            update(float(t), int(u))
+            if models:
+                m = models[-1]
+                rows[k] = (m.b0, m.u0, m.a, m.c)
+                counts[k] = len(models)
+                flags[k] = bc.suspect_since is None or bc.last_b - bc.suspect_since > (
+                    HOLD_MAX_S * 1000.0)
+        for k in range(1, n + 1):
+            if rows[k] is not None:
+                params[k] = rows[k]
+        ready[1:], pieces[1:] = flags[1:], counts[1:]
+        return ready, pieces, params
+
+    def to_unix_versions(self, boot: int, pieces, params, times_ms):
+        """:meth:`to_unix_us` of many times, each with the model of a version of
+        :meth:`update_many` (``pieces``, ``params`` per time): int64 UNIX µs."""
+        import numpy as np
+
+        b0, u0, a, c = (params[:, i] for i in range(4))
+        t = np.asarray(times_ms, dtype=float)
+        d = t - b0
+        u = u0 + d * 1000.0 + a + c * d
+        bc = self._boots.get(boot)
+        if bc is not None and len(bc.models) > 1:  # pieces frozen at a step, for earlier times
+            starts = np.asarray(bc.starts)
+            late = t < starts[np.maximum(pieces - 1, 0)]
+            for i in np.flatnonzero((pieces > 1) & late).tolist():
+                piece = bc.models[int(np.searchsorted(starts, t[i], side="right")) - 1]
+                u[i] = piece.predict(float(t[i]))
+        return np.rint(u).astype(np.int64)
+
+    def model(self, boot: int) -> tuple[int, tuple[float, float, float, float]]:
+        """Number of pieces and ``(b0, u0, a, c)`` of the current piece of a boot's model
+        (``(0, zeros)`` when the boot has no sync)."""
+        bc = self._boots.get(boot)
+        if bc is None or not bc.models:
+            return 0, (0.0, 0.0, 0.0, 0.0)
+        m = bc.models[-1]
+        return len(bc.models), (m.b0, m.u0, m.a, m.c)
+
     def report(self, boot: int) -> dict:
         """Figures of one boot: syncs used / rejected / ignored / waiting, drift (ppm),
         residual jitter (ms, RMS about the fit), and steps (vehicle time, UTC, size)."""

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dronesense.errors import ParameterError
+from dronesense.flight.lagscores import argmin_refined, crossings, pair_scores
 
 __all__ = ["LagEstimate", "estimate_lag", "split_lags", "synthetic_passes"]
 
@@ -130,101 +131,10 @@ def _enu(lat, lon, alt, lat0, lon0):
                             np.asarray(alt, float)])
 
 
-def _scores(pos_t, enu, vel, t, value, lags, scale, speed, blocks, nblocks):
-    """Sum of squared differences and pair counts per (lag, block).
-
-    ``enu`` is in the along-track frame (x along the legs); ``scale`` divides each axis so
-    that "the same air" is a unit ball.
-    """
-    from scipy.spatial import cKDTree
-
-    nl = lags.size
-    ssd = np.zeros((nl, nblocks))
-    cnt = np.zeros((nl, nblocks))
-    for k, lag in enumerate(lags):
-        tt = t - lag * 1000.0
-        inside = (tt >= pos_t[0]) & (tt <= pos_t[-1])
-        idx = np.flatnonzero(inside)
-        if idx.size < 2:
-            continue
-        p = np.column_stack([np.interp(tt[idx], pos_t, enu[:, j]) for j in range(3)])
-        vx = np.interp(tt[idx], pos_t, vel[:, 0])
-        on_leg = np.abs(vx) > 0.5 * speed
-        sub = np.flatnonzero(on_leg)
-        if sub.size < 2:
-            continue
-        pairs = cKDTree(p[sub] / scale).query_pairs(1.0, output_type="ndarray")
-        if not pairs.size:
-            continue
-        a, b = sub[pairs[:, 0]], sub[pairs[:, 1]]
-        keep = np.sign(vx[a]) != np.sign(vx[b])  # flown in opposite directions
-        a, b = idx[a[keep]], idx[b[keep]]
-        d2 = (value[a] - value[b]) ** 2
-        np.add.at(ssd[k], blocks[a], d2)
-        np.add.at(cnt[k], blocks[a], 1.0)
-    return ssd, cnt
-
-
-def _argmin_refined(score: np.ndarray, lags: np.ndarray) -> float:
-    finite = np.isfinite(score)
-    if not finite.any():
-        return math.nan
-    k = int(np.nanargmin(score))
-    if 0 < k < lags.size - 1 and np.isfinite(score[k - 1]) and np.isfinite(score[k + 1]):
-        y0, y1, y2 = score[k - 1], score[k], score[k + 1]
-        den = y0 - 2 * y1 + y2
-        if den > 0:
-            return float(lags[k] + 0.5 * (y0 - y2) / den * (lags[1] - lags[0]))
-    return float(lags[k])
-
-
-def _crossings(t: np.ndarray, value: np.ndarray, margin_s: float, k_detect: float = 6.0):
-    """Plume crossings of a reading series: ``(centroid time ms, excess sum)`` each.
-
-    A crossing is a run of readings more than ``k_detect`` noise deviations above a running
-    background (20th percentile over 60 s), merged across dips shorter than 2 s. Its window
-    reaches ``margin_s`` past the run on both sides (halfway to a neighbouring run at most),
-    so the slow tail of a lagging sensor stays inside; the background under it is the median
-    of the 10 s just outside the window. The centroid is the excess-weighted mean time.
-    """
-    from scipy.ndimage import percentile_filter
-
-    interval = float(np.median(np.diff(t)))
-    win = max(5, round(60_000.0 / interval) | 1)
-    base = percentile_filter(value, 20, size=win, mode="nearest")
-    d = np.diff(value)
-    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
-    if not sigma > 0:  # quantised, noise-free values
-        sigma = max(float(np.std(value)) * 1e-3, 1e-12)
-    exc = value - base
-    idx = np.flatnonzero(exc > k_detect * sigma)
-    if not idx.size:
-        return []
-    runs = np.split(idx, np.flatnonzero(np.diff(t[idx]) > 2000.0) + 1)
-    runs = [r for r in runs if r.size >= 3 and exc[r].max() > 2 * k_detect * sigma]
-    out = []
-    for j, r in enumerate(runs):
-        lo = t[r[0]] - margin_s * 1000.0
-        hi = t[r[-1]] + margin_s * 1000.0
-        if j > 0:
-            lo = max(lo, 0.5 * (t[runs[j - 1][-1]] + t[r[0]]))
-        if j + 1 < len(runs):
-            hi = min(hi, 0.5 * (t[r[-1]] + t[runs[j + 1][0]]))
-        w = np.flatnonzero((t >= lo) & (t <= hi))
-        side = np.flatnonzero(((t >= lo - 10_000.0) & (t < lo)) | ((t > hi) & (t <= hi + 10_000.0)))
-        background = float(np.median(value[side])) if side.size >= 3 \
-            else float(np.median(base[w]))
-        excess = value[w] - background
-        total = float(excess.sum())
-        if total > 0:
-            out.append((float((excess * t[w]).sum() / total), total))
-    return out
-
-
 def _centroid_estimate(fix_t, enu, vel, speed, t, value, lags, cross_m, dz_m, n_boot,
                        seed, margin_s) -> LagEstimate | str:
     """Lag from plume-crossing centroids (see :func:`estimate_lag`); a reason if none."""
-    found = _crossings(t, value, margin_s)
+    found = crossings(t, value, margin_s)
     if len(found) < 4:
         return f"{len(found)} plume crossing(s), 4 needed"
     tc = np.array([c for c, _ in found])
@@ -252,22 +162,27 @@ def _centroid_estimate(fix_t, enu, vel, speed, t, value, lags, cross_m, dz_m, n_
     x = pos[..., 0]
     design = np.stack([np.ones_like(x), pos[..., 1] / cross_m, pos[..., 2] / dz_m], axis=-1)
 
+    nl = lags.size
+    # the weighted normal equations of every (resample, lag) as two matrix products
+    dd = np.einsum("lmi,lmj->mlij", design, design).reshape(m, nl * 9)
+    dx = np.einsum("lmi,lm->mli", design, x).reshape(m, nl * 3)
+
     def residuals(w):  # w: (B, m) crossing weights -> (B, nlags) weighted RSS / weight
-        xtx = np.einsum("bm,lmi,lmj->blij", w, design, design)
-        xty = np.einsum("bm,lmi,lm->bli", w, design, x)
+        xtx = (w @ dd).reshape(-1, nl, 3, 3)
+        xty = (w @ dx).reshape(-1, nl, 3)
         coef = np.linalg.solve(xtx + 1e-9 * np.eye(3), xty[..., None])[..., 0]
-        res = x[None] - np.einsum("lmi,bli->blm", design, coef)
-        return np.einsum("bm,blm->bl", w, res ** 2) / w.sum(axis=1)[:, None]
+        res = x[None] - np.matmul(design[None], coef[..., None])[..., 0]
+        return np.matmul(res ** 2, w[:, :, None])[..., 0] / w.sum(axis=1)[:, None]
 
     score = residuals(np.ones((1, m)))[0]
     k = int(np.argmin(score))
     if k in (0, lags.size - 1):
         return f"best lag at the edge of the range searched ({lags[0]:g}, {lags[-1]:g}) s"
-    best = _argmin_refined(score, lags)
+    best = argmin_refined(score, lags)
     rng = np.random.default_rng(seed)
     w = np.stack([np.bincount(rng.integers(0, m, m), minlength=m) for _ in range(n_boot)])
     w = w[((w * (sign > 0)).sum(axis=1) > 0) & ((w * (sign < 0)).sum(axis=1) > 0)]
-    boots = np.array([_argmin_refined(s, lags) for s in residuals(w.astype(float))])
+    boots = np.array([argmin_refined(s, lags) for s in residuals(w.astype(float))])
     boots = boots[np.isfinite(boots)]
     step = float(lags[1] - lags[0])
     # robust spread (scaled MAD): with few crossings, some resamples leave a direction
@@ -295,6 +210,7 @@ def estimate_lag(
     seed: int = 0,
     method: str = "auto",
     margin_s: float = 10.0,
+    max_pair_s: float = 600.0,
 ) -> LagEstimate:
     """Estimate a sensor's lag from passes flown in opposite directions.
 
@@ -343,6 +259,10 @@ def estimate_lag(
     margin_s
         ``centroid``: seconds of readings kept on both sides of each crossing (several
         response times, so that the slow tail counts).
+    max_pair_s
+        ``shift``: readings more than this many seconds apart are never paired (the plume
+        has moved on since; a long log of many flights over the same air then costs its
+        passes, not their square).
 
     Returns
     -------
@@ -382,12 +302,14 @@ def estimate_lag(
     vel = vel @ rot.T
     speed = float(np.median(speed_all[moving]))
     lags = np.arange(search_s[0], search_s[1] + step_s / 2, step_s)
-    shift = _shift_estimate(fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cross_m,
-                            block_s, n_boot, seed, step_s, search_s)
+    shift_args = (fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cross_m, block_s,
+                  n_boot, seed, step_s, search_s, max_pair_s)
     if method == "shift":
-        return shift
+        return _shift_estimate(*shift_args)
     # the shift estimate (peak matching) is at or a little below the mean delay: search the
-    # centroid lag near it, so that only crossings flown straight around it are needed
+    # centroid lag near it, so that only crossings flown straight around it are needed. Its
+    # lag alone is needed here: found on every 4th trial lag, then refined around the best
+    shift = _shift_estimate(*shift_args, coarse=4)
     near = lags
     if shift.ok:
         near = lags[(lags >= shift.lag_s - 3.0) & (lags <= shift.lag_s + 5.0)]
@@ -395,6 +317,7 @@ def estimate_lag(
                              seed, margin_s)
     if isinstance(est, LagEstimate):
         return est
+    shift = _shift_estimate(*shift_args)  # the fallback: scored on every trial lag
     if method == "centroid" or not shift.ok:
         return LagEstimate(math.nan, math.nan, 0, f"{est}; {shift.reason}"
                            if method == "auto" else est, "centroid")
@@ -402,21 +325,59 @@ def estimate_lag(
 
 
 def _shift_estimate(fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cross_m,
-                    block_s, n_boot, seed, step_s, search_s) -> LagEstimate:
+                    block_s, n_boot, seed, step_s, search_s, max_pair_s=math.inf,
+                    coarse: int = 1) -> LagEstimate:
+    """The shift estimate over ``lags``; with ``coarse`` > 1, scored on every ``coarse``-th
+    lag and then on every lag within ``coarse`` steps of the best of those only (the others
+    stay unscored: the lag is the same when the scores have one minimum, the bootstrap
+    spread is not computed)."""
     if radius_m is None:
         interval = float(np.median(np.diff(t))) / 1000.0
         radius_m = max(2.0, 1.5 * speed * interval)
     scale = np.array([radius_m, cross_m, dz_m])
     blocks = ((t - t.min()) // (block_s * 1000.0)).astype(int)
     nblocks = int(blocks.max()) + 1
-    ssd, cnt = _scores(fix_t, enu, vel, t, value, lags, scale, speed, blocks, nblocks)
+    if coarse > 1:
+        ssd = np.zeros((lags.size, nblocks))
+        cnt = np.zeros((lags.size, nblocks))
+        done = np.zeros(lags.size, dtype=bool)
+        first = np.arange(0, lags.size, coarse)
+        first = np.union1d(first, [lags.size - 1])  # the edges of the range are tried
+        ssd[first], cnt[first] = pair_scores(fix_t, enu, vel, t, value, lags[first], scale, speed,
+                                         blocks, nblocks, max_pair_s)
+        done[first] = True
+        total = cnt.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.where(done & (total > 0), ssd.sum(axis=1) / total, np.nan)
+        if np.isfinite(score).any():
+            k = int(np.nanargmin(score))
+            fine = np.flatnonzero(~done & (np.abs(np.arange(lags.size) - k) <= coarse))
+            ssd[fine], cnt[fine] = pair_scores(fix_t, enu, vel, t, value, lags[fine], scale,
+                                           speed, blocks, nblocks, max_pair_s)
+            done[fine] = True
+        total = cnt.sum(axis=1)
+        if total.max() < 10:
+            return LagEstimate(math.nan, math.nan, int(total.max()),
+                               "no passes in opposite directions through the same air",
+                               "shift")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.where(done & (total > 0), ssd.sum(axis=1) / total, np.nan)
+        k = int(np.nanargmin(score))
+        if k in (0, lags.size - 1):
+            return LagEstimate(math.nan, math.nan, int(total[k]),
+                               f"best lag at the edge of the search range {search_s} s",
+                               "shift")
+        return LagEstimate(argmin_refined(score, lags), math.nan, int(total[k]),
+                           method="shift")
+    ssd, cnt = pair_scores(fix_t, enu, vel, t, value, lags, scale, speed, blocks, nblocks,
+                       max_pair_s)
     total = cnt.sum(axis=1)
     if total.max() < 10:
         return LagEstimate(math.nan, math.nan, int(total.max()),
                            "no passes in opposite directions through the same air", "shift")
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(total > 0, ssd.sum(axis=1) / total, np.nan)
-    best = _argmin_refined(score, lags)
+    best = argmin_refined(score, lags)
     k = int(np.nanargmin(score))
     if k in (0, lags.size - 1):
         return LagEstimate(math.nan, math.nan, int(total[k]),
@@ -427,7 +388,7 @@ def _shift_estimate(fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cros
         w = np.bincount(rng.integers(0, nblocks, nblocks), minlength=nblocks)
         s, c = ssd @ w, cnt @ w
         with np.errstate(invalid="ignore", divide="ignore"):
-            boots.append(_argmin_refined(np.where(c > 0, s / c, np.nan), lags))
+            boots.append(argmin_refined(np.where(c > 0, s / c, np.nan), lags))
     boots = np.array(boots)
     spread = float(np.nanstd(boots)) if np.isfinite(boots).sum() > 2 else math.nan
     return LagEstimate(best, max(spread, step_s / 2), int(total[k]), method="shift")

@@ -49,9 +49,15 @@ import numpy as np
 from dronesense.events import Fix, Reading, Status, TimeSync
 from dronesense.flight.rows import Flag, SampleRow, format_utc
 from dronesense.flight.state import FlightState
+from dronesense.flight.track import Track
 from dronesense.quantities import NameTable, normalise_name
 
-__all__ = ["Pairer", "interpolate_one", "interpolate_positions"]
+__all__ = ["TRACK_HORIZON_S", "Pairer", "interpolate_one", "interpolate_positions"]
+
+#: The pairing engine keeps this much track (s) before each vehicle's latest fix (between one
+#: and two horizons): a reading is never paired with older fixes unless it is stamped that
+#: far back, so a live session's memory stays flat however long it runs.
+TRACK_HORIZON_S = 900.0
 
 
 def interpolate_positions(
@@ -196,6 +202,10 @@ class Pairer:
     lags
         Sensor lag in seconds per quantity key (or wire name), subtracted from the reading
         time before pairing: the air was sampled that long before the value was reported.
+    track_horizon_s
+        Track kept before each vehicle's latest fix (:data:`TRACK_HORIZON_S`; ``None`` keeps
+        the whole track). A reading stamped further back than that is flagged
+        ``BEFORE_TRACK`` rather than paired.
 
     Reboots are decided from the autopilot's own times only (:class:`Fix` and
     :class:`TimeSync` events, which :class:`~dronesense.sources.messages.MessageAdapter`
@@ -220,8 +230,11 @@ class Pairer:
         names: NameTable | None = None,
         max_gap_s: float = 1.0,
         lags: dict[str, float] | None = None,
+        track_horizon_s: float | None = TRACK_HORIZON_S,
     ):
         self.names = names if names is not None else NameTable.default()
+        #: Fixes older than this before a vehicle's latest are forgotten (``None``: kept).
+        self.track_horizon_s = track_horizon_s
         self.max_gap_s = float(max_gap_s)
         self.lags_ms = {k: 1000.0 * float(v) for k, v in (lags or {}).items()}
         self.states: dict[int, FlightState] = {}
@@ -243,7 +256,9 @@ class Pairer:
         """The flight state of a vehicle (created on first use)."""
         st = self.states.get(sysid)
         if st is None:
-            st = self.states[sysid] = FlightState(sysid)
+            h = self.track_horizon_s
+            st = self.states[sysid] = FlightState(sysid, track=Track(horizon_s=h),
+                                                  track_horizon_s=h)
             self._pending[sysid] = []
             self._suspect[sysid] = []
         return st

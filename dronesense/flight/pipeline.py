@@ -12,7 +12,8 @@ MAVLink messages -> flight events) and one :class:`~dronesense.flight.pairing.Pa
   payload readings of its ``payload.csv`` where the listener pushed them
   (:meth:`Pipeline.run_packets`);
 * post-flight pairing (:func:`dronesense.flight.postflight.pair_logs`) pushes the events of any
-  log (:meth:`Pipeline.run`).
+  log (:meth:`Pipeline.run`), or hands a scanned tlog's event columns over at once
+  (:meth:`Pipeline.run_arrays`: the same rules on arrays, the same rows).
 
 So the same messages give the same rows whichever path they came by.
 
@@ -34,7 +35,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from dronesense.events import Event, Fix, TimeSync
-from dronesense.flight.pairing import Pairer
+from dronesense.flight.columns import SampleColumns
+from dronesense.flight.plausible import CheckedPairer, flag_columns
 from dronesense.flight.rows import SampleRow
 from dronesense.quantities import NameTable
 from dronesense.sources.framing import Packet, RawMessage, iter_packets
@@ -42,7 +44,7 @@ from dronesense.sources.messages import MessageAdapter
 from dronesense.sources.payload.journal import merge, read_journal
 from dronesense.sources.session_folder import SessionFolder, session_settings
 
-__all__ = ["Pipeline", "replay", "replay_packets"]
+__all__ = ["Pipeline", "replay", "replay_columns", "replay_packets"]
 
 #: ``progress(description, done, total)``
 Progress = Callable[[str, float, float], None]
@@ -83,7 +85,8 @@ class Pipeline:
             for s in sensors:
                 names.add_sensor(s)
         self.adapter = MessageAdapter()
-        self.pairer = Pairer(names, max_gap_s=max_gap_s, lags=lags)
+        # implausible values flagged OUT_OF_RANGE, kept (dronesense.flight.plausible)
+        self.pairer = CheckedPairer(names, max_gap_s=max_gap_s, lags=lags)
         self.clock = clock
 
     def push_message(self, msg, recv_us: int | None) -> list[SampleRow]:
@@ -132,6 +135,26 @@ class Pipeline:
             progress(label, total, total)
         return rows
 
+    def run_arrays(self, columns) -> SampleColumns:
+        """Every row of a whole log's event columns
+        (:class:`~dronesense.sources.tlogevents.EventColumns`), ending the data, as
+        :class:`~dronesense.flight.columns.SampleColumns`.
+
+        The same rows, in the same order, as :meth:`run` over ``columns.events()``: the rules
+        are applied to the arrays at once (:func:`~dronesense.flight.batch.pair_columns`), or,
+        for a log with a reboot or a reading stamped before the reboot threshold, the events
+        are pushed one by one. Needs a fresh pipeline without a receive clock.
+        """
+        from dronesense.flight.batch import pair_columns
+
+        if self.clock is None and not self.pairer.states:
+            cols = pair_columns(self.pairer, columns.fixes, columns.readings, columns.syncs,
+                                columns.statuses, columns.names)
+            if cols is not None:
+                flag_columns(cols)  # as CheckedPairer does on the streaming path
+                return cols
+        return SampleColumns.from_rows(self.run(columns.events()))
+
     def run_packets(self, packets: Iterable[Packet], readings: list | None = None
                     ) -> list[SampleRow]:
         """Every row of a packet stream, ending the data.
@@ -175,8 +198,18 @@ def replay(path: str | Path, *, names: NameTable | None = None, max_gap_s: float
     Settings not given are taken from the session's ``session.json`` when there is one, so a
     plain ``replay(session_dir)`` reproduces the journal (a custom name table must be passed
     again if its file named in ``session.json`` has moved). Serial payload readings are
-    taken from ``payload.csv`` beside the tlog, when there is one.
+    taken from ``payload.csv`` beside the tlog, when there is one; a tlog without them is
+    scanned as arrays and paired by :meth:`Pipeline.run_arrays` (the same rows).
     """
+    out = replay_columns(path, names=names, max_gap_s=max_gap_s, lags=lags)
+    return out.rows() if isinstance(out, SampleColumns) else out
+
+
+def replay_columns(path: str | Path, *, names: NameTable | None = None,
+                   max_gap_s: float | None = None, lags: dict[str, float] | None = None
+                   ) -> SampleColumns | list[SampleRow]:
+    """:func:`replay` as :class:`~dronesense.flight.columns.SampleColumns` when the tlog could
+    be paired as arrays (no serial payload readings), else the rows."""
     settings = session_settings(path)
     if max_gap_s is None:
         max_gap_s = settings.get("max_gap_s", 1.0)
@@ -184,8 +217,32 @@ def replay(path: str | Path, *, names: NameTable | None = None, max_gap_s: float
         lags = settings.get("lags")
     if names is None:
         names = settings.get("names")
-    packets = iter_packets(path)
     journal = SessionFolder.of(path).payload
     readings = read_journal(journal) if journal.exists() else None
+    if readings is None:  # the tlog scanned as arrays: the same packets, the same rows
+        cols = _tlog_columns(path)
+        if cols is not None:
+            pipe = Pipeline(names, max_gap_s, lags, sensors=settings.get("sensors", ()))
+            return pipe.run_arrays(cols)
+    packets = iter_packets(path)
     return replay_packets(packets, names=names, max_gap_s=max_gap_s, lags=lags,
                           readings=readings, sensors=settings.get("sensors", ()))
+
+
+def _tlog_columns(path: str | Path):
+    """The event columns of a tlog or a session's ``flight.tlog`` (``None`` for anything
+    else, or a log the adapter must read message by message)."""
+    from dronesense.sources.kinds import detect_kind
+    from dronesense.sources.tlogevents import event_columns
+    from dronesense.sources.tlogscan import scan_tlog
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    kind = detect_kind(path)
+    if kind not in ("tlog", "session"):
+        return None
+    tlog = SessionFolder(path).tlog if kind == "session" else path
+    if not tlog.exists():
+        return None
+    return event_columns(scan_tlog(tlog))

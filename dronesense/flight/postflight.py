@@ -37,9 +37,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from dronesense.errors import NoUsableDataError
-from dronesense.flight.boots import Boots, estimate_boots_lag, split_boots, track_stats
+from dronesense.flight.boots import (
+    Boots,
+    estimate_boots_lag,
+    split_boots,
+    split_boots_columns,
+    track_stats,
+)
+from dronesense.flight.columns import SampleColumns
 from dronesense.flight.lag import split_lags
+from dronesense.flight.maxgap import track_max_gap
 from dronesense.flight.pipeline import Pipeline
 from dronesense.flight.rows import SampleRow
 from dronesense.flight.summary import Summary, clock_lines
@@ -86,31 +96,43 @@ def log_lags(boots: Boots, declared: Mapping[str, float], auto: set[str], auto_a
 
 
 def pair_log(log: LogEvents, *, names: NameTable, declared: Mapping[str, float],
-             auto: set[str], auto_all: bool, max_gap_s: float, summary: Summary,
+             auto: set[str], auto_all: bool, max_gap_s: float | None, summary: Summary,
              path: str | Path | None = None, wanted: set[str] | None = None,
              progress: Progress | None = None, lag_options: dict | None = None,
-             ) -> list[SampleRow]:
+             as_columns: bool = False) -> list[SampleRow] | SampleColumns:
     """The rows of one log already read (:func:`~dronesense.sources.logs.load_events`): its
     lags, then every event through one :class:`~dronesense.flight.pipeline.Pipeline`; what
     was found goes to ``summary`` (see :func:`pair_logs` for the parameters)."""
     path = log.path if path is None else path
     summary.add_log(path, log)
     if not log.events:
-        return []
+        return SampleColumns.empty() if as_columns else []
     if log.sensors:
         names = names.copy()
         for sensor in log.sensors:
             names.add_sensor(sensor)
-    boots = split_boots(log.events, names)
+    boots = split_boots_columns(log.columns, names) if log.columns is not None else None
+    if boots is None:
+        boots = split_boots(log.events, names)
+    # fitted to the rate of a slow instrument file (autopilot logs keep the gap given)
+    max_gap_s, gap_note = track_max_gap(boots, max_gap_s, raise_short=log.kind == "csv")
+    if gap_note:
+        summary.warnings.append(f"{path}: {gap_note}")
     summary.add_track(boots, track_stats(boots, max_gap_s))
     lags = log_lags(boots, declared, auto, auto_all, summary, path, wanted=wanted,
                     lag_options=lag_options)
     pipe = Pipeline(names, max_gap_s, lags)
+    if log.columns is not None:  # a tlog as arrays: the same rules at once, the same rows
+        cols = pipe.run_arrays(log.columns)
+        summary.add_vehicles(path, pipe.pairer.states)
+        if wanted is not None:
+            cols = cols.select(np.isin(cols.column("quantity").astype(str), sorted(wanted)))
+        return cols if as_columns else cols.rows()
     rows = pipe.run(log.events, progress, label=f"pair {Path(path).name}")
     summary.add_vehicles(path, pipe.pairer.states)
     if wanted is not None:
         rows = [r for r in rows if r.quantity in wanted]
-    return rows
+    return SampleColumns.from_rows(rows) if as_columns else rows
 
 
 def pair_logs(
@@ -120,13 +142,15 @@ def pair_logs(
     lags: Mapping[str, float | str] | str | None = None,
     auto: set[str] | None = None,
     auto_all: bool = False,
-    max_gap_s: float = 1.0,
+    max_gap_s: float | None = None,
     quantities: Sequence[str] | None = None,
     csv_map=None,
     record_map: dict | None = None,
     progress: Progress | None = None,
     lag_options: dict | None = None,
-) -> tuple[list[SampleRow], Summary]:
+    as_columns: bool = False,
+    key: bytes | None = None,
+) -> tuple[list[SampleRow] | SampleColumns, Summary]:
     """Pair the readings of one or more logs with their positions.
 
     Parameters
@@ -143,7 +167,10 @@ def pair_logs(
         More quantities whose lag is estimated (all of them with ``auto_all``): the older
         spelling of ``lags={"ch4": "auto"}`` and ``lags="auto"``.
     max_gap_s
-        Longest time between fixes that still gives a position.
+        Longest time between fixes that still gives a position; ``None``: 2.5 times the
+        track's median fix interval, at least 1 s. For a CSV track, a value shorter than 1.5
+        intervals is raised to that, with a warning
+        (:func:`~dronesense.flight.maxgap.track_max_gap`).
     quantities
         Keep only rows of these quantity keys (all if omitted).
     csv_map, record_map
@@ -152,6 +179,13 @@ def pair_logs(
         ``progress(description, done, total)``.
     lag_options
         Extra keyword arguments for :func:`dronesense.flight.lag.estimate_lag`.
+    as_columns
+        Give the rows as :class:`~dronesense.flight.columns.SampleColumns` (the same rows,
+        without a Python object each: what the writers of big logs take).
+    key
+        MAVLink 2 signing key: only the validly signed packets of a tlog or session are
+        paired (unsigned, forged and replayed ones are left out and counted in the warnings),
+        as the live listener does with the same key.
 
     Returns
     -------
@@ -169,23 +203,29 @@ def pair_logs(
     auto = set(auto or ()) | more_auto
     auto_all = auto_all or more_all
     summary = Summary()
-    rows: list[SampleRow] = []
+    rows: list = []
     wanted = set(quantities) if quantities else None
     reasons = []
     for path in paths:
-        log = load_events(path, csv_map=csv_map, record_map=record_map, progress=progress)
+        log = load_events(path, csv_map=csv_map, record_map=record_map, progress=progress,
+                          key=key)
         if not log.events:
             reasons.append(f"{path}: no positions, readings or clock messages")
         out = pair_log(log, names=names, declared=declared, auto=auto, auto_all=auto_all,
                        max_gap_s=max_gap_s, summary=summary, path=path, wanted=wanted,
-                       progress=progress, lag_options=lag_options)
-        if log.events and not out:
+                       progress=progress, lag_options=lag_options, as_columns=as_columns)
+        if log.events and not len(out):
             reasons.append(f"{path}: no sensor readings"
                            + (f" of {', '.join(sorted(wanted))}" if wanted else ""))
-        rows.extend(out)
+        if as_columns:
+            rows.append(out)
+        else:
+            rows.extend(out)
+    if as_columns:
+        rows = SampleColumns.concat(rows)
     for key, val in declared.items():
         summary.lags.setdefault(key, (val, float("nan"), "declared"))
     summary.add_rows(rows)
-    if not rows:
+    if not len(rows):
         raise NoUsableDataError("nothing usable: " + "; ".join(reasons or ["no readings"]))
     return rows, summary

@@ -16,10 +16,14 @@ class Flag:
     AFTER_TRACK = 3
     NO_FIX = 4
     REBOOT = 5
+    #: paired (the position is there) but the value is outside its quantity's plausible
+    #: range (:data:`dronesense.quantities.PLAUSIBLE_RANGES`): kept, not gridded
+    OUT_OF_RANGE = 6
 
 
 #: ``flag_meanings`` in flag order (CF attribute).
-FLAG_MEANINGS = ("paired", "position_gap", "before_track", "after_track", "no_gps_fix", "reboot")
+FLAG_MEANINGS = ("paired", "position_gap", "before_track", "after_track", "no_gps_fix", "reboot",
+                 "out_of_range")
 
 
 class SampleRow(NamedTuple):

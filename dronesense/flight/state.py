@@ -69,6 +69,8 @@ class FlightState:
     reboots: int = 0
     has_flown: bool = False
     max_height: float = float("-inf")
+    #: Horizon of the tracks of later boots (:class:`~dronesense.flight.track.Track`).
+    track_horizon_s: float | None = None
 
     def warnings(self) -> list[str]:
         """What the operator must know about this vehicle's stream.
@@ -99,7 +101,7 @@ class FlightState:
         if last is not None and time_boot_ms < last - REBOOT_THRESHOLD_MS:
             self.boot += 1
             self.reboots += 1
-            self.track = Track()
+            self.track = Track(horizon_s=self.track_horizon_s)
             self.last_time_ms = time_boot_ms
             return True
         if last is None or time_boot_ms > last:

@@ -121,6 +121,13 @@ class Summary:
         if self.out_of_order:
             self.warnings.append(f"{self.out_of_order} duplicate or out-of-order "
                                  "position(s) dropped")
+        if hasattr(rows, "quantity_code"):  # SampleColumns
+            for key, flag, n in _tally_codes(rows):
+                self.samples[key] = self.samples.get(key, 0) + n
+                self.flags[flag] = self.flags.get(flag, 0) + n
+                if flag == Flag.PAIRED:
+                    self.paired[key] = self.paired.get(key, 0) + n
+            return
         for r in rows:
             self.samples[r.quantity] = self.samples.get(r.quantity, 0) + 1
             self.flags[r.flag] = self.flags.get(r.flag, 0) + 1
@@ -193,3 +200,23 @@ def clock_lines(rep: dict, label: str) -> list[str]:
         out.append(f"  UTC step at {st['time_boot_ms'] / 1000.0:.3f} s boot time "
                    f"({st['utc']}): {st['size_s']:+.6f} s")
     return out
+
+
+def _tally_codes(cols) -> list[tuple[str, int, int]]:
+    """(quantity key, flag, count) of every (key, flag) present in
+    :class:`~dronesense.flight.columns.SampleColumns`, sorted, counted on their integer codes
+    (no string per row)."""
+    import numpy as np
+
+    if not len(cols):
+        return []
+    flag = np.asarray(cols.flag, dtype=np.int64)
+    code = np.asarray(cols.quantity_code, dtype=np.int64)
+    lo = int(flag.min())
+    width = int(flag.max()) - lo + 1
+    uniq, counts = np.unique(code * width + (flag - lo), return_counts=True)
+    total: dict[tuple[str, int], int] = {}
+    for u, c in zip(uniq.tolist(), counts.tolist(), strict=True):
+        key = (cols.quantities[u // width], u % width + lo)
+        total[key] = total.get(key, 0) + c
+    return sorted(((k, f, n) for (k, f), n in total.items()), key=lambda t: (t[0], str(t[1])))

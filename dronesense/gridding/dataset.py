@@ -14,13 +14,9 @@ from numpy.typing import ArrayLike
 
 from dronesense._version import __version__
 from dronesense.errors import InputError, ParameterError
-from dronesense.gridding.spec import (
-    SCALAR_DIM,
-    SPEC_ATTR,
-    VERTICAL_REFERENCES,
-    GridSpec,
-    open_store,
-)
+from dronesense.gridding.nczarr import add_nczarr_metadata
+from dronesense.gridding.spec import SPEC_ATTR, VERTICAL_REFERENCES, GridSpec
+from dronesense.gridding.stores import SCALAR_DIM, open_store
 from dronesense.metadata import coverage, geospatial_bounds, global_attributes
 from dronesense.quantities import Quantity
 
@@ -289,6 +285,8 @@ def statistic_variables(
             attrs["long_name"] = f"{quantity.long_name} ({cm[name].replace('_', ' ')} in voxel)"
             # the same standard name: CF tells the statistics apart by their cell_methods
             attrs["coverage_content_type"] = QUALITY_VARIABLE
+            if name == "std" and "units_metadata" in attrs:  # a temperature difference
+                attrs["units_metadata"] = "temperature: difference"
             ancillary.append(key)
         out[key] = (arr, attrs)
     if "count" in stats:
@@ -320,7 +318,10 @@ def write_grid(ds: xr.Dataset, path: str | Path, complevel: int | None = None, *
     Coordinates and bounds are written without a ``_FillValue`` (CF). A Zarr store is Zarr
     v2 with consolidated metadata unless ``zarr_format=3``; its scalar ``crs`` is stored as
     netCDF-C's NCZarr does, one element along a ``_scalar_`` dimension (netCDF-C does not see
-    zero-dimensional Zarr arrays), which :func:`open_grid` reads back as a scalar.
+    zero-dimensional Zarr arrays), which :func:`open_grid` reads back as a scalar. A v2 store
+    carries NCZarr's attributes (:mod:`dronesense.gridding.nczarr`), so netCDF-C, and the CF
+    checkers through it, see the same variables, dimensions and scalars as in the netCDF
+    file.
 
     Parameters
     ----------
@@ -404,6 +405,8 @@ def _write_zarr(ds: xr.Dataset, path: Path, complevel: int | None, zarr_format: 
         warnings.filterwarnings("ignore", message="Consolidated metadata")
         out.to_zarr(path, mode="w", zarr_format=zarr_format, consolidated=zarr_format == 2,
                     encoding=encoding)
+    if zarr_format == 2:
+        add_nczarr_metadata(path, SCALAR_DIM)
 
 
 def open_grid(path: str | Path) -> xr.Dataset:

@@ -39,6 +39,7 @@ def grid(
     origin: Sequence[float] | None = None,
     vertical: str | None = None,
     terrain: float | None = None,
+    levels: str | None = None,
     statistic: str = "mean",
     cross_validate: bool = True,
     inputs: Sequence[str] = (),
@@ -73,6 +74,10 @@ def grid(
         ``"height"`` above home (default, or the spec's), ``"amsl"`` or ``"agl"``.
     terrain
         Ground altitude AMSL (m), for ``vertical="agl"``.
+    levels
+        ``"layers"`` (default, or the spec's): vertical levels centred on the flown layers;
+        ``"regular"``: centres on multiples of the vertical spacing
+        (:class:`~dronesense.gridding.spec.GridSpec`).
     statistic
         Block estimate, ``"mean"`` or ``"median"`` (the ``block`` method and the block
         candidate of ``auto``).
@@ -123,7 +128,7 @@ def grid(
     True
     """
     spec = make_spec(samples, spec=spec, spacing=spacing, region=region, origin=origin,
-                     vertical=vertical, terrain=terrain)
+                     vertical=vertical, terrain=terrain, levels=levels)
     if isinstance(method, str) and method == "auto":
         unknown = set(kw) - set(AUTO_OPTIONS)
         if unknown:

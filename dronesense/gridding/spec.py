@@ -27,6 +27,8 @@ from numpy.typing import ArrayLike
 
 from dronesense.errors import InputError, NoUsableDataError, ParameterError
 from dronesense.geo import LocalFrame
+from dronesense.gridding.levels import fit_levels
+from dronesense.gridding.stores import open_store
 
 #: Statistics :func:`block_statistics` knows.
 STATISTICS = ("mean", "median", "count", "std", "min", "max", "sum")
@@ -40,8 +42,13 @@ VERTICAL_REFERENCES = {
 
 SPEC_ATTR = "dronesense_grid_spec"
 
-#: The dimension netCDF-C's NCZarr gives a scalar variable in a Zarr store (one element).
-SCALAR_DIM = "_scalar_"
+#: How :meth:`GridSpec.fit` places the vertical levels: centred on the flown layers, or on
+#: multiples of the vertical spacing.
+LEVELS = ("layers", "regular")
+
+#: Samples below this height above home (or ground) are the vehicle on the ground: never a
+#: layer.
+GROUND_HEIGHT = 1.0
 
 #: Largest grid :class:`GridSpec` accepts (voxels): each float variable of a grid this size
 #: takes 800 MB, so anything larger is a spacing typed wrong, not a grid to compute.
@@ -62,13 +69,20 @@ class GridSpec:
     region
         ``(west, east, south, north, bottom, top)``: the outer faces of the grid, metres in
         the local frame and in the vertical reference. ``None`` until fitted to data
-        (:meth:`fit`), which snaps faces so voxel centres fall on multiples of the spacing.
-        East/north/top are moved out so every extent is a whole number of voxels.
+        (:meth:`fit`), which snaps faces so voxel centres fall on multiples of the spacing
+        (vertically: see ``levels``). East/north/top are moved out so every extent is a
+        whole number of voxels.
     vertical
         ``"height"`` (above home, from the samples' ``height``), ``"amsl"`` (altitude above
         mean sea level) or ``"agl"`` (above ground: altitude minus ``terrain``).
     terrain
         Ground altitude AMSL in metres, required with ``vertical="agl"``.
+    levels
+        How :meth:`fit` places the vertical levels: ``"layers"`` (default) centres them on
+        the layers flown (:func:`dronesense.gridding.levels.fit_levels`: a layer at 20, 35
+        and 50 m gives levels at 20, 35 and 50 m with a 15 m spacing, no level split by a
+        layer, no near-empty take-off level), falling back to ``"regular"`` for a flight
+        without layers; ``"regular"``: centres on multiples of the spacing.
 
     Examples
     --------
@@ -84,6 +98,7 @@ class GridSpec:
     region: tuple[float, float, float, float, float, float] | None = None
     vertical: str = "height"
     terrain: float | None = None
+    levels: str = "layers"
     _frame: LocalFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -101,6 +116,9 @@ class GridSpec:
             known = ", ".join(VERTICAL_REFERENCES)
             raise ParameterError("vertical", f"reference {self.vertical!r} unknown "
                                  f"(known: {known})")
+        if self.levels not in LEVELS:
+            raise ParameterError("levels", f"{self.levels!r} unknown (known: "
+                                 f"{', '.join(LEVELS)})")
         terrain = None if self.terrain is None else float(self.terrain)
         if self.vertical == "agl" and terrain is None:
             raise ParameterError("terrain", "the vertical reference 'agl' needs a terrain "
@@ -188,7 +206,9 @@ class GridSpec:
         return x, y, z
 
     def fit(self, x: ArrayLike, y: ArrayLike, z: ArrayLike, pad: int = 0) -> GridSpec:
-        """A copy whose region covers the points, voxel centres on multiples of the spacing.
+        """A copy whose region covers the points, voxel centres on multiples of the spacing;
+        vertically, with ``levels="layers"``, centred on the flown layers and without edge
+        levels that only the climbs reach (those samples then lie outside the region).
 
         Parameters
         ----------
@@ -206,6 +226,11 @@ class GridSpec:
             lo = (math.floor(values.min() / d + 0.5) - 0.5 - p) * d
             hi = (math.floor(values.max() / d + 0.5) + 0.5 + p) * d
             bounds += [lo, hi]
+        if self.levels == "layers":
+            ground = GROUND_HEIGHT if self.vertical in ("height", "agl") else None
+            fitted = fit_levels(z, self.spacing[2], ground=ground)
+            if fitted is not None:
+                bounds[4:] = fitted
         return replace(self, region=tuple(bounds))
 
     def locate(self, x: ArrayLike, y: ArrayLike, z: ArrayLike) -> np.ndarray:
@@ -278,6 +303,7 @@ class GridSpec:
                 region=None if d.get("region") is None else tuple(d["region"]),
                 vertical=d.get("vertical", "height"),
                 terrain=d.get("terrain"),
+                levels=d.get("levels", "layers"),
             )
         except (KeyError, TypeError) as err:
             raise InputError(f"not a grid spec: {err}") from None
@@ -380,6 +406,7 @@ def make_spec(
     origin: Sequence[float] | None = None,
     vertical: str | None = None,
     terrain: float | None = None,
+    levels: str | None = None,
 ) -> GridSpec:
     """A grid definition from parameters, or a given one with some parts replaced.
 
@@ -404,6 +431,9 @@ def make_spec(
         ``"height"`` (default), ``"amsl"`` or ``"agl"`` (with ``terrain``).
     terrain
         Ground altitude AMSL (m) for ``vertical="agl"``.
+    levels
+        ``"layers"`` (default: levels centred on the flown layers) or ``"regular"``
+        (centres on multiples of the vertical spacing); see :class:`GridSpec`.
 
     Returns
     -------
@@ -437,6 +467,8 @@ def make_spec(
             changes["vertical"] = vertical
         if terrain is not None:
             changes["terrain"] = terrain
+        if levels is not None:
+            changes["levels"] = levels
         return replace(spec, **changes) if changes else spec
     if spacing is None:
         raise ParameterError("spacing", "give the voxel size DX,DY,DZ in metres "
@@ -446,28 +478,5 @@ def make_spec(
             raise ValueError("make_spec needs the samples (for the home point) or an origin")
         origin = default_origin(samples)
     return GridSpec(as_spacing(spacing), tuple(origin),
-                    None if region is None else tuple(region), vertical or "height", terrain)
-
-
-def open_store(path: Path) -> xr.Dataset:
-    """Open a grid written as netCDF or Zarr (by the path: ``.zarr`` or a Zarr folder); a
-    Zarr store's variables along the one-element ``_scalar_`` dimension (:data:`SCALAR_DIM`)
-    become scalars again."""
-    zarr_marks = ("zarr.json", ".zgroup", ".zmetadata")
-    if path.suffix == ".zarr" or (path.is_dir() and any((path / m).exists() for m in zarr_marks)):
-        ds = xr.open_zarr(path, consolidated=_consolidated(path))
-        if SCALAR_DIM in ds.dims:
-            ds = ds.squeeze(SCALAR_DIM, drop=True)
-        return ds
-    return xr.open_dataset(path)
-
-
-def _consolidated(path: Path) -> bool | None:
-    """Whether a Zarr store has consolidated metadata (``None``: cannot tell, try both)."""
-    if (path / ".zmetadata").exists():
-        return True
-    try:
-        doc = json.loads((path / "zarr.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return doc.get("consolidated_metadata") is not None
+                    None if region is None else tuple(region), vertical or "height", terrain,
+                    levels or "layers")

@@ -39,7 +39,7 @@ from dronesense.gridding.methods.kriging import Kriging
 from dronesense.gridding.spec import GridSpec
 
 __all__ = ["KRIGING_MAX_SAMPLES", "CVScores", "MethodChoice", "candidates", "choose_method",
-           "cross_validate", "track_segments"]
+           "cross_validate", "line_spacing", "track_segments"]
 
 
 @dataclass
@@ -144,6 +144,84 @@ def track_segments(coordinates: Sequence[ArrayLike], length: float,
     return ids
 
 
+#: Samples this close in track order are on the same pass (see :func:`line_spacing`).
+SAME_PASS_SAMPLES = 10
+
+
+def line_spacing(coordinates: Sequence[ArrayLike], *, aspect: float = 1.0,
+                 tracks: ArrayLike | None = None, order: ArrayLike | None = None,
+                 neighbours: int = 24) -> float | None:
+    """The spacing between neighbouring passes of the track: flight lines side by side or
+    layers above each other (m, the median over the samples).
+
+    For each sample, the nearest sample of another pass: among its ``neighbours`` nearest
+    samples, the first more than :data:`SAME_PASS_SAMPLES` samples away along the track
+    whose distance along the track is more than three times the straight distance (or on
+    another track; position noise makes neighbours on the same pass look apart). Vertical
+    distances count ``aspect`` times (the grid's horizontal over vertical voxel size, as the
+    methods weigh them).
+
+    Returns
+    -------
+    float or None
+        ``None`` when no sample has another pass near it (a single line).
+
+    Examples
+    --------
+    Lines 20 m apart, samples every 2 m along them:
+
+    >>> x = np.tile(np.arange(0.0, 200.0, 2.0), 4)
+    >>> y = np.repeat([0.0, 20.0, 40.0, 60.0], 100)
+    >>> line_spacing((x, y, np.zeros(x.size)))
+    20.0
+    """
+    x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
+    n = x.size
+    if n < 3:
+        return None
+    keys = [k for k in (None if order is None else np.asarray(order, float).ravel(),
+                        None if tracks is None else np.asarray(tracks).ravel()) if k is not None]
+    perm = np.lexsort(keys) if keys else np.arange(n)
+    pts = np.column_stack([x[perm], y[perm], z[perm] * aspect])
+    track = np.zeros(n) if tracks is None else np.asarray(tracks).ravel()[perm]
+    # densely sampled tracks: thin them until the neighbours reach the other passes
+    stride, found = 1, None
+    while n // stride >= 50:
+        spacing, share = _other_pass_distance(pts[::stride], track[::stride], neighbours)
+        if spacing is not None and share >= 0.5:
+            return spacing
+        found = spacing if spacing is not None else found
+        stride *= 2
+    return found
+
+
+def _other_pass_distance(pts: np.ndarray, track: np.ndarray,
+                         neighbours: int) -> tuple[float | None, float]:
+    """Median distance to the nearest sample of another pass (see :func:`line_spacing`) and
+    the share of samples that have one among their ``neighbours`` nearest."""
+    from scipy.spatial import cKDTree
+
+    n = len(pts)
+    # distance along the track over every SAME_PASS_SAMPLES-th sample: position noise
+    # between consecutive samples does not add up
+    knots = np.arange(0, n, SAME_PASS_SAMPLES)
+    if knots[-1] != n - 1:
+        knots = np.append(knots, n - 1)
+    step = np.linalg.norm(np.diff(pts[knots], axis=0), axis=1)
+    along = np.interp(np.arange(n), knots, np.concatenate([[0.0], np.cumsum(step)]))
+    k = min(neighbours, n - 1) + 1
+    dist, idx = cKDTree(pts).query(pts, k=k)
+    dist, idx = dist[:, 1:], idx[:, 1:]
+    apart = np.abs(idx - np.arange(n)[:, None]) > SAME_PASS_SAMPLES
+    other = (apart & (np.abs(along[idx] - along[:, None]) > 3.0 * dist + 1e-9)) | (
+        track[idx] != track[:, None])
+    found = other.any(axis=1)
+    if not found.any():
+        return None, 0.0
+    first = np.argmax(other, axis=1)
+    return float(np.median(dist[found, first[found]])), float(found.mean())
+
+
 def cross_validate(
     method: BaseGridder,
     coordinates: Sequence[ArrayLike],
@@ -156,8 +234,20 @@ def cross_validate(
     tracks: ArrayLike | None = None,
     order: ArrayLike | None = None,
     seed: int = 0,
+    at: str = "points",
+    blocks: str = "voxels",
 ) -> CVScores:
     """Blocked k-fold cross-validation of a method.
+
+    Blocks are pieces of the track four horizontal voxel sizes long (``blocks="voxels"``,
+    default), or twice the spacing between its passes (``blocks="passes"``,
+    :func:`line_spacing`: flight lines side by side, layers above each other, so a held-out
+    piece leaves a gap like the one between the lines). Each held-out sample is compared with
+    the method's prediction at its position (``at="points"``, default), or with the value of
+    its voxel in the grid made from the other folds where that voxel keeps an estimate
+    (``at="voxels"``, the grid users get, whose error counts only the voxels it fills). The
+    coverage is always the share of held-out samples the method predicts at their position.
+    ``docs/gridding.md`` compares the designs with the true error of simulated flights.
 
     Parameters
     ----------
@@ -172,18 +262,36 @@ def cross_validate(
     groups
         Block id per sample (e.g. flight-line ids); default :func:`track_segments`.
     segment_length
-        Track block length in metres; default four horizontal voxel sizes (40 m without spec).
+        Track block length in metres; default by ``blocks``.
     tracks, order
         Track key (vehicle and boot) and time of each sample, so blocks follow each
         vehicle's own path (see :func:`track_segments`); default one track in the given
         order.
+    at
+        ``"points"`` (default) or ``"voxels"`` (with a ``spec``).
+    blocks
+        Default block length when neither ``groups`` nor ``segment_length`` is given:
+        ``"voxels"`` or ``"passes"``.
     """
     x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
     v = np.asarray(values, dtype=float).ravel()
+    if at not in ("voxels", "points"):
+        raise ValueError(f"at must be 'voxels' or 'points', not {at!r}")
+    if blocks not in ("voxels", "passes"):
+        raise ValueError(f"blocks must be 'voxels' or 'passes', not {blocks!r}")
     if groups is None:
-        length = segment_length or (4 * max(spec.spacing[:2]) if spec is not None else 40.0)
+        length = segment_length
+        blocking = "track pieces of {:g} m"
+        if length is None and blocks == "passes":
+            aspect = spec.spacing[0] / spec.spacing[2] if spec is not None else 1.0
+            spacing = line_spacing((x, y, z), aspect=aspect, tracks=tracks, order=order)
+            if spacing:
+                length = round(2 * spacing, 1)
+                blocking += f" (twice the {spacing:.3g} m between passes)"
+        if length is None:
+            length = 4 * max(spec.spacing[:2]) if spec is not None else 40.0
         groups = track_segments((x, y, z), length, tracks=tracks, order=order)
-        blocking = f"track pieces of {length:g} m"
+        blocking = blocking.format(length)
         if tracks is not None:
             ntr = np.unique(np.asarray(tracks)).size
             blocking += f" along {ntr} track{'s' if ntr != 1 else ''} (vehicle, boot)"
@@ -198,28 +306,47 @@ def cross_validate(
     fold_of_group = rng.permutation(uniq.size) % folds
     fold = fold_of_group[gid]
     pred = np.full(v.size, np.nan)
+    scored = np.full(v.size, np.nan)  # what the RMSE is of: voxel values or predictions
     fold_rmse = []
+    voxel = spec.locate(x, y, z) if spec is not None and at == "voxels" else None
     for k in range(folds):
         test = fold == k
         train = ~test
         model = method.clone().fit((x[train], y[train], z[train]), v[train], spec=spec)
         pred[test] = model.predict((x[test], y[test], z[test]))
-        r = pred[test] - v[test]
+        if voxel is None:
+            scored[test] = pred[test]
+        else:
+            est = _estimate(model.grid(spec))
+            inside = test & (voxel >= 0)
+            scored[inside] = est.ravel()[voxel[inside]]
+        r = scored[test] - v[test]
         r = r[np.isfinite(r)]
         fold_rmse.append(float(np.sqrt(np.mean(r**2))) if r.size else float("nan"))
-    ok = np.isfinite(pred)
-    resid = pred[ok] - v[ok]
+    ok = np.isfinite(scored)
+    if not ok.any():  # no held-out sample's voxel keeps an estimate: the predictions
+        ok, scored = np.isfinite(pred), pred
+    resid = scored[ok] - v[ok]
     if resid.size == 0:
         return CVScores(float("nan"), float("nan"), 0.0, folds, uniq.size, blocking, fold_rmse)
     return CVScores(
         rmse=float(np.sqrt(np.mean(resid**2))),
         bias=float(np.mean(resid)),
-        coverage=float(ok.mean()),
+        coverage=float(np.isfinite(pred).mean()),
         folds=folds,
         groups=int(uniq.size),
         blocking=blocking,
         fold_rmse=fold_rmse,
     )
+
+
+def _estimate(ds: xr.Dataset) -> np.ndarray:
+    """The estimate of a method's grid: the variable with the spread and count as its
+    ``ancillary_variables`` (``value`` without a quantity)."""
+    for var in ds.data_vars.values():
+        if "ancillary_variables" in var.attrs:
+            return var.values
+    return ds["value"].values
 
 
 def candidates(spec: GridSpec, kriging: bool = True,

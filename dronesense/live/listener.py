@@ -8,8 +8,10 @@ readings. A program iterates the samples as they are paired; the command line ru
 blocking loop with an operator view.
 
 It is passive: nothing is sent to the vehicle unless ``request_streams`` asks for the
-position and time streams, or ``forward_control`` lets the forwarded ground station command
-it.
+position and time streams (:mod:`dronesense.live.streams`), or ``forward_control`` lets the
+forwarded ground station command it. Ports are bound exclusively, the forwarded ground
+station is locked, vehicles' identities are bound to their addresses, and with a ``key``
+only MAVLink 2 packets signed with it are paired (``docs/security.md``).
 
 Examples
 --------
@@ -44,15 +46,19 @@ from pathlib import Path
 
 from dronesense.errors import InputError, ParameterError
 from dronesense.flight.rows import SampleRow
+from dronesense.live.endpoints import same_endpoint
 from dronesense.live.recorder import Recorder
+from dronesense.live.streams import StreamRequester
 from dronesense.quantities import NameTable
 from dronesense.sources.forward import Forwarder
-from dronesense.sources.link import Link
+from dronesense.sources.framing import Framer
+from dronesense.sources.link import Chunk, Link
 from dronesense.sources.payload.clock import ReceiveClock
 from dronesense.sources.payload.ports import PayloadPort, check_port, plan_ports, receive_rate
 from dronesense.sources.payload.readings import PayloadReadings
 from dronesense.sources.payload.serial_source import SerialPayload
 from dronesense.sources.session_folder import SessionFolder
+from dronesense.sources.signing import Signer, Verifier
 
 __all__ = ["DEFAULT_CONN", "LANDED_GRACE_S", "SUMMARY_INTERVAL_S", "Listener",
            "StreamRequester"]
@@ -64,43 +70,6 @@ SUMMARY_INTERVAL_S = 5.0
 LANDED_GRACE_S = 2.0
 #: Seconds one wait for the link lasts in the loop (the longest a stop waits to be seen).
 TICK_S = 0.1
-
-
-class StreamRequester:
-    """Asks each autopilot that sends no positions yet for the streams pairing needs.
-
-    Sends REQUEST_DATA_STREAM (all streams at 4 Hz) and SET_MESSAGE_INTERVAL for
-    GLOBAL_POSITION_INT (10 Hz), SYSTEM_TIME (1 Hz) and GPS_RAW_INT (5 Hz), at most every 5 s
-    per vehicle, from system 255, component 190. Only a listener with ``request_streams``
-    makes one.
-    """
-
-    def __init__(self, link: Link):
-        from pymavlink.dialects.v20 import ardupilotmega as mavlink
-
-        self.mavlink = mavlink
-        self.link = link
-        self.mav = mavlink.MAVLink(None, srcSystem=255, srcComponent=190)
-        self._next: dict[int, float] = {}
-
-    def poll(self, recorder: Recorder) -> None:
-        """Send the requests to the vehicles that are due."""
-        ml = self.mavlink
-        now = time.monotonic()
-        for sysid, fs in recorder.pairer.states.items():
-            if fs.status is None or len(fs.track) > 0 or now < self._next.get(sysid, 0.0):
-                continue
-            self._next[sysid] = now + 5.0
-            msgs = [ml.MAVLink_request_data_stream_message(sysid, 1, ml.MAV_DATA_STREAM_ALL, 4, 1)]
-            for msg_id, period_us in ((ml.MAVLINK_MSG_ID_GLOBAL_POSITION_INT, 100_000),
-                                      (ml.MAVLINK_MSG_ID_SYSTEM_TIME, 1_000_000),
-                                      (ml.MAVLINK_MSG_ID_GPS_RAW_INT, 200_000)):
-                msgs.append(ml.MAVLink_command_long_message(
-                    sysid, 1, ml.MAV_CMD_SET_MESSAGE_INTERVAL, 0, msg_id, period_us,
-                    0, 0, 0, 0, 0))
-            for m in msgs:
-                self.link.send(bytes(m.pack(self.mav)))
-                self.mav.seq = (self.mav.seq + 1) % 256
 
 
 class Listener:
@@ -150,6 +119,20 @@ class Listener:
         listener itself ever sends).
     baud
         Serial speed of a serial ``conn``.
+    gcs
+        With ``forward``: the only ground station heard (``HOST:PORT``, or ``HOST`` for a
+        TCP client); default the first one, then locked (see
+        :class:`~dronesense.sources.forward.Forwarder`).
+    key
+        MAVLink 2 signing key (32 bytes, :func:`~dronesense.sources.signing.load_key`).
+        Every packet still goes to ``flight.tlog``, but only validly signed ones are paired;
+        unsigned, badly signed and replayed ones are counted (``session.json``
+        ``"security"``); what the listener sends is signed, and only validly signed packets
+        of the forwarded ground station are relayed. The key is never written anywhere.
+    signing_state
+        Where the key's timestamps are kept between runs (replays are refused after a
+        restart): a file path, ``"default"``
+        (:func:`~dronesense.sources.signing.state_path`) or ``None`` (this run only).
     meta
         Extra fields for ``session.json`` (``command_line``, ...).
 
@@ -179,9 +162,17 @@ class Listener:
                  payload_prefixes: Sequence[str] | None = None,
                  payload_sysid: int | None = None, payload_rate: float | str = 1.0,
                  payload_latency_s: float | None = None, request_streams: bool = False,
-                 baud: int = 57600, meta: Mapping | None = None):
+                 baud: int = 57600, gcs: str | None = None, key: bytes | None = None,
+                 signing_state: str | Path | None = "default", meta: Mapping | None = None):
         if forward_control and not forward:
             raise ValueError("forward_control needs a forward connection")
+        if gcs is not None and not forward:
+            raise ParameterError("gcs", "names the ground station of a forward connection; "
+                                 "give forward too")
+        if forward and same_endpoint(conn, forward):
+            raise ParameterError("forward", f"{forward} is the vehicle link's own address "
+                                 f"({conn}): the packets would go back to the vehicle; "
+                                 "give the ground station's address")
         names_file = None
         if names is not None and not isinstance(names, NameTable):
             names_file = str(Path(names).resolve())
@@ -202,15 +193,25 @@ class Listener:
         self._payloads: list[tuple[str, SerialPayload, PayloadReadings]] = []
         self.forwarder: Forwarder | None = None
         self.recorder: Recorder | None = None
+        self.verifier = self.signer = None
+        if key is not None:
+            self.verifier = Verifier(key, state=signing_state)
+            self.signer = Signer(key, link_id=0, state=self.verifier.state)
+        self._uplink_framers: dict = {}
+        self.uplink_refused = 0
         self.link = Link(conn, baud=baud)
         try:
             if forward:
                 try:
-                    self.forwarder = Forwarder(forward)
+                    self.forwarder = Forwarder(forward, gcs=gcs)
                 except ParameterError as err:
-                    raise ParameterError("forward", err.detail) from None
+                    name = "gcs" if err.parameter == "gcs" else "forward"
+                    raise ParameterError(name, err.detail) from None
             doc = dict(meta or {})
             doc.update({"connection": conn, "forward_control": bool(forward_control)})
+            #: updated in place before every write of session.json
+            self.security: dict = {"signing": None, "spoofed": {}, "warnings": []}
+            doc["security"] = self.security
             doc.setdefault("names_file", names_file)
             doc["udp_rcvbuf"] = self.link.rcvbuf
             clock = None
@@ -220,16 +221,21 @@ class Listener:
                     "sysid": payload_sysid, "clock_rate": rate, "latency_s": payload_latency_s,
                     "window_s": clock.window_ms / 1000.0, "bucket_s": clock.bucket_ms / 1000.0,
                 }
+            signing = {} if self.verifier is None else {"verify": self.verifier.verdict}
             self.recorder = Recorder(
                 self.out, names=names, max_gap_s=max_gap_s, lags=lags, forward=self.forwarder,
                 meta=doc, clock=clock, sensors=[p.prefix for p in ports if p.prefix],
-                control=self.link if forward_control else None, on_rows=self._collect)
+                control=self.link if forward_control else None, on_rows=self._collect,
+                **signing)
             for port in ports:
                 self._open_payload(port, clock, payload_sysid, payload_latency_s)
         except BaseException:
             self._close_ports("error")
             raise
-        self.requester = StreamRequester(self.link) if request_streams else None
+        self.requester = StreamRequester(self.link, self.signer) if request_streams else None
+        #: callables given every received chunk after the recorder (the operator views'
+        #: :class:`~dronesense.live.web.watch.VehicleWatch`, a ``LiveWeb``); must not raise
+        self.observers: list[Callable] = []
         self._next_summary = time.monotonic() + SUMMARY_INTERVAL_S
 
     def _open_payload(self, port: PayloadPort, clock: ReceiveClock, sysid: int | None,
@@ -255,6 +261,8 @@ class Listener:
         also = [] if fwd is None else fwd.fileno_list()
         for chunk in self.link.recv(timeout, also=also):
             rec.feed(chunk)
+            for observe in self.observers:
+                observe(chunk)
         if fwd is not None:
             self._poll_forward()
         if self._payloads:
@@ -264,6 +272,7 @@ class Listener:
             self.requester.poll(rec)
         now = time.monotonic()
         if now >= self._next_summary:
+            self._update_security()
             rec.write_summary()
             self._next_summary = now + SUMMARY_INTERVAL_S
 
@@ -302,7 +311,8 @@ class Listener:
         """Record until stopped, then close; returns the ``session.json`` content.
 
         Stops on :meth:`stop`, after ``duration`` seconds, when ``until_landed`` and every
-        vehicle that has flown has disarmed (:data:`LANDED_GRACE_S` later, for the readings
+        vehicle that has flown is on the ground (:meth:`landed`; :data:`LANDED_GRACE_S`
+        later, for the readings
         still on their way), or on Ctrl-C (``stop_reason`` ``"interrupted"``).
         ``on_status(listener)`` is called after every turn of the loop (an operator view).
         """
@@ -334,10 +344,11 @@ class Listener:
             self.stop_reason = reason
 
     def landed(self) -> bool:
-        """Whether some vehicle has flown and every vehicle that has flown is disarmed."""
-        flown = [fs for fs in self._recorder().pairer.states.values() if fs.has_flown]
-        return bool(flown) and all(fs.status is not None and not fs.status.armed
-                                   for fs in flown)
+        """Whether some vehicle has flown and every vehicle that has flown is on the ground:
+        disarmed, or EXTENDED_SYS_STATE says so, or low and still
+        (:meth:`~dronesense.live.recorder.Recorder.landed`): a lost disarmed HEARTBEAT does
+        not keep ``until_landed`` waiting."""
+        return self._recorder().landed()
 
     def close(self, reason: str | None = None) -> dict:
         """Finish the pairing, close files and links, write ``session.json``; returns it.
@@ -385,7 +396,50 @@ class Listener:
         except Exception:  # a broken ground-station link must never stop the recording
             return
         for chunk in chunks:
+            if self.verifier is not None:
+                chunk = self._verified_uplink(chunk)
             self.recorder.feed_uplink(chunk)
+
+    def _verified_uplink(self, chunk: Chunk) -> Chunk:
+        """With a key: only the validly signed packets of what the ground station sent (the
+        rest is counted in ``uplink_refused``; the recorder counts bad bytes)."""
+        framer = self._uplink_framers.get(chunk.peer)
+        if framer is None:
+            framer = self._uplink_framers[chunk.peer] = Framer()
+        res = framer.feed(chunk.data, final=chunk.datagram)
+        keep = bytearray(res.bad)
+        for msg in res.messages:
+            raw = bytes(msg.get_msgbuf())
+            if self.verifier.verdict(raw) == "valid":
+                keep += raw
+            else:
+                self.uplink_refused += 1
+        return Chunk(bytes(keep), chunk.recv_us, chunk.peer, True)
+
+    def _update_security(self) -> None:
+        """The link's identity warnings and the signing counts, for ``session.json``."""
+        sec = self.security
+        sec["spoofed"] = {str(k): n for k, n in sorted(self.link.spoofed.items())}
+        warnings = list(self.link.warnings)
+        if self.forwarder is not None:
+            warnings += self.forwarder.warnings
+            sec["forward_gcs"] = None if self.forwarder.gcs is None else \
+                ":".join(str(x) for x in self.forwarder.gcs if x is not None)
+            sec["forward_foreign"] = self.forwarder.foreign + self.forwarder.refused
+        if self.verifier is not None:
+            sec["signing"] = self.verifier.summary()
+            sec["signing"]["uplink_refused"] = self.uplink_refused
+            line = self.verifier.warning()
+            if line:
+                warnings.append(line)
+        sec["warnings"] = warnings
+
+    def warnings(self) -> list[str]:
+        """Security warnings so far: spoofed system ids, foreign ground stations, packets
+        refused by signing (also in ``session.json`` under ``"security"``)."""
+        if self.recorder is not None and self._final is None:
+            self._update_security()
+        return list(self.security["warnings"])
 
     def _poll_payloads(self) -> None:
         """Pair what the serial payloads sent since the last call; never raises."""
@@ -415,11 +469,15 @@ class Listener:
         doc: dict = {}
         try:
             if self.recorder is not None:
+                if hasattr(self, "security"):
+                    self._update_security()
                 doc = self.recorder.close(reason)
         finally:
             self.link.close()
             if self.forwarder is not None:
                 self.forwarder.close()
+            if self.verifier is not None:
+                self.verifier.save()
         self._final = doc
         return doc
 
@@ -437,3 +495,4 @@ def _check_lags(lags: Mapping[str, float] | None) -> dict[str, float]:
             raise ParameterError("lags", f"{key}={value!r}: not a finite number of seconds")
         out[str(key)] = sec
     return out
+

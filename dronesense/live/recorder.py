@@ -18,7 +18,19 @@ A session directory holds
     with the number of MAVLink packets processed before it
     (:mod:`dronesense.sources.payload.journal`), so that replay interleaves them exactly as live.
 
-:class:`Recorder` is the live path (raw chunks in, files out). :func:`replay` runs a recorded
+:class:`Recorder` is the live path (raw chunks in, files out).
+
+Crash ordering: ``flight.tlog`` is always flushed before the journal, and the journal is
+flushed (tlog first) before its own buffer could spill to the file: every
+:data:`JOURNAL_BATCH` rows at most. So the journal never holds a row whose packets are not in
+the tlog. After a crash (even ``kill -9``) the replay of the tlog gives the journal's
+rows first; at most :data:`FLUSH_INTERVAL_S` of data is lost from the end.
+
+Signing: with a ``verify`` function (a MAVLink 2 signature check returning a
+:class:`~dronesense.sources.framing.Packet` ``signing`` verdict for a packet's bytes), only
+packets whose verdict is ``None`` (no key) or ``"valid"`` are paired and forwarded; every
+packet still goes to ``flight.tlog``, and the others are counted by verdict
+(``signing`` in ``session.json``). :func:`replay` runs a recorded
 tlog through the very same :class:`~dronesense.flight.pipeline.Pipeline`, so it gives exactly
 the journal's rows.
 
@@ -65,15 +77,20 @@ from dronesense.sources.framing import Framer
 from dronesense.sources.link import Chunk
 from dronesense.sources.messages import MessageAdapter
 from dronesense.sources.payload.journal import ReadingJournal
+from dronesense.sources.sampling_events import MESSAGE_TYPES, SamplingJournal
 from dronesense.sources.session_folder import SessionFolder
 
-__all__ = ["FLUSH_INTERVAL_S", "Recorder"]
+__all__ = ["FLUSH_INTERVAL_S", "JOURNAL_BATCH", "Recorder"]
 
 #: Files are flushed at least this often (seconds): a crash loses at most this much.
 FLUSH_INTERVAL_S = 0.5
+#: Journal rows written between two flushes at most: well under the journal's 8 KiB buffer
+#: (a row is < 250 bytes), so the buffer never reaches the file before the tlog is flushed.
+JOURNAL_BATCH = 16
 _REJECT_HEADER = struct.Struct(">QI")
 _TS = struct.Struct(">Q")
 _ID_OF = {cls.msgname: msgid for msgid, cls in mavlink.mavlink_map.items()}
+_SAMPLING = frozenset(MESSAGE_TYPES)  # what the sampling-events journal reads
 
 
 def _utc_now() -> str:
@@ -112,16 +129,27 @@ class Recorder:
     on_rows
         Called with every list of sample rows as soon as it is written to the journal (the
         :class:`~dronesense.live.listener.Listener` hands them to its caller this way).
+    verify
+        ``verify(raw) -> verdict``: the signing verdict of a packet (``None``, ``"valid"``,
+        ``"unsigned"``, ``"invalid"``, ``"replayed"``); None (default) means no key is set.
     """
 
     def __init__(self, out_dir: str | Path, *, names: NameTable | None = None,
                  max_gap_s: float = 1.0, lags: dict[str, float] | None = None,
                  forward=None, meta: dict | None = None, clock=None,
                  sensors: Iterable[str] = (), control=None,
-                 on_rows: Callable[[list[SampleRow]], None] | None = None):
+                 on_rows: Callable[[list[SampleRow]], None] | None = None,
+                 verify: Callable[[bytes], str | None] | None = None):
         self.dir = Path(out_dir)
         self.folder = SessionFolder(self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.dir.exists() and not self.dir.is_dir():
+            raise InputError("exists and is not a folder; choose a session folder",
+                             path=self.dir)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)  # flights/<session>, parents made
+        except OSError as err:  # /proc, no permission, a file on the way
+            raise InputError(f"cannot create the session folder: {err.strerror or err}",
+                             path=self.dir) from None
         if self.folder.tlog.exists():
             raise InputError("already holds a session (flight.tlog exists); choose a new "
                              "directory", path=self.dir)
@@ -153,10 +181,15 @@ class Recorder:
         self._rejected = None
         self._framers: dict[object, Framer] = {}
         # message ids the pairing reads: only these are decoded, the rest only CRC-checked
-        self._decode_ids = frozenset(_ID_OF[t] for t in MessageAdapter.TYPES)
+        self._decode_ids = frozenset(_ID_OF[t] for t in (*MessageAdapter.TYPES, *_SAMPLING))
+        self.sampling = SamplingJournal(self.folder.sampling_events)
         self._last_flush = time.monotonic()
         self.flags: Counter[int] = Counter()
         self.on_rows = on_rows
+        self.verify = verify
+        #: sysid -> [landed_state or None, height m, ground speed m/s, vertical speed m/s]
+        self.motion: dict[int, list] = {}
+        self._unflushed_rows = 0
         self.latest: dict[tuple[int, str], tuple[float, str, str]] = {}
         self.write_summary()
 
@@ -175,18 +208,23 @@ class Recorder:
         if res.bad:
             self._reject(recv_us, bytes(res.bad))
             self.stats.crc_errors += res.crc_errors
+            self.stats.unknown_ids += res.unknown_ids
         msgs = res.messages
         if not msgs:
             return
         self.tlog_packets += len(msgs)
         if self.control is not None and chunk.datagram:
             raw = msgs[0]._msgbuf
-            self._vehicle_peers[raw[5] if raw[0] == 0xFD else raw[3]] = chunk.peer
+            sysid = raw[5] if raw[0] == 0xFD else raw[3]
+            # the vehicle's identity stays bound to the address it first spoke from
+            if self._vehicle_peers.setdefault(sysid, chunk.peer) != chunk.peer:
+                self.stats.identity_conflicts += 1
         stamp = _TS.pack(recv_us)
         stats_packet = self.stats.packet
         process = self.pipeline.push_message
+        verify = self.verify
         rows = None
-        if len(msgs) == 1:
+        if len(msgs) == 1 and verify is None:
             msg = msgs[0]
             raw = msg._msgbuf
             if type(raw) is not bytes:
@@ -196,11 +234,16 @@ class Recorder:
             t = msg._type
             if t == "NAMED_VALUE_FLOAT" or t == "NAMED_VALUE_INT":
                 self._note_value(msg)
+            elif t == "GLOBAL_POSITION_INT" or t == "EXTENDED_SYS_STATE":
+                self._note_flight(msg, raw)
+            if t in _SAMPLING:
+                self.sampling.push(msg, recv_us / 1e6)
             rows = process(msg, recv_us)
             if self.forward is not None:
                 self.forward.send(raw)
         else:
             raws = []
+            sent = []
             rows = []
             for msg in msgs:
                 raw = msg._msgbuf
@@ -209,15 +252,26 @@ class Recorder:
                 raws.append(stamp)
                 raws.append(raw)
                 stats_packet(msg, raw)
+                if verify is not None:
+                    verdict = verify(raw)
+                    if verdict is not None and verdict != "valid":
+                        self.stats.signing[verdict] += 1
+                        continue  # in the raw record only: never paired nor forwarded
+                    self.stats.signing[verdict or "none"] += 1
+                sent.append(raw)
                 t = msg._type
                 if t == "NAMED_VALUE_FLOAT" or t == "NAMED_VALUE_INT":
                     self._note_value(msg)
+                elif t == "GLOBAL_POSITION_INT" or t == "EXTENDED_SYS_STATE":
+                    self._note_flight(msg, raw)
+                if t in _SAMPLING:
+                    self.sampling.push(msg, recv_us / 1e6)
                 got = process(msg, recv_us)
                 if got:
                     rows.extend(got)
             self._tlog.write(b"".join(raws))
-            if self.forward is not None:
-                self.forward.send(b"".join(raws[1::2]))
+            if self.forward is not None and sent:
+                self.forward.send(b"".join(sent))
         self.stats.mark(len(msgs))
         if rows:
             self._write_rows(rows)
@@ -257,6 +311,8 @@ class Recorder:
             up.relayed_bytes += len(raw)
             self._tlog.write(_TS.pack(chunk.recv_us) + raw)
             self.tlog_packets += 1
+            if msg._type in _SAMPLING:
+                self.sampling.push(msg, chunk.recv_us / 1e6)
             rows.extend(self.pipeline.push_message(msg, chunk.recv_us))
         if rows:
             self._write_rows(rows)
@@ -310,13 +366,57 @@ class Recorder:
         _, scale, units = self.pairer.lookup(reading.name)
         return reading.value * scale, units, reading.name
 
+    def _note_flight(self, msg, raw: bytes) -> None:
+        """Keep what tells a landed vehicle: EXTENDED_SYS_STATE, height and speeds."""
+        sysid = raw[5] if raw[0] == 0xFD else raw[3]
+        m = self.motion.get(sysid)
+        if m is None:
+            m = self.motion[sysid] = [None, None, None, None]
+        if msg._type == "EXTENDED_SYS_STATE":
+            payload = raw[10:-2] if raw[0] == 0xFD else raw[6:-2]
+            if raw[0] == 0xFD and raw[2] & 1:
+                payload = raw[10:-15]
+            m[0] = payload[1] if len(payload) > 1 else 0  # zero-trimmed MAVLink 2 payload
+        else:
+            m[1] = msg.relative_alt / 1000.0
+            m[2] = (msg.vx * msg.vx + msg.vy * msg.vy) ** 0.5 / 100.0
+            m[3] = msg.vz / 100.0
+
+    def on_ground(self, sysid: int) -> bool:
+        """Whether a vehicle is on the ground now: disarmed, or its EXTENDED_SYS_STATE says
+        ON_GROUND, or it is below 0.5 m above home and not moving (< 0.3 m/s)."""
+        fs = self.pairer.states.get(sysid)
+        if fs is not None and fs.status is not None and not fs.status.armed:
+            return True
+        m = self.motion.get(sysid)
+        if m is None:
+            return False
+        if m[0] == mavlink.MAV_LANDED_STATE_ON_GROUND:
+            return True
+        return (m[1] is not None and m[1] < 0.5 and m[2] < 0.3 and abs(m[3]) < 0.3)
+
+    def landed(self) -> bool:
+        """Whether some vehicle has flown and every vehicle that has flown is on the ground
+        (:meth:`on_ground`): what ``--until-landed`` waits for. A lost disarmed HEARTBEAT
+        no longer keeps it waiting when EXTENDED_SYS_STATE or the position says landed."""
+        flown = [sysid for sysid, fs in self.pairer.states.items() if fs.has_flown]
+        return bool(flown) and all(self.on_ground(sysid) for sysid in flown)
+
     def _note_value(self, msg) -> None:
         key, scale, units = self.pairer.lookup(msg.name)
         self.latest[(msg._header.srcSystem, key)] = (msg.value * scale, units, msg.name)
 
     def _write_rows(self, rows: Iterable[SampleRow]) -> None:
+        """Append rows to the journal, flushing the tlog and then the journal before the
+        journal's buffer could reach the file on its own."""
         rows = list(rows)
-        self.journal.write(rows)
+        journal = self.journal
+        for k in range(0, len(rows), JOURNAL_BATCH):
+            batch = rows[k : k + JOURNAL_BATCH]
+            if self._unflushed_rows + len(batch) > JOURNAL_BATCH:
+                self._flush_ordered()
+            journal.write(batch)
+            self._unflushed_rows += len(batch)
         flags = self.flags
         for r in rows:
             flags[r.flag] += 1
@@ -333,13 +433,18 @@ class Recorder:
         """Flush files if :data:`FLUSH_INTERVAL_S` has passed (or ``force``)."""
         now = time.monotonic()
         if force or now - self._last_flush >= FLUSH_INTERVAL_S:
-            self._tlog.flush()
-            self.journal.flush()
+            self._flush_ordered()
             if self._payload_journal is not None:
                 self._payload_journal.flush()
             if self._rejected is not None:
                 self._rejected.flush()
             self._last_flush = now
+
+    def _flush_ordered(self) -> None:
+        """Hand the tlog, then the journal to the OS: the journal never gets ahead."""
+        self._tlog.flush()
+        self.journal.flush()
+        self._unflushed_rows = 0
 
     def close(self, reason: str = "stopped") -> dict:
         """Flush pending pairing, close files, write ``session.json``; return its content."""
@@ -355,8 +460,9 @@ class Recorder:
         self._write_rows(self.pipeline.finish())
         self.end_utc = _utc_now()
         self.meta["stop_reason"] = reason
-        self._tlog.close()
+        self._tlog.close()  # first: the journal never gets ahead of the tlog
         self.journal.close()
+        self.sampling.close()
         if self._payload_journal is not None:
             self._payload_journal.close()
         if self._rejected is not None:

@@ -17,6 +17,8 @@ from collections import Counter, deque
 
 __all__ = ["LinkStats", "UplinkStats"]
 
+_KEEP_S = 60.0  # message-rate history kept (seconds)
+
 
 class LinkStats:
     """Counts of what came over the link: messages, loss from sequence numbers, bad input.
@@ -31,9 +33,16 @@ class LinkStats:
         self.bytes = 0
         self.bad_bytes = 0
         self.crc_errors = 0
+        #: frames rejected because no shipped dialect defines their message id
+        self.unknown_ids = 0
+        #: packets (with --forward-control) from another address than the one a vehicle's
+        #: system id was first heard from: never used to route commands
+        self.identity_conflicts = 0
         self.by_type: Counter[str] = Counter()
         self.versions: Counter[str] = Counter()
         self.signed = 0
+        #: signing verdicts (with a key set): "none"/"valid" were used, the others only recorded
+        self.signing: Counter[str] = Counter()
         self.seq: dict[tuple[int, int], list[int]] = {}  # key -> [last, received, lost, dup]
         self.last_packet_mono: float | None = None
         self._recent: deque[list] = deque()  # [monotonic s, packets]
@@ -71,6 +80,8 @@ class LinkStats:
             recent[-1][1] += n
         else:
             recent.append([now, n])
+            while now - recent[0][0] > _KEEP_S:  # bounded: only what rate() can still ask
+                recent.popleft()
 
     def rate(self, window_s: float = 2.0) -> float:
         """Messages per second over the last ``window_s`` seconds."""

@@ -3,22 +3,37 @@
 The functions read a :class:`~dronesense.live.recorder.Recorder` (its statistics, pairing
 state, forward link and serial payloads) and build plain dicts; the recorder writes them.
 
+``"warnings"`` holds the pairing's own warnings (as the operator view shows them);
+``"alerts"`` (:func:`session_alerts`) every line the operator must know about the session:
+those warnings, GPS loss, reboots, a stale link or a payload that is down, duplicated packets,
+packets refused by signing and spoofed system ids.
+
 Examples
 --------
 >>> pymavlink_version() != ""
 True
+>>> for line in session_alerts({"samples": {"by_flag": {"0": 8, "4": 2}},
+...                                "duplicates": 3, "duplicate_messages_not_paired": 1}):
+...     print(line)
+GPS loss: 2 reading(s) without GPS fix (flag 4): kept, not placed
+duplicates: 3 repeated packet(s) kept in flight.tlog; 1 message(s) paired once, not twice
 """
 
 from __future__ import annotations
 
 import platform
+import time
 
 import pymavlink
 
 from dronesense._version import __version__
 from dronesense.sources.messages import mode_name
 
-__all__ = ["forward_summary", "payload_summary", "pymavlink_version", "session_summary"]
+__all__ = ["STALE_S", "forward_summary", "payload_summary", "pymavlink_version",
+           "session_alerts", "session_summary"]
+
+#: A link silent this long (seconds) while recording is reported as stale.
+STALE_S = 5.0
 
 
 def session_summary(recorder) -> dict:
@@ -49,7 +64,7 @@ def session_summary(recorder) -> dict:
             },
         }
     unknown = {k: v for k, v in st.by_type.items() if k.startswith("UNKNOWN_")}
-    return {
+    doc = {
         "format": "dronesense-session-1",
         "start_utc": recorder.start_utc,
         "end_utc": recorder.end_utc,
@@ -64,15 +79,23 @@ def session_summary(recorder) -> dict:
         "bytes": st.bytes,
         "bad_bytes": st.bad_bytes,
         "crc_errors": st.crc_errors,
+        "rejected_unknown_ids": st.unknown_ids,
+        "identity_conflicts": st.identity_conflicts,
         "unknown_message_ids": sum(unknown.values()),
         "signed_packets": st.signed,
+        "signing": dict(sorted(st.signing.items())),
+        "duplicates": sum(v["duplicates"] for v in st.loss().values()),
+        "duplicate_messages_not_paired": recorder.pipeline.adapter.duplicates,
+        "bad_positions": recorder.pipeline.adapter.bad_positions,
+        "gcs_id_conflicts": recorder.pipeline.adapter.gcs_id_conflicts,
         "mavlink_versions": dict(st.versions),
         "messages": dict(sorted(st.by_type.items())),
         "loss": st.loss(),
         "loss_total": round(st.total_loss(), 6),
         "ignored_gcs_messages": recorder.pipeline.adapter.ignored_gcs,
         "vehicles": vehicles,
-        "warnings": [w for fs in pairer.states.values() for w in fs.warnings()],
+        "warnings": [w for fs in pairer.states.values() for w in fs.warnings()]
+                    + recorder.pipeline.adapter.warnings(),
         "samples": {
             "total": recorder.journal.rows,
             "by_quantity": dict(sorted(pairer.counts.items())),
@@ -82,6 +105,58 @@ def session_summary(recorder) -> dict:
         "forward": None if recorder.forward is None else forward_summary(recorder),
         **({"payloads": payload_summary(recorder)} if recorder.payloads else {}),
     }
+    silent = None
+    if recorder.end_utc is None and st.last_packet_mono is not None:
+        silent = time.monotonic() - st.last_packet_mono
+    doc["alerts"] = session_alerts(doc, silent_s=silent)
+    return doc
+
+
+_REASONS = {"4": "GPS loss: {n} reading(s) without GPS fix (flag 4): kept, not placed",
+            "5": "reboot: {n} reading(s) across an autopilot reboot (flag 5): not placed"}
+
+
+def session_alerts(doc: dict, silent_s: float | None = None) -> list[str]:
+    """Every line the operator must know about a session, from its ``session.json``
+    content: the pairing warnings, GPS loss, reboots, a stale link (``silent_s`` seconds
+    without a packet while recording, over :data:`STALE_S`) or a payload that is down,
+    duplicated packets, packets refused by signing and spoofed system ids (the listener's
+    ``security`` warnings)."""
+    out = list(doc.get("warnings", ()))
+    flags = doc.get("samples", {}).get("by_flag", {})
+    for flag, text in _REASONS.items():
+        if flags.get(flag):
+            out.append(text.format(n=flags[flag]))
+    for sysid, v in doc.get("vehicles", {}).items():
+        if v.get("reboots"):
+            out.append(f"reboot: vehicle {sysid} rebooted {v['reboots']} time(s)")
+    if silent_s is not None and silent_s > STALE_S:
+        out.append(f"stale: nothing received from the vehicle for {silent_s:.0f} s")
+    for source, p in (doc.get("payloads") or {}).items():
+        if source == "receive_clock":
+            continue
+        if p.get("connected") is False or p.get("listener_errors"):
+            out.append(f"payload {source}: down"
+                       + (f" ({p['listener_last_error']})" if p.get("listener_last_error")
+                          else ""))
+    if doc.get("duplicates"):
+        out.append(f"duplicates: {doc['duplicates']} repeated packet(s) kept in flight.tlog; "
+                   f"{doc.get('duplicate_messages_not_paired', 0)} message(s) paired once, "
+                   "not twice")
+    refused = {k: n for k, n in doc.get("signing", {}).items()
+               if k not in ("valid", "none") and n}
+    sec = doc.get("security") or {}
+    if refused and not any(w.startswith("signing:") for w in sec.get("warnings") or ()):
+        parts = ", ".join(f"{n} {k}" for k, n in sorted(refused.items()))
+        out.append(f"signing: {sum(refused.values())} packet(s) refused ({parts}); kept in "
+                   "flight.tlog, not paired")
+    if doc.get("identity_conflicts"):
+        out.append(f"spoofed ids: {doc['identity_conflicts']} packet(s) claimed a vehicle's "
+                   "system id from another address: recorded, never used to route commands")
+    for sysid, n in (sec.get("spoofed") or {}).items():
+        out.append(f"spoofed ids: system {sysid} spoke from another address {n} time(s)")
+    out.extend(sec.get("warnings") or ())
+    return list(dict.fromkeys(out))
 
 def forward_summary(recorder) -> dict:
     """The forwarded ground station: packets sent to it, and what it sent back."""

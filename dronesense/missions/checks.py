@@ -133,6 +133,10 @@ def check(mission: Mission, limits: Limits | None = None) -> list[str]:
     last: tuple[float, float, float] | None = None
     for seq, item in enumerate(mission.items, start=1):
         where = f"item {seq} ({item.name})"
+        if any(math.isinf(v) for v in item.all_params):
+            problems.append(f"{where}: a parameter is infinite (allowed: finite numbers, "
+                            "NaN for unset)")
+            continue
         if commands is not None and item.command not in commands:
             problems.append(f"{where}: command {item.command} is not supported by "
                             f"{limits.target}")

@@ -117,7 +117,11 @@ def _number(value: object, where: str) -> float:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"{where}: expected a number, got {value!r}")
-    return float(value)
+    value = float(value)
+    if not math.isfinite(value):  # JSON's Infinity/NaN: an unset param is null
+        raise InputError(f"{where}: {value} is not allowed: expected a finite number (null "
+                         "for unset)")
+    return value
 
 
 def _simple(raw: dict, where: str) -> MissionItem:

@@ -178,7 +178,22 @@ class MissionClient:
             if self.home_item is None:
                 self.home_item = msg.autopilot == _M.MAV_AUTOPILOT_ARDUPILOTMEGA
             return self
-        raise self._error(MissionTimeout, f"no vehicle heartbeat within {timeout:g} s")
+        raise self._error(MissionTimeout, f"no vehicle heartbeat within {timeout:g} s"
+                          + self._signing_note())
+
+    def _signing_note(self) -> str:
+        """Why nothing was heard, when MAVLink 2 signing refused what came."""
+        signing = getattr(getattr(self.conn, "mav", None), "signing", None)
+        if signing is None:
+            return ""
+        if signing.secret_key is None:
+            return " (it may sign its packets: give the key)" if signing.sig_count else ""
+        if signing.badsig_count:
+            return (f" ({signing.badsig_count} packets signed with another key, or replayed, "
+                    "were refused)")
+        if not signing.goodsig_count:
+            return " (nothing signed with the key was heard; unsigned packets are refused)"
+        return ""
 
     def _ours(self, msg) -> bool:
         if self.target_system is not None and msg.get_srcSystem() != self.target_system:

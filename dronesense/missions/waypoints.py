@@ -80,6 +80,11 @@ def loads(text: str, source: str = "<waypoints>") -> Mission:
             autocontinue = bool(int(fields[11]))
         except ValueError:
             raise InputError(f"{where}: not a number in {line.strip()!r}", path=source) from None
+        bad = next((f for f, v in zip(fields[4:11], values, strict=True)
+                    if math.isinf(v)), None)
+        if bad is not None:
+            raise InputError(f"{where}: {bad!r} is not allowed: expected a finite number",
+                             path=source)
         if seq != len(items):
             raise InputError(f"{where}: sequence number {seq}, expected {len(items)}",
                              path=source)

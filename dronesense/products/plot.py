@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,10 +32,12 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from dronesense.errors import ParameterError
+from dronesense.geo import LocalFrame
 from dronesense.products.sections import curtain, data_variable, horizontal_slices, vertical_profile
 from dronesense.quantities import display_units
 
-__all__ = ["plot_profile", "plot_section", "plot_slices", "plot_slices_vs_truth"]
+__all__ = ["compass", "place", "plot_profile", "plot_section", "plot_slices",
+           "plot_slices_vs_truth"]
 
 
 def _key(da: xr.DataArray) -> str | None:
@@ -68,14 +71,90 @@ def _level(z: xr.DataArray, value: float) -> str:
     return f"{word} {value:g} m"
 
 
-def _method(ds: xr.Dataset) -> str:
-    """Method name and its cross-validation score, for titles."""
+def _method(ds: xr.Dataset, units: str = "") -> str:
+    """Method name and its cross-validation score (with units), for titles."""
     made_by = str(ds.attrs.get("made_by", ""))
     name = made_by.split("(")[0] or "grid"
     rmse = ds.attrs.get("cross_validation_rmse")
     if rmse is not None and np.isfinite(rmse):
-        name += f", CV RMSE {float(rmse):.3g}"
+        name += f", CV RMSE {float(rmse):.3g}" + (f" {units}" if units else "")
     return name
+
+
+def _frame(ds: xr.Dataset) -> LocalFrame | None:
+    """The grid's local frame (its ``grid_mapping``, else the grid spec's origin)."""
+    if "crs" in ds.variables:
+        try:
+            return LocalFrame.from_cf(ds["crs"].attrs)
+        except Exception:  # not a dronesense frame: fall back to the spec
+            pass
+    try:
+        origin = json.loads(ds.attrs.get("dronesense_grid_spec", "{}")).get("origin")
+    except ValueError:
+        origin = None
+    return None if not origin else LocalFrame(origin[0], origin[1])
+
+
+def place(lat: float, lon: float) -> str:
+    """``50.9341 N 6.9531 E``: a point as people read it.
+
+    >>> place(50.93412, -6.95312)
+    '50.9341 N 6.9531 W'
+    """
+    return (f"{abs(lat):.4f} {'N' if lat >= 0 else 'S'} "
+            f"{abs(lon):.4f} {'E' if lon >= 0 else 'W'}")
+
+
+def _origin(ds: xr.Dataset) -> str:
+    """What the axes' zero is: ``of 50.9341 N 6.9531 E`` (else ``of the grid origin``)."""
+    frame = _frame(ds)
+    return "of the grid origin" if frame is None else f"of {place(frame.lat, frame.lon)}"
+
+
+def _when_where(ds: xr.Dataset) -> str:
+    """Date (UTC) and place of a grid for titles: ``2025-06-14, near 50.9934 N 6.9877 E``."""
+    parts = []
+    start = ds.attrs.get("time_coverage_start")
+    if start:
+        parts.append(str(start)[:10])
+    elif "time" in ds.coords and ds["time"].size and ds["time"].dtype.kind == "M":
+        parts.append(str(np.datetime_as_string(ds["time"].values.ravel()[0], unit="D")))
+    frame = _frame(ds)
+    if frame is not None:
+        parts.append(f"near {place(frame.lat, frame.lon)}")
+    return ", ".join(parts)
+
+
+_COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+def compass(bearing_deg: float) -> str:
+    """Eight-point compass name of a bearing (degrees clockwise from north).
+
+    >>> compass(0.0), compass(100.0), compass(225.0), compass(350.0)
+    ('N', 'E', 'SW', 'N')
+    """
+    return _COMPASS[int(((bearing_deg % 360.0) + 22.5) // 45.0) % 8]
+
+
+def _overlay(ax, ds: xr.Dataset, track, source) -> None:
+    """Flight track (a samples Dataset or ``(lat, lon)`` arrays) and source on a map axis."""
+    frame = _frame(ds)
+    if frame is None:
+        return
+    if track is not None:
+        if isinstance(track, xr.Dataset):
+            lat, lon = track["lat"].values, track["lon"].values
+        else:
+            lat, lon = track
+        lat, lon = np.asarray(lat, float), np.asarray(lon, float)
+        ok = np.isfinite(lat) & np.isfinite(lon)
+        if ok.any():
+            x, y, _ = frame.forward(lat[ok], lon[ok])
+            ax.plot(x, y, "-", lw=0.6, color="0.25", alpha=0.6, label="track")
+    if source is not None:
+        x, y, _ = frame.forward(source[0], source[1])
+        ax.plot(float(x), float(y), "^", ms=8, color="red", mec="white", label="source")
 
 
 def _masked_style(ax) -> None:
@@ -118,12 +197,16 @@ def _extend(values, vmin: float, vmax: float) -> str:
 
 
 def plot_slices(ds: xr.Dataset, path: str | Path | None = None, *, name: str | None = None,
-                levels: Sequence[float] | None = None, cmap: str = "viridis") -> Figure:
+                levels: Sequence[float] | None = None, cmap: str = "viridis",
+                track=None, source: tuple[float, float] | None = None) -> Figure:
     """One map per level of the estimate (x east, y north, metres from the origin).
 
+    Each panel is titled by its level (the grid's own ``z`` values: the flown layers when
+    the grid was made on them) and has its own colour bar (one scale for all panels).
     Voxels without an estimate (no data support) are grey-hatched; voxels holding samples
     are marked with dots, so measured and interpolated voxels can be told apart. The colour
     scale spans the 1-99 % range of the values (arrows on the bar when values lie outside).
+    The axes say where their origin is; the title gives the date and place.
 
     Parameters
     ----------
@@ -137,6 +220,10 @@ def plot_slices(ds: xr.Dataset, path: str | Path | None = None, *, name: str | N
         Levels (m) to show, nearest taken (default: every level with an estimate).
     cmap
         Matplotlib colour map.
+    track
+        The flight track drawn on every panel: a samples Dataset or ``(lat, lon)`` arrays.
+    source
+        ``(lat, lon)`` of a source, marked with a red triangle.
 
     Returns
     -------
@@ -146,9 +233,10 @@ def plot_slices(ds: xr.Dataset, path: str | Path | None = None, *, name: str | N
     n = da.sizes["z"]
     cols = min(n, 4)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(3.6 * cols + 1.0, 3.3 * rows + 0.5), layout="constrained")
+    fig = Figure(figsize=(4.4 * cols + 0.4, 3.5 * rows + 0.8), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
     vmin, vmax = _limits(da.values)
+    origin = _origin(ds)
     count = (ds["number_of_observations"].sel(z=da.z)
              if "number_of_observations" in ds else None)
     mesh = None
@@ -163,19 +251,24 @@ def plot_slices(ds: xr.Dataset, path: str | Path | None = None, *, name: str | N
         if count is not None:
             jj, ii = np.nonzero(count.isel(z=k).values > 0)
             ax.plot(da.x.values[ii], da.y.values[jj], ".", ms=2, color="k", alpha=0.5)
+        _overlay(ax, ds, track, source)
         filled = int(np.isfinite(level.values).sum())
         ax.set_title(f"{_level(da.z, float(level.z))} ({filled} voxels)", fontsize=9)
         ax.set_aspect("equal")
         if k // cols == rows - 1 or k + cols >= n:
-            ax.set_xlabel("east of origin [m]")
+            ax.set_xlabel(f"m east {origin}", fontsize=8)
         if k % cols == 0:
-            ax.set_ylabel("north of origin [m]")
-    if mesh is not None:
-        fig.colorbar(mesh, ax=axes, label=_label(da), shrink=0.8,
+            ax.set_ylabel(f"m north {origin}", fontsize=8)
+        fig.colorbar(mesh, ax=ax, label=f"[{_units(da)}]", shrink=0.85,
                      extend=_extend(da.values, vmin, vmax))
     note = "dots: voxels with samples; " if count is not None else ""
-    fig.suptitle(f"{da.attrs.get('long_name', da.name)} [{_units(da)}] by {_method(ds)}\n"
-                 f"{note}hatched: no estimate (no data support)", fontsize=9)
+    if track is not None or source is not None:
+        note += "line: flight track; " if track is not None else ""
+        note += "red triangle: source; " if source is not None else ""
+    when = _when_where(ds)
+    fig.suptitle(f"{da.attrs.get('long_name', da.name)} [{_units(da)}] by "
+                 f"{_method(ds, _units(da))}" + (f"; {when}" if when else "") +
+                 f"\n{note}hatched: no estimate (no data support)", fontsize=9)
     return _save(fig, path)
 
 
@@ -203,8 +296,10 @@ def plot_profile(ds: xr.Dataset, path: str | Path | None = None, *,
     ax.set_xlabel(_label(ds[var]))
     ax.set_ylabel(_zlabel(ds.z))
     ax.legend(fontsize=8)
+    when = _when_where(ds)
     ax.set_title(f"vertical profile of {ds[var].attrs.get('long_name', var)} "
-                 f"[{_units(ds[var])}]\nover voxels with an estimate, by {_method(ds)}",
+                 f"[{_units(ds[var])}]\nover voxels with an estimate, by "
+                 f"{_method(ds, _units(ds[var]))}" + (f"\n{when}" if when else ""),
                  fontsize=9)
     return _save(fig, path)
 
@@ -226,12 +321,29 @@ def plot_section(ds: xr.Dataset, start: tuple[float, float], end: tuple[float, f
     mesh = ax.pcolormesh(sec.distance, sec.z, sec, vmin=vmin, vmax=vmax, cmap=cmap,
                          shading="nearest")
     fig.colorbar(mesh, ax=ax, label=_label(sec), extend=_extend(sec.values, vmin, vmax))
-    ax.set_xlabel("distance along section [m]")
+    bearing = _bearing(start, end)
+    left, right = compass(bearing + 180.0), compass(bearing)
+    ax.set_xlabel(f"distance along the section from its {left} end "
+                  f"({place(*start)}) [m]")
     ax.set_ylabel(_zlabel(ds.z))
-    ax.set_title(f"{sec.attrs.get('long_name', sec.name)} [{_units(sec)}] by {_method(ds)}: "
-                 f"section {start[0]:.5f},{start[1]:.5f} → {end[0]:.5f},{end[1]:.5f}\n"
-                 "hatched: no estimate (no data support)", fontsize=9)
+    for x, text, ha in ((0.0, left, "left"), (1.0, right, "right")):
+        ax.text(x, 1.01, text, transform=ax.transAxes, ha=ha, va="bottom",
+                fontsize=11, fontweight="bold")
+    when = _when_where(ds)
+    ax.set_title(f"{sec.attrs.get('long_name', sec.name)} [{_units(sec)}] by "
+                 f"{_method(ds, _units(sec))}" + (f"; {when}" if when else "") +
+                 f"\nsection {left} {place(*start)} → {right} {place(*end)} "
+                 f"(bearing {bearing:.0f}°); hatched: no estimate", fontsize=9, pad=16)
     return _save(fig, path)
+
+
+def _bearing(start: tuple[float, float], end: tuple[float, float]) -> float:
+    """Initial bearing (degrees from north) of the line ``start`` -> ``end``."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*start, *end))
+    dlon = lon2 - lon1
+    y = math.sin(dlon) * math.cos(lat2)
+    x = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(dlon)
+    return math.degrees(math.atan2(y, x)) % 360.0
 
 
 def plot_slices_vs_truth(grid: xr.Dataset | xr.DataArray, truth: xr.DataArray,
@@ -268,7 +380,9 @@ def plot_slices_vs_truth(grid: xr.Dataset | xr.DataArray, truth: xr.DataArray,
     est = est.sel(z=list(levels), method="nearest")
     tru = truth.sel(z=est.z.values, method="nearest")
     n = est.sizes["z"]
-    fig = Figure(figsize=(11.5, 3.0 * n + 0.9), layout="constrained")
+    src = grid if isinstance(grid, xr.Dataset) else xr.Dataset()
+    origin = _origin(src)
+    fig = Figure(figsize=(13.0, 3.0 * n + 0.9), layout="constrained")
     axes = fig.subplots(n, 3, squeeze=False)
     vmin, vmax = _limits(est.values, tru.values)
     diff = est.values - tru.values
@@ -292,18 +406,17 @@ def plot_slices_vs_truth(grid: xr.Dataset | xr.DataArray, truth: xr.DataArray,
         axes[k, 2].set_title(f"grid - truth, z = {z:g} m", fontsize=9)
         for ax in axes[k]:
             ax.set_aspect("equal")
-            ax.set_ylabel("north of origin [m]", fontsize=8)
+            ax.set_ylabel(f"m north {origin}", fontsize=8)
         for ax in (axes[k, 0], axes[k, 2]):
             _masked_style(ax)
         if k == n - 1:
             for ax in axes[k]:
-                ax.set_xlabel("east of origin [m]", fontsize=8)
-        fig.colorbar(m1, ax=axes[k, :2], label=_label(est), shrink=0.9,
-                     extend=_extend(np.concatenate([est.values.ravel(), tru.values.ravel()]),
-                                    vmin, vmax))
+                ax.set_xlabel(f"m east {origin}", fontsize=8)
+        ext = _extend(np.concatenate([est.values.ravel(), tru.values.ravel()]), vmin, vmax)
+        fig.colorbar(m1, ax=axes[k, 0], label=f"[{_units(est)}]", shrink=0.9, extend=ext)
+        fig.colorbar(m1, ax=axes[k, 1], label=f"[{_units(est)}]", shrink=0.9, extend=ext)
         fig.colorbar(m3, ax=axes[k, 2], shrink=0.9, label=f"grid - truth [{_units(est)}]")
-    src = grid if isinstance(grid, xr.Dataset) else xr.Dataset()
     fig.suptitle(f"{est.attrs.get('long_name', est.name)} [{_units(est)}]: "
-                 f"{_method(src) if src.attrs else 'grid'} vs true field; "
+                 f"{_method(src, _units(est)) if src.attrs else 'grid'} vs true field; "
                  f"{_zlabel(est.z)}; hatched: no estimate", fontsize=9)
     return _save(fig, path)

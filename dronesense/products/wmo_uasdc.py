@@ -353,6 +353,13 @@ def write_wmo_uasdc(samples, directory: str | Path, *, operator: str | int, airf
         As :func:`to_wmo_uasdc`, or when ``directory`` is a file or cannot be written.
     """
     wmo = to_wmo_uasdc(samples, operator=operator, airframe=airframe, **options)
+    return write_uasdc_dataset(wmo, directory, operator=operator, airframe=airframe)
+
+
+def write_uasdc_dataset(wmo, directory: str | Path, *, operator: str | int,
+                        airframe: str) -> Path:
+    """Write a :func:`to_wmo_uasdc` Dataset into ``directory`` under the campaign's file
+    name (:func:`uasdc_filename` of its first record); returns the path."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise InputError("is a file: the UAS-DC profile writes its own file name into a "

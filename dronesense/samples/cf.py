@@ -153,7 +153,9 @@ def samples_attributes(*, keys: Sequence[str], names: NameTable, times: np.ndarr
         source=source or "MAVLink telemetry", featureType="trajectory",
         processing_level="sensor readings paired with interpolated positions; not calibrated "
                          "by dronesense",
-        comment="flag 0 marks samples with a position; see flag_meanings",
+        comment="flag 0: paired with a position (used by grids and maps); 6: position kept "
+                "but the value outside its plausible range; others: no position. See "
+                "flag_meanings",
     )
     known_times = np.asarray(times).astype("datetime64[us]")
     known_times = known_times[~np.isnat(known_times)]

@@ -34,10 +34,23 @@ from dronesense.samples.cf import (
     samples_attributes,
     time_encoding,
     trajectories,
+    trajectory_id,
 )
 
 
-def _var_name(quantity: str) -> str:
+def trajectory_index(sysid: np.ndarray, boot: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """:func:`~dronesense.samples.cf.trajectories` on one integer key per observation (a
+    sort of integers, not of rows: the same ids and index)."""
+    sysid, boot = np.asarray(sysid, dtype=np.int64), np.asarray(boot, dtype=np.int64)
+    if sysid.size and (boot.min() < 0 or boot.max() >= 2**31 or sysid.min() < 0):
+        return trajectories(sysid, boot)
+    keys, index = np.unique(sysid << 32 | boot, return_inverse=True)
+    ids = [trajectory_id(int(k >> 32), int(k & 0xFFFFFFFF)) for k in keys.tolist()]
+    return ids, np.asarray(index, dtype=np.int32).reshape(-1)
+
+
+def variable_name(quantity: str) -> str:
+    """The netCDF variable name of a quantity key (letters, digits and ``_``)."""
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in quantity) or "unnamed"
     return name if name[0].isalpha() else f"q_{name}"
 
@@ -55,7 +68,9 @@ def to_dataset(rows: Sequence[SampleRow], names=None, *, history: str = "", sour
     Parameters
     ----------
     rows
-        Sample rows, e.g. from :func:`read_journal` or a :class:`~dronesense.flight.pairing.Pairer`.
+        Sample rows, e.g. from :func:`read_journal` or a :class:`~dronesense.flight.pairing.Pairer`,
+        or :class:`~dronesense.flight.columns.SampleColumns` (the same Dataset, built from the
+        arrays).
     names
         A :class:`~dronesense.quantities.NameTable` for quantity metadata (default table if
         omitted). Quantities it does not know get a ``long_name`` naming the wire name.
@@ -78,19 +93,26 @@ def to_dataset(rows: Sequence[SampleRow], names=None, *, history: str = "", sour
 
     names = names if names is not None else NameTable.default()
 
+    columnar = hasattr(rows, "quantity_code")  # SampleColumns: no Python object per row
+
     def col(name, dtype=float):
+        if columnar:
+            return np.asarray(rows.column(name), dtype=dtype).reshape(-1)
         k = COLUMNS.index(name)
         if dtype is float:
             return np.array([np.nan if r[k] is None else r[k] for r in rows], dtype=float)
         return np.array([r[k] for r in rows], dtype=dtype).reshape(-1)
 
-    times = np.array(
-        [np.datetime64(r.time_utc[:-1], "us") if r.time_utc else np.datetime64("NaT", "us")
-         for r in rows],
-        dtype="datetime64[us]",
-    ).astype("datetime64[ns]")
+    if columnar:
+        times = rows.datetimes()
+    else:
+        times = np.array(
+            [np.datetime64(r.time_utc[:-1], "us") if r.time_utc else np.datetime64("NaT", "us")
+             for r in rows],
+            dtype="datetime64[us]",
+        ).astype("datetime64[ns]")
     sysid, boot = col("sysid", np.int32), col("boot", np.int32)
-    ids, index = trajectories(sysid, boot)
+    ids, index = trajectory_index(sysid, boot)
     lat, lon, alt = col("lat"), col("lon"), col("alt_amsl")
     attrs = VARIABLE_ATTRS
     ds = xr.Dataset(
@@ -126,12 +148,13 @@ def to_dataset(rows: Sequence[SampleRow], names=None, *, history: str = "", sour
         if known is not None:
             qattrs = known.attrs()
         else:
-            first = next(r for r in rows if r.quantity == key)
+            first = (rows.select(np.flatnonzero(mask)[:1]).rows()[0] if columnar
+                     else next(r for r in rows if r.quantity == key))
             qattrs = {"long_name": f"unmapped reading {first.name!r}", "units": first.units}
         qattrs["coordinates"] = QUANTITY_COORDINATES
         qattrs["ancillary_variables"] = "flag position_gap"
         qattrs["coverage_content_type"] = QUANTITY_CONTENT_TYPE
-        ds[_var_name(key)] = ("obs", data, qattrs)
+        ds[variable_name(key)] = ("obs", data, qattrs)
     ds.attrs.update(samples_attributes(
         keys=keys, names=names, times=times, lat=lat, lon=lon, altitude=alt,
         trajectory_count=len(ids),
@@ -140,7 +163,7 @@ def to_dataset(rows: Sequence[SampleRow], names=None, *, history: str = "", sour
     ds.time.encoding.update(time_encoding(times))
     for text in ("trajectory_id", "name", "time_source"):
         ds[text].encoding.update(STRING_ENCODING)
-    if not rows:
+    if not len(rows):
         ds.attrs["comment"] = "no samples"
     return ds
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -102,10 +103,41 @@ def read_rows(path: str | Path) -> list[SampleRow]:
     path = _samples_path(path)
     suffix = path.suffix.lower()
     if path.is_dir() or suffix == ".csv":
-        return read_journal(path)
+        try:
+            rows = read_journal(path)
+        except UnicodeDecodeError as err:
+            raise InputError(f"not a samples journal: byte {err.start} is not UTF-8 text",
+                             path=path) from None
+        return _checked_times(rows, path)
     if suffix == ".parquet":
         return _read_parquet(path)
     return from_dataset(_open_netcdf(path))
+
+
+def _utc_ok(text: str) -> bool:
+    import numpy as np
+
+    if not text.endswith("Z"):
+        return False
+    try:
+        np.datetime64(text[:-1], "us")
+    except ValueError:
+        return False
+    return True
+
+
+def _checked_times(rows: list[SampleRow], path: Path) -> list[SampleRow]:
+    """Rows whose ``time_utc`` is not an ISO 8601 UTC time keep their data without a UTC time
+    (as a reading before the clock was known); a warning says how many and which."""
+    bad = [k for k, r in enumerate(rows) if r.time_utc is not None and not _utc_ok(r.time_utc)]
+    if not bad:
+        return rows
+    for k in bad:
+        rows[k] = rows[k]._replace(time_utc=None)
+    warnings.warn(f"{path}: {len(bad)} rows with a time_utc that is not an ISO 8601 UTC time "
+                  f"(first: data row {bad[0] + 1}, {rows[bad[0]].name}) kept without a UTC "
+                  "time", RuntimeWarning, stacklevel=3)
+    return rows
 
 
 def as_paths(path_or_paths) -> list[Path]:

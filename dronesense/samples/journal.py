@@ -58,6 +58,36 @@ def format_row(row: SampleRow) -> list[str]:
     return fields
 
 
+def _fmt_floats(values) -> list[str]:
+    """:func:`_fmt` of a float array, at once (numpy's shortest repr is Python's)."""
+    import numpy as np
+
+    a = np.asarray(values, dtype=float)
+    out = a.astype(str).astype(object)
+    whole = np.isfinite(a) & (a == np.trunc(a)) & (np.abs(a) < 1e15)
+    out[whole] = a[whole].astype(np.int64).astype(str)
+    out[np.isnan(a)] = ""
+    return out.tolist()
+
+
+def format_columns(cols) -> list[list[str]]:
+    """The journal fields of :class:`~dronesense.flight.columns.SampleColumns`, column by
+    column (:func:`format_row` of each row, in columns)."""
+    import numpy as np
+
+    stamps = np.datetime_as_string(cols.unix_us.astype("datetime64[us]"), unit="us")
+    utc = np.char.add(stamps, "Z").astype(object)
+    utc[~cols.has_utc] = ""
+    units = np.array([text_units(u) for u in cols.units] + [""], dtype=object)
+    return [utc.tolist(), _fmt_floats(cols.time_boot_ms), cols.boot.astype(str).tolist(),
+            cols.sysid.astype(str).tolist(), _fmt_floats(cols.lat), _fmt_floats(cols.lon),
+            _fmt_floats(cols.alt_amsl), _fmt_floats(cols.height),
+            cols.column("quantity").tolist(), cols.column("name").tolist(),
+            _fmt_floats(cols.value), units[cols.quantity_code].tolist(),
+            _fmt_floats(cols.position_gap), cols.flag.astype(str).tolist(),
+            cols.column("time_source").tolist()]
+
+
 def parse_row(fields: Sequence[str]) -> SampleRow:
     """A :class:`SampleRow` from journal fields (inverse of :func:`format_row`)."""
     if len(fields) != len(COLUMNS):
@@ -109,6 +139,12 @@ class JournalWriter:
         self._csv.writerows(lines)
         self.rows += len(lines)
 
+    def write_columns(self, cols) -> None:
+        """Append the rows of :class:`~dronesense.flight.columns.SampleColumns`: the same
+        text as :meth:`write` of their rows, formatted a column at a time."""
+        self._csv.writerows(zip(*format_columns(cols), strict=True))
+        self.rows += len(cols)
+
     def flush(self) -> None:
         """Hand buffered rows to the operating system."""
         self._fh.flush()
@@ -134,7 +170,7 @@ def read_journal(path: str | Path) -> list[SampleRow]:
     Raises
     ------
     InputError
-        If the file is missing or its header is not the samples schema.
+        If the file is missing, is not UTF-8 text or its header is not the samples schema.
     """
     path = Path(path)
     if path.is_dir():
@@ -143,6 +179,9 @@ def read_journal(path: str | Path) -> list[SampleRow]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise InputError(f"cannot read journal: {err.strerror or err}", path=path) from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"not a samples journal: not UTF-8 text (byte {err.start})",
+                         path=path) from None
     lines = list(csv.reader(io.StringIO(text)))
     if not lines or tuple(lines[0]) != COLUMNS:
         raise InputError("not a samples journal (unexpected header)", path=path)

@@ -1,37 +1,44 @@
-"""CSV tracks -> flight events, through a column mapping.
+"""CSV tracks -> flight events, through a column map.
 
-Payloads that log their own GNSS, and exports of DJI-based payloads, come as CSV: one row per
-time, a position, and value columns. A :class:`CsvMap` says which column is which, in what
-units, and which markers mean "missing". Each row becomes a :class:`~dronesense.events.Fix`
-(when it has a position) and one :class:`~dronesense.events.Reading` per value column that is
-not missing, all at the row's time, so a CSV is paired by the same engine as a ``.tlog``.
+Payloads that log their own GNSS, exports of DJI-based payloads and instrument files come as
+delimited text: one row per time, a position, and value columns. A :class:`CsvMap` says which
+column is what and how to read the file (``docs/csv-map.md``); the file is read by
+:func:`dronesense.sources.csvmap.read_table` (comment lines, any delimiter and extension,
+date and time columns, times of day with a date, units by name). Each row becomes a
+:class:`~dronesense.events.Fix` (when it has a position) and one
+:class:`~dronesense.events.Reading` per value column that is not missing, all at the row's
+time, so a CSV is paired by the same engine as a ``.tlog``.
 
-Times: a UTC time column (``unix_s``, ``unix_ms``, ``unix_us``, ``iso`` or a ``strptime``
-format) is turned into vehicle time as milliseconds since the first row, with a
+Times: UTC times become vehicle time as milliseconds since the first row, with a
 :class:`~dronesense.events.TimeSync` at that origin so UTC comes back exactly; a vehicle-time
-column (``boot_ms``, ``boot_s``) is used as is, with an optional ``utc`` column giving clock
-syncs.
+column (``boot_ms``, ``boot_s``) is used as is, with an optional ``utc`` column (UNIX seconds)
+giving clock syncs.
 
-A mapping file is TOML::
+Positions: without an altitude column, the altitude comes from a pressure column (the
+barometric formula, :mod:`dronesense.sources.barometric`) relative to the sea-level pressure
+``reference_pressure`` when the map gives it, else to the take-off pressure (the median of the
+first 5 plausible pressures) plus ``ground_altitude``. Without a height column, the height
+above take-off is the altitude minus ``ground_altitude`` (or minus the take-off altitude, the
+median of the first 5 altitudes). Everything assumed is said in ``notes``.
+
+A map file is TOML::
 
     [csv]
-    separator = ";"              # "," ";" "\\t" or "auto" (default)
-    decimal = ","                # decimal mark (default ".")
-    time = "GPS time"
-    time_format = "iso"          # unix_s unix_ms unix_us iso boot_ms boot_s or a strptime format
+    comment = "#"
+    time = ["Date_UTC", "Time_UTC"]     # or one column; time_format = "auto" by default
     lat = "lat"
     lon = "lon"
-    alt = "alt"                  # metres above mean sea level
+    alt = "alt"                  # metres above mean sea level (optional with a pressure)
     alt_scale = 1.0              # e.g. 0.3048 for feet
-    height = "rel_alt"           # optional, height above home
+    height = "rel_alt"           # optional, height above take-off
     missing = [-999.99, "NA"]    # added to the default markers
-    sysid = 1
-    preset = "dji-airdata"       # optional: defaults for a known export, overridden by keys above
+    preset = "dji-airdata"       # optional: defaults for a known export, overridden above
 
-    [csv.values]                 # column = reading name, or a table with a scale or units
+    [csv.values]                 # column = reading name, or a table
     "PM2.5" = "pm2p5"
     "CH4 [ppb]" = { name = "ch4", units = "ppb" }     # any UDUNITS-2 spelling (cf-units)
-    "CO2 raw" = { name = "co2", scale = 0.001 }       # or a plain factor
+    "T_air" = { name = "temperature", units = "K" }   # converted to degC, offset included
+    "CO2 raw" = { name = "co2", scale = 0.001 }       # or a factor (and an offset)
 
 Examples
 --------
@@ -44,26 +51,25 @@ Examples
 >>> track = read_csv_track(path, cmap)
 >>> [type(e).__name__ for _, e in track.events], track.missing
 (['TimeSync', 'Fix', 'Reading', 'Fix'], 1)
+>>> track.notes
+['height above take-off from the altitude (take-off at 40.0 m)']
 """
 
 from __future__ import annotations
 
 import math
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from dronesense.errors import InputError, NoUsableDataError
 from dronesense.events import Event, Fix, Reading, TimeSync
-from dronesense.quantities import NameTable, units_factor
+from dronesense.quantities import NameTable, plausible_range, units_transform
+from dronesense.sources.barometric import pressure_altitude
+from dronesense.sources.csvmap import TABLE_KEYS, Column, TableMap, load_map_file, read_table
 
 __all__ = ["PRESETS", "CsvMap", "CsvTrack", "load_csv_map", "read_csv_track"]
-
-#: Cells that mean "no value" whatever the mapping says.
-DEFAULT_MISSING = ("", "NA", "N/A", "NaN", "nan", "null", "None", "-999", "-999.9", "-999.99",
-                   "-9999", "-9999.0")
 
 #: Column defaults of known exports.
 PRESETS: dict[str, dict] = {
@@ -83,40 +89,51 @@ PRESETS: dict[str, dict] = {
     },
 }
 
+#: Rows at the start whose pressure or altitude define the take-off.
+TAKEOFF_ROWS = 5
+#: Times (ms, of the boot or UNIX) beyond this, either sign, are no times (about 31,700 years).
+MAX_TIME_MS = 1e15
+
 
 @dataclass
 class CsvMap:
-    """Which CSV column is what.
+    """Which column is what, and how to read the file.
 
     Parameters
     ----------
-    time, time_format
-        Time column and how to read it (see the module docstring).
+    time, time_format, date, timezone, ms_column
+        Time column(s) and how to read them (:class:`~dronesense.sources.csvmap.TableMap`).
     lat, lon, alt, height
-        Position columns (degrees, metres); ``height`` may be empty.
+        Position columns (degrees, metres). ``alt`` empty: an ``alt`` column if the file has
+        one, else the altitude from pressure; ``height`` empty: from the altitude.
     values
-        Column -> (reading name, scale factor applied to the value).
-    separator, decimal
-        Field separator (``auto`` sniffs ``;``, ``,`` or tab) and decimal mark.
+        Column -> ``(reading name, scale)`` or ``(reading name, scale, offset)``: the reading
+        is ``value * scale + offset``.
+    separator, decimal, comment, skiprows, missing
+        How the file is laid out (:class:`~dronesense.sources.csvmap.TableMap`).
     alt_scale, height_scale
         Factors to metres (0.3048 for feet).
-    missing
-        Extra markers of missing cells.
     utc
         For vehicle-time columns: an optional UNIX-seconds column giving clock syncs.
-    ms_column
-        Optional milliseconds column refining a whole-second time column (DJI exports).
     sysid
         System id given to the events.
+    pressure, pressure_units
+        A pressure column for the altitude (default: the value column whose name is a
+        pressure) and its units.
+    reference_pressure
+        Sea-level pressure (hPa) of the day: the altitude from pressure is then above mean
+        sea level (default: relative to the take-off pressure).
+    ground_altitude
+        Altitude (m above mean sea level) of the take-off point.
     """
 
-    time: str = "time"
-    time_format: str = "unix_s"
+    time: str | tuple[str, ...] = "time"
+    time_format: str = "auto"
     lat: str = "lat"
     lon: str = "lon"
-    alt: str = "alt"
+    alt: str = ""
     height: str = ""
-    values: dict[str, tuple[str, float]] = field(default_factory=dict)
+    values: dict[str, tuple] = field(default_factory=dict)
     separator: str = "auto"
     decimal: str = "."
     alt_scale: float = 1.0
@@ -125,23 +142,45 @@ class CsvMap:
     utc: str = ""
     ms_column: str = ""
     sysid: int = 1
+    comment: str = ""
+    skiprows: int = 0
+    date: str = ""
+    timezone: str = "UTC"
+    pressure: str = ""
+    pressure_units: str = "hPa"
+    reference_pressure: float = math.nan
+    ground_altitude: float = math.nan
+
+    def table_map(self) -> TableMap:
+        """The :class:`~dronesense.sources.csvmap.TableMap` that reads the file."""
+        cols = {"lat": Column(self.lat), "lon": Column(self.lon),
+                "alt": Column(self.alt or "alt")}
+        optional = {"alt"} if not self.alt else set()
+        if self.height:
+            cols["height"] = Column(self.height)
+        if self.utc:
+            cols["utc"] = Column(self.utc)
+        if self.pressure:
+            cols["pressure"] = Column(self.pressure, self.pressure_units)
+        for column in self.values:
+            cols["value " + column] = Column(column)
+        return TableMap(time=self.time, time_format=self.time_format, date=self.date,
+                        timezone=self.timezone, ms_column=self.ms_column,
+                        separator=self.separator, decimal=self.decimal, comment=self.comment,
+                        skiprows=self.skiprows, missing=tuple(self.missing), columns=cols,
+                        optional=frozenset(optional))
 
 
 def load_csv_map(path: str | Path) -> CsvMap:
-    """Read a CSV column mapping (TOML, see the module docstring).
+    """Read a CSV column map (TOML, see the module docstring and ``docs/csv-map.md``).
 
     Raises
     ------
     InputError
-        If the file is unreadable or a key has the wrong type.
+        If the file is unreadable or a key is unknown or has the wrong type.
     """
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text())
-    except OSError as err:
-        raise InputError(f"cannot read CSV mapping: {err.strerror or err}", path=path) from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"not valid TOML: {err}", path=path) from None
+    doc = load_map_file(path, "CSV column map")
     spec = dict(doc.get("csv", doc))
     preset = spec.pop("preset", None)
     merged: dict = {}
@@ -151,39 +190,57 @@ def load_csv_map(path: str | Path) -> CsvMap:
                              path=path)
         merged.update(PRESETS[preset])
     merged.update(spec)
-    values = {}
-    for column, v in merged.pop("values", {}).items():
-        if isinstance(v, str):
-            values[column] = (v, 1.0)
-        elif isinstance(v, dict) and "name" in v:
-            values[column] = (str(v["name"]), float(v.get("scale", 1.0))
-                              * _units_scale(column, v, path))
-        else:
-            raise InputError(f"value column {column!r}: expected a name or "
-                             "{name, scale, units}", path=path)
-    known = set(CsvMap.__dataclass_fields__)
+    values = {column: _value_entry(column, v, path)
+              for column, v in merged.pop("values", {}).items()}
+    known = {f.name for f in fields(CsvMap)}
     bad = set(merged) - known
     if bad:
-        raise InputError(f"unknown CSV mapping keys: {', '.join(sorted(bad))}", path=path)
-    if "missing" in merged:
-        merged["missing"] = tuple(str(m) for m in merged["missing"])
+        raise InputError(f"unknown CSV map keys: {', '.join(sorted(bad))} (known: "
+                         f"{', '.join(sorted(known - {'values'}))}, values, preset)", path=path)
+    # the reading keys are checked the way every map checks them
+    table = TableMap.from_dict({k: v for k, v in merged.items() if k in TABLE_KEYS}, path=path)
+    for key in TABLE_KEYS:
+        if key in merged:
+            merged[key] = getattr(table, key)
+    for key in ("alt_scale", "height_scale", "reference_pressure", "ground_altitude"):
+        if key in merged:
+            try:
+                merged[key] = float(merged[key])
+            except (TypeError, ValueError):
+                raise InputError(f"{key}: expected a number, got {merged[key]!r}",
+                                 path=path) from None
     return CsvMap(values=values, **merged)
 
 
-def _units_scale(column: str, entry: dict, path) -> float:
-    """The factor from a value column's ``units`` (any UDUNITS-2 spelling) to the units of the
-    quantity its ``name`` maps to (1 without ``units``)."""
-    if "units" not in entry:
-        return 1.0
-    quantity = NameTable.default().lookup(str(entry["name"]))
-    if quantity is None:
-        raise InputError(f"value column {column!r}: units given for {entry['name']!r}, which "
-                         "is no known quantity name (map it in a names table instead)",
-                         path=path)
+def _value_entry(column: str, v, path) -> tuple:
+    """``(name, scale)`` or ``(name, scale, offset)`` of a ``[csv.values]`` entry, with its
+    ``units`` turned into the scale and offset to the quantity's units."""
+    if isinstance(v, str):
+        return (v, 1.0)
+    if not (isinstance(v, dict) and "name" in v):
+        raise InputError(f"value column {column!r}: expected a name or "
+                         "{name, units, scale, offset}", path=path)
+    extra = set(v) - {"name", "units", "scale", "offset"}
+    if extra:
+        raise InputError(f"value column {column!r}: unknown key(s) {', '.join(sorted(extra))} "
+                         "(known: name, units, scale, offset)", path=path)
     try:
-        return units_factor(str(entry["units"]), quantity.units)
-    except ValueError as err:
-        raise InputError(f"value column {column!r}: {err}", path=path) from None
+        scale, offset = float(v.get("scale", 1.0)), float(v.get("offset", 0.0))
+    except (TypeError, ValueError):
+        raise InputError(f"value column {column!r}: scale and offset must be numbers",
+                         path=path) from None
+    if "units" in v:
+        quantity = NameTable.default().lookup(str(v["name"]))
+        if quantity is None:
+            raise InputError(f"value column {column!r}: units given for {v['name']!r}, which "
+                             "is no known quantity name (map it in a names table instead)",
+                             path=path)
+        try:
+            factor, shift = units_transform(str(v["units"]), quantity.units)
+        except ValueError as err:
+            raise InputError(f"value column {column!r}: {err}", path=path) from None
+        scale, offset = scale * factor, offset * factor + shift
+    return (str(v["name"]), scale) if offset == 0.0 else (str(v["name"]), scale, offset)
 
 
 @dataclass
@@ -202,6 +259,11 @@ class CsvTrack:
         Rows dropped because their time could not be read (line numbers in ``bad_lines``).
     backwards
         Rows whose time is earlier than the row before (non-monotonic).
+    fix_interval_s
+        Median time between positions (NaN with fewer than two).
+    notes
+        What was assumed or found (altitude from pressure, take-off, implausible values,
+        skipped lines), one line each.
     """
 
     path: Path
@@ -211,136 +273,188 @@ class CsvTrack:
     bad_times: int = 0
     bad_lines: list[int] = field(default_factory=list)
     backwards: int = 0
-
-
-def _sniff(first_line: str) -> str:
-    counts = {sep: first_line.count(sep) for sep in (";", ",", "\t")}
-    return max(counts, key=counts.get) if any(counts.values()) else ","
-
-
-def _to_float(series, decimal: str, markers: set[str]) -> np.ndarray:
-    text = series.astype(str).str.strip()
-    miss = text.isin(markers) | series.isna()
-    if decimal != ".":
-        text = text.str.replace(decimal, ".", regex=False)
-    import pandas as pd
-
-    out = pd.to_numeric(text.where(~miss, None), errors="coerce").to_numpy(dtype=float,
-                                                                          copy=True)
-    numeric_markers = []
-    for m in markers:
-        try:
-            numeric_markers.append(float(m.replace(decimal, ".")))
-        except ValueError:
-            pass
-    if numeric_markers:
-        out[np.isin(out, numeric_markers)] = np.nan
-    return out
-
-
-def _times_ms(series, fmt: str, decimal: str, markers) -> np.ndarray:
-    """Row times: UNIX ms for UTC formats, vehicle ms for boot formats (NaN if unreadable)."""
-    import pandas as pd
-
-    scale = {"unix_s": 1e3, "unix_ms": 1.0, "unix_us": 1e-3, "boot_ms": 1.0, "boot_s": 1e3}
-    if fmt in scale:
-        return _to_float(series, decimal, markers) * scale[fmt]
-    text = series.astype(str).str.strip()
-    if fmt == "iso":
-        t = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
-    else:
-        t = pd.to_datetime(text, errors="coerce", utc=True, format=fmt)
-    ns = t.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
-    ns[t.isna().to_numpy()] = np.nan
-    return ns / 1e6
+    fix_interval_s: float = math.nan
+    notes: list[str] = field(default_factory=list)
 
 
 def read_csv_track(path: str | Path, cmap: CsvMap) -> CsvTrack:
-    """Read a CSV track into flight events.
+    """Read a CSV track (any extension) into flight events.
 
     Raises
     ------
     InputError
-        If the file cannot be read or lacks a mapped column.
+        If the file cannot be read, lacks a mapped column, or has neither an altitude nor a
+        pressure column.
     NoUsableDataError
         If no row has a readable time.
     """
-    import pandas as pd
-
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            first = fh.readline()
-    except OSError as err:
-        raise InputError(f"cannot read CSV: {err.strerror or err}", path=path) from None
-    sep = _sniff(first) if cmap.separator == "auto" else cmap.separator.replace("\\t", "\t")
-    try:
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         skipinitialspace=True, on_bad_lines="warn")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
-        raise InputError(f"cannot parse CSV: {err}", path=path) from None
-    df.columns = [c.strip() for c in df.columns]
-    needed = [cmap.time, cmap.lat, cmap.lon, cmap.alt, *cmap.values]
-    needed += [c for c in (cmap.height, cmap.utc, cmap.ms_column) if c]
-    absent = [c for c in needed if c not in df.columns]
-    if absent:
-        raise InputError(
-            f"column(s) {', '.join(map(repr, absent))} not in the CSV "
-            f"(it has: {', '.join(df.columns[:12])}{', ...' if len(df.columns) > 12 else ''})",
-            path=path)
-    markers = set(DEFAULT_MISSING) | set(cmap.missing)
-    out = CsvTrack(path=path, rows=len(df))
-    if not len(df):
-        raise NoUsableDataError("the CSV has no data rows", path=path)
-    t = _times_ms(df[cmap.time], cmap.time_format, cmap.decimal, markers)
-    if cmap.ms_column:
-        ms = _to_float(df[cmap.ms_column], cmap.decimal, markers)
-        # whole-second clock refined by a running milliseconds column
-        t = np.floor(t / 1000.0) * 1000.0 + np.where(np.isfinite(ms), ms % 1000.0, 0.0)
-    lines = np.arange(len(df)) + 2  # header is line 1
-    bad = ~np.isfinite(t)
-    out.bad_times = int(bad.sum())
-    out.bad_lines = lines[bad].tolist()
+    table = read_table(path, cmap.table_map())
+    out = CsvTrack(path=path, rows=len(table), bad_times=table.bad_times,
+                   bad_lines=table.bad_lines, notes=list(table.notes))
+    t = table.time_ms
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(t) > MAX_TIME_MS  # -1e308 and the like: no time at all
+    if huge.any():
+        out.notes.append(f"{cmap.time}: {int(huge.sum())} time(s) beyond +-{MAX_TIME_MS:g} ms "
+                         f"({_lines(table.lines[huge])}): rows skipped")
+    bad = ~np.isfinite(t) | huge
     if bad.all():
         raise NoUsableDataError(f"no row has a readable time in column {cmap.time!r}",
                                 path=path)
-    finite_t = t[~bad]
-    out.backwards = int((np.diff(finite_t) < 0).sum())
-    boot = cmap.time_format.startswith("boot")
-    lat = _to_float(df[cmap.lat], cmap.decimal, markers)
-    lon = _to_float(df[cmap.lon], cmap.decimal, markers)
-    alt = _to_float(df[cmap.alt], cmap.decimal, markers) * cmap.alt_scale
-    height = (_to_float(df[cmap.height], cmap.decimal, markers) * cmap.height_scale
-              if cmap.height else np.full(len(df), np.nan))
-    values = {c: _to_float(df[c], cmap.decimal, markers) for c in cmap.values}
-    utc = _to_float(df[cmap.utc], cmap.decimal, markers) if cmap.utc else None
+    out.backwards = int((np.diff(t[~bad]) < 0).sum())
+    lat, lon = table.values["lat"], table.values["lon"]
+    has_pos = np.isfinite(lat) & np.isfinite(lon)
+    order = np.argsort(np.where(bad, np.inf, t), kind="stable")
+    first = order[~bad[order]]  # rows in time order
+    names = NameTable.default()
+    values = {c: _scaled(table.values["value " + c], spec) for c, spec in cmap.values.items()}
+    alt = _altitude(table, cmap, values, names, first, out.notes)
+    height = _height(table, cmap, alt, has_pos, first, out.notes)
+    out.missing = int((~has_pos).sum()) + sum(int(np.isnan(v).sum()) for v in values.values())
+    _note_implausible(values, cmap, names, table.lines, out.notes)
+    alt, height = _fill_altitude(t, alt, height, has_pos & ~bad, table.lines, out.notes)
+    has_fix = has_pos & np.isfinite(alt) & ~bad
+    fix_t = np.unique(t[has_fix])
+    if fix_t.size > 1:
+        out.fix_interval_s = float(np.median(np.diff(fix_t))) / 1000.0
+    _events(out, table, cmap, values, alt, height, has_pos, has_fix, bad)
+    return out
+
+
+def _scaled(raw: np.ndarray, spec: tuple) -> np.ndarray:
+    scale, offset = spec[1], (spec[2] if len(spec) > 2 else 0.0)
+    return raw * scale + offset if (scale != 1.0 or offset) else raw
+
+
+def _altitude(table, cmap: CsvMap, values, names: NameTable, first, notes) -> np.ndarray:
+    """Altitude (m AMSL) per row: the altitude column, or from pressure."""
+    if "alt" in table.values:
+        return table.values["alt"] * cmap.alt_scale
+    if "pressure" in table.values:
+        source, p = cmap.pressure, table.get("pressure", "hPa")
+    else:
+        hits = [c for c, spec in cmap.values.items()
+                if (q := names.lookup(spec[0])) is not None and q.key == "pressure"]
+        if not hits:
+            raise InputError(
+                "no altitude: the file has no 'alt' column and the map names no pressure "
+                "column to compute it from (give alt = \"<column>\", or pressure = "
+                "\"<column>\" or a value column named pressure)", path=table.path)
+        source, p = hits[0], values[hits[0]]
+    low, high = plausible_range("pressure", "hPa")
+    ok = (p >= low) & (p <= high)
+    p = np.where(ok, p, np.nan)
+    if math.isfinite(cmap.reference_pressure):
+        alt = pressure_altitude(p, cmap.reference_pressure)
+        notes.append(f"altitude from pressure ({source!r}) above mean sea level, sea-level "
+                     f"pressure {cmap.reference_pressure:g} hPa (standard atmosphere)")
+        return alt
+    start = first[ok[first]][:TAKEOFF_ROWS]
+    if not start.size:
+        raise InputError(f"no altitude: pressure column {source!r} has no value within "
+                         f"{low:g}-{high:g} hPa", path=table.path)
+    p0 = float(np.median(p[start]))
+    ground = cmap.ground_altitude if math.isfinite(cmap.ground_altitude) else 0.0
+    notes.append(f"altitude from pressure ({source!r}, standard atmosphere) relative to the "
+                 f"take-off pressure {p0:.2f} hPa (median of the first {len(start)} rows)"
+                 + (f" plus ground_altitude {ground:g} m" if ground else
+                    ": above take-off, not sea level (give ground_altitude or "
+                    "reference_pressure for altitudes above sea level)"))
+    return ground + pressure_altitude(p, p0)
+
+
+def _height(table, cmap: CsvMap, alt, has_pos, first, notes) -> np.ndarray:
+    """Height above take-off per row: the height column, or from the altitude."""
+    if "height" in table.values:
+        return table.values["height"] * cmap.height_scale
+    if math.isfinite(cmap.ground_altitude):
+        notes.append(f"height above take-off from the altitude minus ground_altitude "
+                     f"{cmap.ground_altitude:g} m")
+        return alt - cmap.ground_altitude
+    start = first[has_pos[first] & np.isfinite(alt[first])][:TAKEOFF_ROWS]
+    if not start.size:
+        return np.full(len(alt), np.nan)
+    base = float(np.median(alt[start]))
+    notes.append(f"height above take-off from the altitude (take-off at {base:.1f} m)")
+    return alt - base
+
+
+def _fill_altitude(t, alt, height, has_pos, lines, notes):
+    """Rows with a position but no altitude (a missing cell, a pressure glitch) between rows
+    with one: altitude and height interpolated in time; the others get no position."""
+    no_alt = has_pos & ~np.isfinite(alt)
+    if not no_alt.any():
+        return alt, height
+    good = has_pos & np.isfinite(alt)
+    tg = t[good]
+    inside = no_alt & (t > tg.min()) & (t < tg.max()) if tg.size > 1 else no_alt & False
+    alt, height = alt.copy(), height.copy()
+    if inside.any():
+        order = np.argsort(tg, kind="stable")
+        for arr in (alt, height):  # a height column's own values stay
+            fill = inside & ~np.isfinite(arr)
+            known = arr[good][order]
+            ok = np.isfinite(known)
+            if fill.any() and ok.any():
+                arr[fill] = np.interp(t[fill], tg[order][ok], known[ok])
+        notes.append(f"{int(inside.sum())} row(s) with a position but no altitude "
+                     f"({_lines(lines[inside])}): altitude interpolated in time between the "
+                     "neighbouring rows")
+    rest = no_alt & ~inside
+    if rest.any():
+        notes.append(f"{int(rest.sum())} row(s) with a position but no altitude before the "
+                     f"first or after the last altitude ({_lines(lines[rest])}): no position")
+    return alt, height
+
+
+def _note_implausible(values, cmap: CsvMap, names: NameTable, lines, notes) -> None:
+    """One note per value column with readings outside its quantity's plausible range."""
+    for column, v in values.items():
+        q = names.lookup(cmap.values[column][0])
+        limits = plausible_range(q.key, q.units) if q is not None else None
+        if limits is None:
+            continue
+        out = np.isfinite(v) & ((v < limits[0]) | (v > limits[1]))
+        if out.any():
+            notes.append(f"{column}: {int(out.sum())} value(s) outside the plausible range "
+                         f"{limits[0]:g} to {limits[1]:g} {q.display_units} "
+                         f"({_lines(lines[out])}): kept, flagged out_of_range")
+
+
+def _lines(lines, at_most: int = 10) -> str:
+    lines = [int(x) for x in lines]
+    head = ", ".join(map(str, lines[:at_most]))
+    return f"line{'s' if len(lines) > 1 else ''} {head}{', ...' if len(lines) > at_most else ''}"
+
+
+def _events(out: CsvTrack, table, cmap: CsvMap, values, alt, height, has_pos, has_fix,
+            bad) -> None:
+    """Fill ``out.events`` in file order."""
+    t = table.time_ms
     sysid = cmap.sysid
     events = out.events
-    if boot:
-        t_ms = t
-    else:
-        origin_ms = float(np.nanmin(t))
-        t_ms = t - origin_ms
-        origin_us = round(origin_ms * 1000.0)
-        events.append((int(lines[~bad][0]), TimeSync(sysid, 0.0, origin_us)))
-    has_pos = np.isfinite(lat) & np.isfinite(lon)
-    out.missing += int((~has_pos).sum()) + sum(int(np.isnan(v).sum()) for v in values.values())
-    cols = [(cmap.values[c][0], cmap.values[c][1], v.tolist()) for c, v in values.items()]
-    tl, latl, lonl, altl, hl = t_ms.tolist(), lat.tolist(), lon.tolist(), alt.tolist(), \
-        height.tolist()
-    posl, badl, linel = has_pos.tolist(), bad.tolist(), lines.tolist()
+    lines = table.lines
+    if table.utc:
+        origin_ms = float(np.min(t[~bad]))
+        t = t - origin_ms
+        events.append((int(lines[~bad][0]), TimeSync(sysid, 0.0, round(origin_ms * 1000.0))))
+    utc = table.values.get("utc")
+    cols = [(cmap.values[c][0], v.tolist()) for c, v in values.items()]
+    tl, latl, lonl = t.tolist(), table.values["lat"].tolist(), table.values["lon"].tolist()
+    altl, hl, fixl = alt.tolist(), height.tolist(), has_fix.tolist()
+    badl, linel = bad.tolist(), lines.tolist()
     utcl = utc.tolist() if utc is not None else None
-    for i in range(len(df)):
+    for i in range(len(tl)):
         if badl[i]:
             continue
         ti = tl[i]
-        if utcl is not None and not math.isnan(utcl[i]):
+        if utcl is not None and abs(utcl[i]) <= MAX_TIME_MS / 1000.0:  # NaN: False
             events.append((linel[i], TimeSync(sysid, ti, round(utcl[i] * 1e6))))
-        if posl[i]:
+        if fixl[i]:
             ok = not (latl[i] == 0 and lonl[i] == 0)
             events.append((linel[i], Fix(sysid, ti, latl[i], lonl[i], altl[i], hl[i], ok)))
-        for name, scale, vals in cols:
+        for name, vals in cols:
             v = vals[i]
             if not math.isnan(v):
-                events.append((linel[i], Reading(sysid, ti, name, v * scale)))
-    return out
+                events.append((linel[i], Reading(sysid, ti, name, v)))

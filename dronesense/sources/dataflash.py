@@ -29,6 +29,8 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import mmap
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,9 +171,13 @@ def read_dataflash(
     if head[:2] != b"\xa3\x95":
         raise InputError("not an ArduPilot DataFlash log (no A3 95 header)", path=path,
                          offset=0)
+    _check_fmt_lengths(path)
     quiet = io.StringIO()
-    with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
-        reader = DFReader.DFReader_binary(str(path), zero_time_base=False)
+    try:
+        with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
+            reader = DFReader.DFReader_binary(str(path), zero_time_base=False)
+    except Exception as err:  # pymavlink raises bare Exception, KeyError, struct.error, ...
+        raise InputError(_fmt_problem(err, DFReader), path=path) from None
     log = DataflashLog(path=path, size=size)
     try:
         present = {reader.id_to_name[i] for i, c in enumerate(reader.counts)
@@ -197,7 +203,13 @@ def read_dataflash(
     next_report = 0
     with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
         while True:
-            m = reader.recv_msg()
+            try:
+                m = reader.recv_msg()
+            except Exception:  # a record pymavlink cannot decode: keep what came before
+                log.skipped.append(SkippedRegion(prev_end, size - prev_end,
+                                                 "undecodable record"))
+                prev_end = size
+                break
             if m is None:
                 break
             end = reader.offset
@@ -210,9 +222,16 @@ def read_dataflash(
             if progress is not None and end >= next_report:
                 progress(end, size)
                 next_report = end + (1 << 20)
-            if mtype == "PARM" and m.Name in ("SYSID_THISMAV", "MAV_SYSID") and m.Value:
-                sysid = log.sysid = int(m.Value)
-            ev = _events(m, mtype, sysid, position, records)
+            try:
+                if mtype == "PARM" and m.Name in ("SYSID_THISMAV", "MAV_SYSID") and m.Value:
+                    sysid = log.sysid = int(m.Value)
+                ev = _events(m, mtype, sysid, position, records)
+            except (AttributeError, TypeError, ValueError, OverflowError, IndexError,
+                    KeyError) as err:
+                # a record without a column its type needs, or an impossible value
+                log.skipped.append(SkippedRegion(start, end - start,
+                                                 f"bad {mtype} record: {_why(err)}"))
+                continue
             for e in ev:
                 events.append((start, e))
     if prev_end < size:
@@ -222,10 +241,50 @@ def read_dataflash(
     return log
 
 
+#: Largest plausible time since boot, microseconds (about 10 years).
+MAX_TIME_US = 10 * 366 * 86400 * 10**6
+
+
 def _time_ms(m, column: str = "TimeUS") -> float:
-    if column == "TimeMS":
-        return float(m.TimeMS)
-    return getattr(m, column) / 1000.0
+    """Vehicle time in ms of a record; ValueError for a time no boot can have."""
+    raw = m.TimeMS * 1000.0 if column == "TimeMS" else getattr(m, column)
+    us = float(raw)
+    if not 0 <= us <= MAX_TIME_US:
+        raise ValueError(f"{column} {raw} is not allowed: expected 0 to {MAX_TIME_US} µs "
+                         "since boot")
+    return us / 1000.0
+
+
+_FMT_RE = re.compile(rb"\xa3\x95\x80(.)([\x00-\x02])([\x00-\x7f]{4})", re.DOTALL)
+
+
+def _check_fmt_lengths(path: Path) -> None:
+    """Refuse a FMT record whose message length cannot hold its 3-byte header (pymavlink's
+    reader would loop for ever on such messages)."""
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for m in _FMT_RE.finditer(data):
+            length = m.group(2)[0]
+            if length < 3:
+                name = m.group(3).rstrip(b"\x00").decode("ascii", "replace")
+                raise InputError(f"FMT record of {name or '?'} (type {m.group(1)[0]}): length "
+                                 f"{length} is not allowed (3 to 255 bytes)", path=path,
+                                 offset=m.start())
+
+
+def _why(err: Exception) -> str:
+    if isinstance(err, AttributeError):
+        name = getattr(err, "name", None) or str(err)
+        return f"no {name} column"
+    return str(err)
+
+
+def _fmt_problem(err: Exception, dfreader) -> str:
+    """One line for a log whose FMT records pymavlink refuses."""
+    text = str(err)
+    allowed = "".join(sorted(dfreader.FORMAT_TO_STRUCT))
+    if "Unsupported format char" in text:
+        return f"FMT record: {text}; allowed format characters: {allowed}"
+    return f"cannot read the DataFlash format records: {type(err).__name__}: {text}"
 
 
 def _events(m, mtype: str, sysid: int, position: str, records) -> list[Event]:

@@ -21,7 +21,7 @@ import socket
 import time
 
 from dronesense.errors import InputError, ParameterError
-from dronesense.sources.link import RETRY_S, Chunk, now_us, parse_connection
+from dronesense.sources.link import RETRY_S, Chunk, bind_exclusive, now_us, parse_connection
 
 __all__ = ["Forwarder"]
 
@@ -47,6 +47,13 @@ class Forwarder:
     the caller decides what to do with them (``dronesense listen`` relays them to the vehicle
     only with ``--forward-control``).
 
+    Only one ground station is heard: ``gcs`` names it (``HOST:PORT``, or ``HOST`` for a TCP
+    client whose port changes); without it, the first one (the first UDP sender on
+    ``udpin``, the first TCP client's host on ``tcpin``) is locked in. A ``udpout`` station
+    is the address it names. Everything from other senders is dropped, counted in
+    ``foreign`` (``refused`` for TCP clients) and warned about (:attr:`warnings`). Server
+    ports are bound exclusively (:func:`~dronesense.sources.link.bind_exclusive`).
+
     Examples
     --------
     >>> fwd = Forwarder("udpout:127.0.0.1:9")
@@ -61,12 +68,16 @@ class Forwarder:
     MAX_BUFFER = 1 << 20
     KINDS = ("udpout", "udpin", "tcp", "tcpin")
 
-    def __init__(self, conn: str):
+    def __init__(self, conn: str, gcs: str | None = None):
         self.conn = conn
         self.endpoint = ep = parse_connection(conn)
         if ep.kind not in self.KINDS:
             raise ParameterError("conn", "a ground-station link is udpout:HOST:PORT, "
                                  f"udpin:HOST:PORT, tcp:HOST:PORT or tcpin:HOST:PORT, got {conn!r}")
+        #: the ground station heard: (host, port or None); None until the first one speaks
+        self.gcs = _parse_gcs(gcs) if gcs else None
+        self.gcs_named = gcs is not None
+        self.warnings: list[str] = []
         self.sent = 0
         self.dropped = 0
         #: datagrams from other addresses than the ground station's (ignored, udpout only)
@@ -87,19 +98,18 @@ class Forwarder:
             if ep.kind in ("udpout", "udpin"):
                 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 if ep.kind == "udpin":
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    sock.bind(self._addr)
+                    bind_exclusive(sock, self._addr, conn)
                 else:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
                     if self._addr[0].startswith("127."):  # replies from this machine only
                         sock.bind(("127.0.0.1", 0))
                     self._peer = self._addr
+                    self.gcs = (self._addr[0], self._addr[1])  # the address named
                 sock.setblocking(False)
                 self._sock = sock
             elif ep.kind == "tcpin":
                 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                srv.bind(self._addr)
+                bind_exclusive(srv, self._addr, conn)
                 srv.listen(1)
                 srv.setblocking(False)
                 self._server = srv
@@ -162,10 +172,14 @@ class Forwarder:
         if self._server is not None:
             while True:
                 try:
-                    client, _ = self._server.accept()
+                    client, addr = self._server.accept()
                 except OSError:
                     break
                 if self._sock is not None:  # one ground station at a time
+                    self.refused += 1
+                    client.close()
+                    continue
+                if not self._admit(addr, tcp=True):
                     self.refused += 1
                     client.close()
                     continue
@@ -248,11 +262,29 @@ class Forwarder:
                 if kind == "udpout" and addr[:2] != tuple(self._addr):
                     self.foreign += 1
                     continue
+                if kind == "udpin" and not self._admit(addr[:2], tcp=False):
+                    self.foreign += 1
+                    continue
                 self._peer = addr
                 out.append(Chunk(data, now_us(), ("gcs", addr), True))
         if out:
             self.last_rx_mono = time.monotonic()
         return out
+
+    def _admit(self, addr, tcp: bool) -> bool:
+        """Whether ``addr`` is the ground station (locking in the first one if none named)."""
+        host, port = addr[0], addr[1]
+        if self.gcs is None:
+            self.gcs = (host, None if tcp else port)
+            return True
+        ghost, gport = self.gcs
+        if host == ghost and (gport is None or tcp or port == gport):
+            return True
+        if len(self.warnings) < 20:
+            self.warnings.append(
+                f"forward: ignored {'a connection' if tcp else 'packets'} from {host}:{port}; "
+                f"the ground station is {ghost}" + (f":{gport}" if gport is not None else ""))
+        return False
 
     def close(self) -> None:
         """Close the sockets."""
@@ -261,3 +293,23 @@ class Forwarder:
                 with contextlib.suppress(OSError):
                     s.close()
         self._sock = self._server = None
+
+
+def _parse_gcs(text: str) -> tuple[str, int | None]:
+    """``HOST:PORT`` or ``HOST`` -> (IPv4 address, port or None).
+
+    Examples
+    --------
+    >>> _parse_gcs("127.0.0.1:14551"), _parse_gcs("localhost")
+    (('127.0.0.1', 14551), ('127.0.0.1', None))
+    """
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = text, ""
+    if port and (not port.isdigit() or not 0 < int(port) <= 65535):
+        raise ParameterError("gcs", f"expected HOST:PORT or HOST, got {text!r}")
+    try:
+        addr = socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0]
+    except (OSError, UnicodeError):
+        raise ParameterError("gcs", f"cannot resolve {host!r}") from None
+    return addr, int(port) if port else None

@@ -24,13 +24,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pymavlink.dialects.v20 import all as all_dialects
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
+from pymavlink.generator.mavcrc import x25crc
 
 from dronesense.errors import InputError
 from dronesense.sources.kinds import detect_kind
 from dronesense.sources.session_folder import SessionFolder
 
 __all__ = [
+    "KNOWN_CRC_EXTRA",
     "FrameResult",
     "Framer",
     "Packet",
@@ -38,6 +41,7 @@ __all__ = [
     "TlogReader",
     "iter_packets",
     "tlog_record",
+    "unknown_frame_ok",
 ]
 
 MAGIC_V1 = 0xFE
@@ -48,6 +52,11 @@ _TS = struct.Struct(">Q")
 _TS_MIN, _TS_MAX = 946_684_800_000_000, 4_102_444_800_000_000
 
 MAVLinkMessage = mavlink.MAVLink_message
+
+#: message id -> CRC_EXTRA of every id a shipped MAVLink dialect defines (pymavlink's ``all``
+#: dialect, a superset of ``ardupilotmega``). An id outside it cannot be told from a bit error.
+KNOWN_CRC_EXTRA: dict[int, int] = {mid: cls.crc_extra
+                                   for mid, cls in all_dialects.mavlink_map.items()}
 
 try:  # the C CRC pymavlink itself uses when it is installed
     from fastcrc.crc16 import mcrf4xx as _mcrf4xx
@@ -126,12 +135,17 @@ class Packet:
         Receive time, integer UNIX microseconds (what a ``.tlog`` record stores).
     offset
         Byte offset of the record in its file, ``None`` for live packets.
+    signing
+        MAVLink 2 signature verdict: ``None`` when no key is set, else ``"valid"``,
+        ``"unsigned"``, ``"invalid"`` or ``"replayed"``. Only ``None`` and ``"valid"``
+        packets may reach the samples.
     """
 
     msg: MAVLinkMessage
     raw: bytes
     recv_us: int
     offset: int | None = None
+    signing: str | None = None
 
     @property
     def recv_time(self) -> float:
@@ -157,6 +171,30 @@ class FrameResult:
     messages: list = field(default_factory=list)
     bad: bytearray = field(default_factory=bytearray)
     crc_errors: int = 0
+    unknown_ids: int = 0
+
+
+def unknown_frame_ok(frame: bytes | bytearray) -> bool:
+    """Whether a frame whose id the decoder lacks is a real packet: its id is one a shipped
+    dialect defines and its checksum matches with that id's ``CRC_EXTRA``.
+
+    Examples
+    --------
+    >>> unknown_frame_ok(bytes([0xFD, 0, 0, 0, 0, 1, 1, 0xFF, 0xFF, 0xFF, 0, 0]))
+    False
+    """
+    if frame[0] == MAGIC_V2:
+        msgid = frame[7] | frame[8] << 8 | frame[9] << 16
+        end = len(frame) - (15 if frame[2] & 1 else 2)
+    else:
+        msgid = frame[5]
+        end = len(frame) - 2
+    extra = KNOWN_CRC_EXTRA.get(msgid)
+    if extra is None or end < 1:
+        return False
+    crc = x25crc(bytes(frame[1:end]))
+    crc.accumulate(bytes((extra,)))
+    return crc.crc == (frame[end] | frame[end + 1] << 8)
 
 
 def _frame_length(buf: bytes | bytearray, i: int, n: int) -> int:
@@ -179,13 +217,12 @@ def _frame_length(buf: bytes | bytearray, i: int, n: int) -> int:
 class Framer:
     """Cut a MAVLink byte stream (v1 and v2 mixed) into decoded messages.
 
-    Known message ids must pass their CRC; a frame that fails is not trusted: its first byte
-    is counted as bad and scanning resumes at the next byte, so a corrupt header cannot eat the
-    good packets behind it. A frame with an unknown message id cannot be checked (its CRC seed
-    is unknown); it is accepted only where framing is certain: starting where the buffer (a
-    datagram) starts or a good frame ended, and followed by another frame start or the end of
-    the datagram. That rejects garbage that merely contains a magic byte; an unknown packet
-    right after garbage is rejected too (its bytes are still returned as bad bytes).
+    Every packet must pass its CRC with its message's ``CRC_EXTRA``; a frame that fails is not
+    trusted: its first byte is counted as bad and scanning resumes at the next byte, so a
+    corrupt header cannot eat the good packets behind it. A message id that no shipped dialect
+    defines (:data:`KNOWN_CRC_EXTRA`) cannot be checked, so it is taken for a bit error and
+    rejected the same way (counted in ``unknown_ids``); ids only other dialects define are
+    checked with their own ``CRC_EXTRA`` and kept (decoded as ``UNKNOWN_<id>``).
 
     Parameters
     ----------
@@ -254,15 +291,16 @@ class Framer:
                         msg = self._decode(data)
                     except Exception:
                         pass  # the general scan below counts and resyncs
-                    else:  # an unknown id filling a whole datagram is certain framing too
-                        return FrameResult([msg])
+                    else:
+                        if not msg._type.startswith("UNKNOWN_") or unknown_frame_ok(data):
+                            return FrameResult([msg])
         buf += data
         out = FrameResult()
         msgs = out.messages
         bad = out.bad
         decode = self._decode
         n = len(buf)
-        i = boundary = 0
+        i = 0
         while i < n:
             b = buf[i]
             if b != MAGIC_V2 and b != MAGIC_V1:
@@ -289,22 +327,13 @@ class Framer:
                 bad.append(b)
                 i += 1
                 continue
-            if msg._type.startswith("UNKNOWN_"):
-                end = i + length
-                if i != boundary:  # not right after a good frame or the buffer start
-                    bad.append(b)
-                    i += 1
-                    continue
-                if end < n:
-                    if buf[end] != MAGIC_V2 and buf[end] != MAGIC_V1:
-                        bad.append(b)
-                        i += 1
-                        continue
-                elif not final:
-                    break
+            if msg._type.startswith("UNKNOWN_") and not unknown_frame_ok(buf[i : i + length]):
+                out.unknown_ids += 1
+                bad.append(b)
+                i += 1
+                continue
             msgs.append(msg)
             i += length
-            boundary = i
         if final and i < n:
             bad += buf[i:n]
             i = n
@@ -375,6 +404,8 @@ class TlogReader:
         try:
             msg = decode(bytearray(raw))
         except Exception:
+            return None, 0
+        if msg._type.startswith("UNKNOWN_") and not unknown_frame_ok(raw):
             return None, 0
         return Packet(msg, raw, ts, i), 8 + length
 

@@ -39,13 +39,15 @@ CONNECTION_PREFIXES = ("udpin:", "udpout:", "udpbcast:", "udp:", "tcpin:", "tcp:
 _WINDOWS_PORT = re.compile(r"COM\d+(,\d+)?$", re.IGNORECASE)
 
 
-def detect_kind(path: str | Path) -> str:
+def detect_kind(path: str | Path, *, mapped: bool = False) -> str:
     """``tlog``, ``session``, ``bin``, ``ulog`` or ``csv`` from the path (content for unknown
     suffixes).
 
     A directory is a ``session``; ``.tlog``, ``.bin`` (also ``.log`` and ``.df``, DataFlash),
     ``.ulg`` (PX4 ULog) and ``.csv`` go by their suffix; any other file by its first bytes (a
-    ULog or DataFlash header, or a tlog timestamp followed by a MAVLink magic byte).
+    ULog or DataFlash header, or a tlog timestamp followed by a MAVLink magic byte). With
+    ``mapped`` (a column map is given), any other file is a ``csv`` table, whatever its
+    suffix (``.txt``, ``.dat``, ``.tsv``).
 
     Raises
     ------
@@ -78,6 +80,11 @@ def detect_kind(path: str | Path) -> str:
         return "ulog"
     if len(head) > 8 and head[8] in (0xFE, 0xFD):
         return "tlog"
+    if mapped:
+        return "csv"
+    if suffix in (".txt", ".tsv", ".dat"):
+        raise InputError("unknown log type; a text table? give its column map (--csv-map "
+                         "MAP.toml, csv_map=) to read it as a CSV track", path=path)
     raise InputError("unknown log type (expected .tlog, .bin, .ulg, .csv or a session "
                      "directory)",
                      path=path)

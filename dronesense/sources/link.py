@@ -33,11 +33,13 @@ import os
 import select
 import socket
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from dronesense.errors import InputError, ParameterError
 
-__all__ = ["RETRY_S", "Chunk", "Endpoint", "Link", "now_us", "parse_connection"]
+__all__ = ["RETRY_S", "Chunk", "Endpoint", "Link", "bind_exclusive", "header_sysid", "now_us",
+           "parse_connection"]
 
 #: Receive buffer asked for on UDP sockets (the kernel may cap it at net.core.rmem_max).
 UDP_RCVBUF = 8 * 1024 * 1024
@@ -86,12 +88,79 @@ def parse_connection(conn: str, baud: int = 57600) -> Endpoint:
             if not sep or not port.isdigit():
                 raise ParameterError("conn", f"expected {prefix}:HOST:PORT, got {conn!r}")
             kind = {"udp": "udpin", "udpbcast": "udpout"}.get(prefix, prefix)
+            if int(port) > 65535:
+                raise ParameterError("conn", f"port {port} in {conn!r}: must be 0..65535")
             return Endpoint(kind, host or "127.0.0.1", int(port), baud=baud)
     if conn.startswith(("/", "COM")) or os.path.exists(conn):
         device, _, b = conn.partition(",")
         return Endpoint("serial", device=device, baud=int(b) if b.isdigit() else baud)
     raise ParameterError("conn", f"not a connection string: {conn!r} "
                          "(try udpin:127.0.0.1:14550)")
+
+
+def bind_exclusive(sock: socket.socket, addr: tuple[str, int], conn: str) -> None:
+    """Bind ``sock`` to ``addr`` so that no other socket can share the port.
+
+    UDP sockets get no ``SO_REUSEADDR`` (with it, any local program could bind the same port
+    and take the datagrams); TCP servers get it on POSIX only (it lets a restarted server
+    rebind a port in TIME_WAIT, never two servers on one port); ``SO_EXCLUSIVEADDRUSE`` is
+    set where it exists (Windows).
+
+    Raises
+    ------
+    InputError
+        ``CONN: port in use ...`` when another socket already holds the address.
+    """
+    if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # pragma: no cover - Windows
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+    elif sock.type == socket.SOCK_STREAM:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+    except OSError as err:
+        sock.close()
+        if err.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+            raise InputError(f"port in use: another program already has {addr[0]}:{addr[1]} "
+                             "(choose another port or stop it)", path=conn) from None
+        raise
+
+
+def header_sysid(data: bytes | bytearray) -> int | None:
+    """The system id in the header of the packet ``data`` starts with, if it starts with one.
+
+    Examples
+    --------
+    >>> header_sysid(bytes([0xFD, 9, 0, 0, 7, 42, 1, 0, 0, 0])), header_sysid(b"xx")
+    (42, None)
+    """
+    if len(data) >= 10 and data[0] == 0xFD:
+        return data[5]
+    if len(data) >= 8 and data[0] == 0xFE:
+        return data[3]
+    return None
+
+
+def _packet_ok(data: bytes) -> bool:
+    """Whether ``data`` starts with a whole MAVLink packet of a known type and good CRC."""
+    from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+    n = (data[1] + 12 + (13 if data[2] & 1 else 0)) if data[0] == 0xFD else data[1] + 8
+    try:
+        msg = mavlink.MAVLink(None).decode(bytearray(data[:n]))
+    except Exception:  # a bad CRC, a cut frame, ...: pymavlink raises several kinds
+        return False
+    return not msg.get_type().startswith(("UNKNOWN", "BAD_DATA"))
+
+
+def _target_system(data: bytes) -> int:
+    """The ``target_system`` of the first packet in ``data`` (0 if none or undecodable)."""
+    from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+    try:
+        msgs = mavlink.MAVLink(None).parse_buffer(bytearray(data)) or []
+    except Exception:  # pymavlink raises several kinds on bad bytes
+        return 0
+    return int(getattr(msgs[0], "target_system", 0) or 0) if msgs else 0
 
 
 def now_us() -> int:
@@ -115,7 +184,19 @@ class Link:
         UDP receive buffer the kernel granted (bytes), 0 for other links.
     connected
         False while a TCP or serial link is down and being retried.
+    identities
+        UDP only: the address each system id first spoke from (with a whole valid packet).
+        Its identity stays bound there: commands for that system go to that address only,
+        and the same system id from another address is counted in ``spoofed`` and warned
+        about (never a reason to send anything there).
+    spoofed
+        Datagrams that claimed a bound system id from another address, per system id.
+    warnings
+        What the operator should know about the link (the first few of each kind).
     """
+
+    #: Warnings kept per kind (the counts go on).
+    MAX_WARNINGS = 20
 
     def __init__(self, conn: str, baud: int = 57600):
         self.conn = conn
@@ -129,6 +210,9 @@ class Link:
         self._peer = None  # where replies go (UDP) / connection number (TCP)
         self._conn_no = 0
         self._next_try = 0.0
+        self.identities: dict[int, tuple[str, int]] = {}
+        self.spoofed: Counter[int] = Counter()
+        self.warnings: list[str] = []
         self._open()
 
     # -- opening ----------------------------------------------------------------------------
@@ -140,8 +224,7 @@ class Link:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
                 self.rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
                 if ep.kind == "udpin":
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    sock.bind((ep.host, ep.port))
+                    bind_exclusive(sock, (ep.host, ep.port), self.conn)
                 else:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
                     self._peer = (ep.host, ep.port)
@@ -150,8 +233,7 @@ class Link:
                 self.connected = True
             elif ep.kind == "tcpin":
                 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                srv.bind((ep.host, ep.port))
+                bind_exclusive(srv, (ep.host, ep.port), self.conn)
                 srv.listen(1)
                 srv.setblocking(False)
                 self._server = srv
@@ -277,9 +359,40 @@ class Link:
                     continue
                 raise
             out.append(Chunk(data, now_us(), addr, True))
-            if self.endpoint.kind == "udpin":
+            if self._peer is None:  # udpin: the first sender, until a system binds
                 self._peer = addr
+            self._check_identity(data, addr)
         return out
+
+    def _check_identity(self, data: bytes, addr) -> None:
+        """Bind a system id to the address it first spoke from; note any other address."""
+        sysid = header_sysid(data)
+        if sysid is None:
+            return
+        bound = self.identities.get(sysid)
+        if bound is None:
+            if _packet_ok(data):
+                self.identities[sysid] = addr
+            return
+        if bound != addr and _packet_ok(data):
+            self.spoofed[sysid] += 1
+            if self.spoofed[sysid] == 1 or len(self.warnings) < self.MAX_WARNINGS:
+                self.warnings.append(
+                    f"system {sysid} spoke from {addr[0]}:{addr[1]}, but it is bound to "
+                    f"{bound[0]}:{bound[1]}: ignored for routing (spoofed or restarted)")
+                del self.warnings[:-self.MAX_WARNINGS]
+
+    def _route(self, data: bytes, to) -> list:
+        """UDP addresses ``data`` goes to: the bound address of its target system, else every
+        bound vehicle; ``to`` (the caller's choice) only among bound addresses."""
+        if not self.identities:
+            return list(to) if to else ([] if self._peer is None else [self._peer])
+        bound = list(dict.fromkeys(self.identities.values()))
+        target = _target_system(data)
+        if target and target in self.identities:
+            return [self.identities[target]]
+        allowed = [p for p in (to or ()) if p in bound]
+        return allowed or bound
 
     def _accept(self) -> None:
         try:
@@ -317,12 +430,18 @@ class Link:
     def send(self, data: bytes, to=None) -> bool:
         """Send bytes to the vehicle side; False if nowhere to send.
 
-        On UDP the bytes go to ``to`` (a list of sender addresses, from
-        :attr:`Chunk.peer`) or, by default, to the last sender; other links ignore ``to``.
+        On ``udpin`` the bytes go to the address bound to their target system (see
+        :attr:`identities`), else to those of ``to`` (sender addresses, from
+        :attr:`Chunk.peer`) that are bound, else to every bound address (before any system
+        spoke: ``to``, or the first sender). ``udpout`` sends to its address; other links
+        ignore ``to``.
         """
         try:
+            if self.endpoint.kind == "udpout":
+                peers = [self._peer]
+            elif self.endpoint.kind == "udpin":
+                peers = self._route(data, to)
             if self.endpoint.kind in ("udpin", "udpout"):
-                peers = to or ([] if self._peer is None else [self._peer])
                 if not peers or self._sock is None:
                     return False
                 for peer in peers:

@@ -26,9 +26,11 @@ from dronesense.errors import InputError, ParameterError
 from dronesense.events import Event
 from dronesense.sources.kinds import detect_kind
 from dronesense.sources.session_folder import SessionFolder
+from dronesense.sources.tlogevents import EventColumns, event_columns
 from dronesense.sources.tlogscan import PAIRING_TYPES, SkippedRegion, TlogScan, scan_tlog
 
-__all__ = ["LogEvents", "Progress", "detect_kind", "events_of", "load_events", "tlog_events"]
+__all__ = ["LazyEvents", "LogEvents", "Progress", "detect_kind", "events_of", "load_events",
+           "tlog_events"]
 
 Progress = Callable[[str, float, float], None]
 
@@ -60,6 +62,71 @@ class LogEvents:
     size: int = 0
     notes: list[str] = field(default_factory=list)
     sensors: list[str] = field(default_factory=list)
+    #: A tlog's events as arrays (:class:`~dronesense.sources.tlogevents.EventColumns`) when
+    #: they could be made at once; ``events`` then lists them only when first used.
+    columns: EventColumns | None = None
+
+
+class LazyEvents(list):
+    """The ``(event, receive time)`` list of :class:`EventColumns`, made on first use (its
+    length is known without)."""
+
+    def __init__(self, columns: EventColumns):
+        super().__init__()
+        self._columns: EventColumns | None = columns
+
+    def _fill(self) -> None:
+        if self._columns is not None:
+            cols, self._columns = self._columns, None
+            list.extend(self, cols.events())
+
+    def __len__(self) -> int:
+        return len(self._columns) if self._columns is not None else list.__len__(self)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self):
+        self._fill()
+        return list.__iter__(self)
+
+    def __getitem__(self, item):
+        self._fill()
+        return list.__getitem__(self, item)
+
+    def __eq__(self, other) -> bool:
+        self._fill()
+        return list.__eq__(self, other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._fill()
+        return list.__repr__(self)
+
+    def __reversed__(self):
+        self._fill()
+        return list.__reversed__(self)
+
+    def __contains__(self, item) -> bool:
+        self._fill()
+        return list.__contains__(self, item)
+
+    def __add__(self, other):
+        self._fill()
+        return list.__add__(self, other)
+
+    def append(self, item) -> None:
+        self._fill()
+        list.append(self, item)
+
+    def extend(self, items) -> None:
+        self._fill()
+        list.extend(self, items)
+
+    def copy(self) -> list:
+        self._fill()
+        return list(list.__iter__(self))
 
 
 class _Header:
@@ -158,21 +225,27 @@ def load_events(
     csv_map=None,
     record_map: dict | None = None,
     progress: Progress | None = None,
+    key: bytes | None = None,
 ) -> LogEvents:
     """Open a log of any supported type and reduce it to events.
 
     Parameters
     ----------
     path
-        ``.tlog``, ``.bin``, ``.ulg``, ``.csv`` or a session directory.
+        ``.tlog``, ``.bin``, ``.ulg``, ``.csv`` or a session directory; with ``csv_map``, a
+        text table of any extension (``.txt``, ``.dat``).
     csv_map
         A :class:`dronesense.sources.csvtrack.CsvMap`, or the path of its TOML file (required
-        for ``.csv``).
+        for ``.csv``; ``docs/csv-map.md``).
     record_map
         DataFlash custom record mapping (:func:`dronesense.sources.dataflash.load_record_map`),
         or the path of its TOML file.
     progress
         ``progress(description, done, total)``.
+    key
+        MAVLink 2 signing key: of a tlog, only the packets validly signed with it give events
+        (:func:`~dronesense.sources.signing.keep_signed`); the others are counted in
+        ``notes``.
 
     Raises
     ------
@@ -184,7 +257,7 @@ def load_events(
     path = Path(path)
     if not path.exists():
         raise InputError("no such file or directory", path=path)
-    kind = detect_kind(path)
+    kind = detect_kind(path, mapped=csv_map is not None)
     log = LogEvents(path=path, kind=kind)
     if kind in ("tlog", "session"):
         tlog = SessionFolder(path).tlog if kind == "session" else path
@@ -193,10 +266,19 @@ def load_events(
         log.path = tlog
         cb = (lambda d, t: progress(f"scan {tlog.name}", d, t)) if progress else None
         scan = scan_tlog(tlog, progress=cb)
+        if key is not None:
+            from dronesense.sources.signing import keep_signed
+
+            log.notes.extend(keep_signed(scan, tlog, key))
         log.size = scan.size
         log.messages = scan.records
         log.skipped = scan.skipped
-        log.events = _with_payload(tlog, _indexed_tlog_events(scan), log)
+        cols = None if SessionFolder.of(tlog).payload.exists() else event_columns(scan)
+        if cols is not None:
+            log.columns = cols
+            log.events = LazyEvents(cols)
+        else:
+            log.events = _with_payload(tlog, _indexed_tlog_events(scan), log)
     elif kind == "bin":
         from dronesense.sources.dataflash import load_record_map, read_dataflash
 
@@ -241,6 +323,7 @@ def load_events(
             log.notes.append(f"{track.missing} missing cell(s) skipped")
         if track.backwards:
             log.notes.append(f"{track.backwards} row(s) earlier than the row before")
+        log.notes.extend(track.notes)
     return log
 
 

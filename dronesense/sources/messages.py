@@ -12,12 +12,21 @@ SYSTEM_TIME                       :class:`TimeSync` (only with ``time_unix_usec`
 HEARTBEAT                         :class:`Status` (autopilot components only)
 ================================  =============================================================
 
+A repeated packet (same source, sequence number and bytes: the rule of
+:mod:`dronesense.sources.duplicates`) gives its events once; ``duplicates`` counts the copies.
+A position outside the WGS 84 ranges (abs(lat) > 90°, abs(lon) > 180°) gives a fix without a
+valid position (``fix_ok`` False, lat = lon = 0), so no reading is ever paired with it;
+``bad_positions`` counts them and :meth:`MessageAdapter.warnings` reports them.
+
 Messages from components whose HEARTBEAT says they are a ground station (``MAV_TYPE_GCS``)
 are ignored, so a ground station sharing the link never adds readings. Positions, clock syncs
 and GNSS fix types are taken only from the vehicle's autopilot component: one whose HEARTBEAT
 names an autopilot, or component 1 before any HEARTBEAT was heard from it; a camera or gimbal
-reporting its own position therefore cannot move the track. Readings are taken from every
-non-GCS component of the vehicle (payload computers often send them under their own id).
+reporting its own position therefore cannot move the track. Once a component has sent an
+autopilot HEARTBEAT, a ground-station HEARTBEAT (``MAV_TYPE_GCS`` or ``MAV_AUTOPILOT_INVALID``)
+carrying the same ids (a misconfigured ground station) no longer changes what it is taken for:
+its data keeps coming in, and ``gcs_id_conflicts`` counts such heartbeats. Readings are taken
+from every non-GCS component of the vehicle (payload computers often send them under their own id).
 
 Examples
 --------
@@ -31,10 +40,13 @@ Examples
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.events import Event, Fix, Reading, Status, TimeSync
+from dronesense.sources.duplicates import DuplicateFilter
 
 __all__ = ["MessageAdapter", "float32_decimal", "mode_name"]
 
@@ -99,6 +111,12 @@ class MessageAdapter:
     ----------
     ignored_gcs
         Messages dropped because they came from a ground-station component.
+    duplicates
+        Repeated packets whose events were given once already.
+    bad_positions
+        Positions outside the WGS 84 ranges (given as fixes without a valid position).
+    gcs_id_conflicts
+        Ground-station HEARTBEATs carrying the ids of a component known as an autopilot.
     components
         (sysid, compid) -> (MAV_TYPE, MAV_AUTOPILOT) from HEARTBEATs.
     """
@@ -111,6 +129,9 @@ class MessageAdapter:
         self.components: dict[tuple[int, int], tuple[int, int]] = {}
         self.fix_type: dict[int, int] = {}
         self.ignored_gcs = 0
+        self.bad_positions = 0
+        self.gcs_id_conflicts = 0
+        self.dups = DuplicateFilter()
         self._names: dict[bytes, str] = {}
         self._handlers = {
             "GLOBAL_POSITION_INT": self._position,
@@ -126,6 +147,8 @@ class MessageAdapter:
         handler = self._handlers.get(msg._type)
         if handler is None:
             return []
+        if self.dups.message_is_duplicate(msg):
+            return []
         header = msg._header
         key = (header.srcSystem, header.srcComponent)
         comp = self.components.get(key)
@@ -133,6 +156,22 @@ class MessageAdapter:
             self.ignored_gcs += 1
             return []
         return handler(msg, key, comp)
+
+    @property
+    def duplicates(self) -> int:
+        """Repeated packets dropped so far."""
+        return self.dups.duplicates
+
+    def warnings(self) -> list[str]:
+        """One line per kind of suspicious input met so far."""
+        out = []
+        if self.bad_positions:
+            out.append(f"{self.bad_positions} positions outside WGS 84 ranges (|lat| > 90, "
+                       "|lon| > 180) were not used")
+        if self.gcs_id_conflicts:
+            out.append(f"{self.gcs_id_conflicts} ground-station HEARTBEATs carried a vehicle's "
+                       "autopilot ids and were ignored")
+        return out
 
     def is_autopilot(self, key: tuple[int, int], comp=None) -> bool:
         """Whether (sysid, compid) is taken as the vehicle's autopilot."""
@@ -145,8 +184,15 @@ class MessageAdapter:
         if not self.is_autopilot(key, comp):
             return []
         ok = not (msg.lat == 0 and msg.lon == 0) and self.fix_type.get(key[0], 3) >= 3
-        return [Fix(key[0], float(msg.time_boot_ms), msg.lat / 1e7, msg.lon / 1e7,
-                    msg.alt / 1000.0, msg.relative_alt / 1000.0, ok)]
+        lat, lon = msg.lat / 1e7, msg.lon / 1e7
+        if not (abs(lat) <= 90.0 and abs(lon) <= 180.0):  # also catches NaN
+            self.bad_positions += 1
+            ok, lat, lon = False, 0.0, 0.0
+        alt, height = msg.alt / 1000.0, msg.relative_alt / 1000.0
+        if not (math.isfinite(alt) and math.isfinite(height)):
+            self.bad_positions += 1
+            ok, alt, height = False, 0.0, 0.0
+        return [Fix(key[0], float(msg.time_boot_ms), lat, lon, alt, height, ok)]
 
     def _gps_raw(self, msg, key, comp) -> list[Event]:
         if self.is_autopilot(key, comp):
@@ -175,8 +221,12 @@ class MessageAdapter:
         return [TimeSync(key[0], float(msg.time_boot_ms), int(msg.time_unix_usec))]
 
     def _heartbeat(self, msg, key, comp) -> list[Event]:
-        self.components[key] = (msg.type, msg.autopilot)
         if msg.type == _GCS or msg.autopilot == _NO_AUTOPILOT:
+            if comp is not None and comp[0] != _GCS and comp[1] != _NO_AUTOPILOT:
+                self.gcs_id_conflicts += 1  # an autopilot's ids: keep taking it for one
+                return []
+            self.components[key] = (msg.type, msg.autopilot)
             return []
+        self.components[key] = (msg.type, msg.autopilot)
         return [Status(key[0], bool(msg.base_mode & _ARMED), int(msg.custom_mode),
                        int(msg.type), int(msg.autopilot))]

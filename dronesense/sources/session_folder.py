@@ -15,7 +15,10 @@ a log:
     with serial payloads only: every serial reading as it was pushed to the pairing engine
     (:mod:`dronesense.sources.payload.journal`);
 ``session.json``
-    what was recorded: times, vehicles, counts, loss, versions, pairing settings.
+    what was recorded: times, vehicles, counts, loss, versions, pairing settings;
+``sampling_events.csv``
+    the live sampling-events journal (:class:`~dronesense.sources.sampling_events.SamplingJournal`):
+    one line per sample taken (a canister opened, a bag filled).
 
 Examples
 --------
@@ -38,6 +41,7 @@ SAMPLES = "samples.csv"
 PAYLOAD = "payload.csv"
 META = "session.json"
 REJECTED = "rejected.bin"
+SAMPLING_EVENTS = "sampling_events.csv"
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,11 @@ class SessionFolder:
     def rejected(self) -> Path:
         """Bytes that were not MAVLink packets."""
         return self.path / REJECTED
+
+    @property
+    def sampling_events(self) -> Path:
+        """The live sampling-events journal."""
+        return self.path / SAMPLING_EVENTS
 
     def is_session(self) -> bool:
         """Whether the folder holds a recorded session (its ``flight.tlog``)."""

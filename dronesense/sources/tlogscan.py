@@ -37,11 +37,13 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.errors import InputError
 from dronesense.sources.tlogrecords import (
+    COMPILED_MIN_BYTES,
     NUMBA,
     SkippedRegion,
     crc_extra_table,
     find_records,
     gather_payloads,
+    kernels_loaded,
     x25_crc,
 )
 
@@ -120,7 +122,9 @@ class TlogScan:
     messages
         Per wanted message name, a dict of field arrays (pymavlink field names; strings as
         ``bytes`` with trailing NULs dropped) plus ``_offset`` (record offset in the file),
-        ``_recv_us`` (tlog timestamp), ``_sysid``, ``_compid``, ``_seq``, in file order.
+        ``_recv_us`` (tlog timestamp), ``_sysid``, ``_compid``, ``_seq``, ``_crc`` (the
+        packet's checksum), ``_length`` (the packet's bytes, signature included), ``_hash`` (of
+        the payload), in file order.
     order
         Per wanted message name, the index of each message among all good records (to merge
         types back into file order).
@@ -158,6 +162,8 @@ def scan_tlog(
     source: str | Path | bytes | np.ndarray,
     types: Iterable[str] = PAIRING_TYPES,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    compiled: bool | None = None,
 ) -> TlogScan:
     """Read a ``.tlog`` file (or its bytes) and decode the wanted message types.
 
@@ -169,6 +175,12 @@ def scan_tlog(
         Message names to decode (all good records are counted whatever their type).
     progress
         Called as ``progress(done, total)`` in steps of the work (bytes-like units).
+    compiled
+        Walk with the numba kernels (``True``, when numba is installed) or the vectorised
+        numpy path (``False``); both give the identical scan. Default: the kernels for a file
+        of at least :data:`~dronesense.sources.tlogrecords.COMPILED_MIN_BYTES` or once they
+        are loaded in this process, else numpy (which finishes a smaller file before numba
+        has even been imported).
 
     Returns
     -------
@@ -182,9 +194,12 @@ def scan_tlog(
     (0, [])
     """
     known_ids = crc_extra_table()[0]
-    compiled = _numba is not None
     buf, path = _load(source)
     size = int(buf.size)
+    if _numba is None:
+        compiled = False
+    elif compiled is None:
+        compiled = size >= COMPILED_MIN_BYTES or kernels_loaded()
     scan = TlogScan(path=path, size=size)
     step = (lambda k: progress(k, 4)) if progress else (lambda k: None)
     step(1)
@@ -234,4 +249,17 @@ def _decode(buf, starts, hdr, plen, cls, compiled: bool) -> dict[str, np.ndarray
     out["_seq"] = seq
     out["_sysid"] = sysid
     out["_compid"] = compid
+    # a 64-bit hash of the payload bytes (wrapping integer arithmetic): copies of one packet
+    # share it, so duplicates are found without keeping the bytes
+    weights = np.random.default_rng(width).integers(1, 2**62, size=width, dtype=np.uint64)
+    weights |= np.uint64(1)
+    flat = rows.reshape(len(starts), width)
+    digest = np.empty(len(starts), dtype=np.uint64)
+    for a in range(0, len(starts), 1 << 15):  # in slices: the widened copy stays small
+        digest[a:a + (1 << 15)] = flat[a:a + (1 << 15)].astype(np.uint64) @ weights
+    out["_hash"] = digest
+    end = starts + 8 + hdr.astype(np.int64) + plen.astype(np.int64)  # the packet's CRC
+    out["_crc"] = buf[end].astype(np.uint16) | (buf[end + 1].astype(np.uint16) << 8)
+    signed = (hdr == 10) & ((buf[starts + 10] & 1) == 1) if len(starts) else hdr == 10
+    out["_length"] = (end + 2 - starts - 8 + 13 * signed).astype(np.int32)
     return out

@@ -18,6 +18,10 @@ exactly like a telemetry log:
                                               ``concentration_ppm`` (map the name with a
                                               names table, e.g. ``GAS4 = "co"``)
 ``vehicle_status``                            :class:`Status` (armed, PX4 custom mode)
+``wind`` / ``wind_estimate``                  not an event: :func:`read_ulog_wind` gives the
+                                              estimator's wind (``windspeed_north``/``_east``)
+                                              as the :class:`~dronesense.sources.wind.
+                                              WindReports` a ``.tlog``'s ``WIND`` gives
 ============================================  ===============================================
 
 Vehicle time is the topic's ``timestamp`` (``timestamp_sample`` where the topic has one and it
@@ -51,10 +55,12 @@ from dronesense.sources.kinds import ULOG_MAGIC
 from dronesense.sources.messages import float32_decimal
 from dronesense.sources.tlogrecords import SkippedRegion
 
-__all__ = ["ULOG_MAGIC", "UlogLog", "px4_custom_mode", "read_ulog"]
+__all__ = ["ULOG_MAGIC", "UlogLog", "px4_custom_mode", "read_ulog", "read_ulog_wind"]
 
 _GLOBAL = "vehicle_global_position"
 _GPS = ("vehicle_gps_position", "sensor_gps")
+#: PX4's wind estimate: ``wind`` (PX4 1.13 and later), ``wind_estimate`` (before)
+_WIND = ("wind", "wind_estimate")
 _TOPICS = [_GLOBAL, *_GPS, "home_position", "debug_key_value", "sensor_gas_concentration",
            "vehicle_status"]
 _MAV_AUTOPILOT_PX4 = 12
@@ -110,7 +116,7 @@ class UlogLog:
     position_source: str = ""
 
 
-def _open(path: Path):
+def _open(path: Path, topics: list[str] | None = None):
     """pyulog's reading of ``path`` (its own messages kept out of the output)."""
     from pyulog import ULog
     from pyulog.core import ULogException
@@ -118,7 +124,7 @@ def _open(path: Path):
     quiet = io.StringIO()
     try:
         with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-            return ULog(str(path), _TOPICS)
+            return ULog(str(path), topics or _TOPICS)
     except (ULogException, OSError, ValueError, struct.error, IndexError, KeyError) as err:
         raise InputError(f"cannot read ULog: {err}", path=path) from None
 
@@ -235,6 +241,62 @@ def read_ulog(path: str | Path) -> UlogLog:
     log.events = [(t, ev) for t, _, _, ev in events]
     _integrity_notes(ulog, log)
     return log
+
+
+def read_ulog_wind(path: str | Path):
+    """The wind PX4's estimator logged (``wind``, or ``wind_estimate`` before PX4 1.13) as
+    the :class:`~dronesense.sources.wind.WindReports` a ``.tlog``'s ``WIND`` messages give.
+
+    Speed and the direction the wind comes from are those of the logged north/east wind
+    vector; each report is at the height above home of the latest position at or before it
+    (as :func:`read_ulog` gives the positions, NaN before the first) and its UTC from the
+    GPS clock (the median offset of ``time_utc_usec`` to the vehicle time; NaN without a
+    GPS time).
+
+    Returns
+    -------
+    WindReports or None
+        ``None`` when the log holds no wind topic.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read as a ULog.
+
+    Examples
+    --------
+    >>> rep = read_ulog_wind("flight.ulg")  # doctest: +SKIP
+    >>> len(rep), rep.speed[0], rep.direction[0]  # doctest: +SKIP
+    (240, 3.0, 240.0)
+    """
+    from dronesense.sources.wind import WindReports
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path=path)
+    ulog = _open(path, [*_WIND, _GLOBAL, *_GPS, "home_position"])
+    found = next((f for f in (_data(ulog, name) for name in _WIND) if f), None)
+    if not found:
+        return None
+    d = found[0]
+    t = _times_us(d)
+    north = d["windspeed_north"].astype(float)
+    east = d["windspeed_east"].astype(float)
+    log = UlogLog(path=path, size=0, sysid=_sysid(ulog))
+    events: list = []
+    _position_events(ulog, log, events, _gps_events(ulog, log, events))
+    fixes = sorted((ti, ev.height) for ti, _, _, ev in events if isinstance(ev, Fix))
+    height = np.full(t.size, np.nan)
+    if fixes:
+        fix_t = np.array([f[0] for f in fixes], np.int64)
+        k = np.searchsorted(fix_t, t, side="right") - 1
+        height[k >= 0] = np.array([f[1] for f in fixes])[k[k >= 0]]
+    offsets = [ev.time_unix_usec - ti for ti, _, _, ev in events if isinstance(ev, TimeSync)]
+    utc = (t + float(np.median(offsets))) / 1e6 if offsets else np.full(t.size, np.nan)
+    return WindReports(time=np.asarray(utc, float), height=height,
+                       speed=np.hypot(north, east),
+                       direction=np.degrees(np.arctan2(-east, -north)) % 360.0,
+                       name=path.name)
 
 
 def _gps_events(ulog, log: UlogLog, events: list) -> dict | None:

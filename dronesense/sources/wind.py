@@ -1,4 +1,7 @@
-"""The wind an autopilot reported: MAVLink ``WIND`` messages of a ``.tlog``, each at a height.
+"""Wind from the logs and files of a flight: the autopilot's MAVLink ``WIND`` reports
+(:func:`read_wind_reports`) and wind time series (:class:`WindSeries`), read from a file through a
+map by :func:`dronesense.sources.windfile.read_wind_csv` (a mast or ground sonic, a
+drone-borne sonic, or a track CSV's own wind columns).
 
 ArduPilot sends its EKF wind estimate as ``WIND`` (speed, direction it comes from); the
 simulator sends the true wind at the vehicle. :func:`read_wind_reports` puts each report at
@@ -34,7 +37,7 @@ import numpy as np
 
 from dronesense.sources.tlogscan import scan_tlog
 
-__all__ = ["WindReports", "read_wind_reports"]
+__all__ = ["WindReports", "WindSeries", "read_wind_reports"]
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,44 @@ def read_wind_reports(path: str | Path | bytes) -> WindReports | None:
         direction=np.asarray(wind["direction"], dtype=float),
         name=name,
     )
+
+
+@dataclass(frozen=True)
+class WindSeries:
+    """A wind time series (what :mod:`dronesense.products.flux.wind_series` consumes).
+
+    Attributes
+    ----------
+    time
+        UTC of each record, s since 1970.
+    u, v
+        Wind towards east and north, m/s.
+    height
+        Measurement height above ground, m, per record (NaN: on the vehicle, at each
+        sample's own height).
+    speed_error, direction_error
+        One-sigma uncertainty of each record's speed (m/s) and direction (degrees).
+    source
+        What it is, for the report.
+    """
+
+    time: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    height: np.ndarray
+    speed_error: np.ndarray
+    direction_error: np.ndarray
+    source: str = ""
+
+    def __len__(self) -> int:
+        return int(self.u.size)
+
+    @property
+    def speed(self) -> np.ndarray:
+        """Horizontal speed, m/s."""
+        return np.hypot(self.u, self.v)
+
+    @property
+    def from_deg(self) -> np.ndarray:
+        """Direction the wind comes from, degrees clockwise from north."""
+        return np.degrees(np.arctan2(-self.u, -self.v)) % 360.0

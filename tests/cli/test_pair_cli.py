@@ -66,12 +66,17 @@ def test_pair_dataflash_without_readings_says_why(tmp_path, capsys):
 @needs_bin
 def test_pair_dataflash_custom_record(tmp_path, capsys):
     records = tmp_path / "records.toml"
-    records.write_text('[records.BARO]\nPress = "pressure"\n')
+    records.write_text('[records.BARO]\nPress = "BaroPa"\n')
+    names = tmp_path / "names.toml"  # BARO.Press is in pascals; the pressure quantity in hPa
+    names.write_text('[names]\nBaroPa = { quantity = "pressure", units = "Pa" }\n')
     out = tmp_path / "s.csv"
-    rc = main(["pair", str(BIN), "--records", str(records), "--out", str(out), "--quiet"])
+    rc = main(["pair", str(BIN), "--records", str(records), "--names", str(names),
+               "--out", str(out), "--quiet"])
     assert rc == 0
     df = pd.read_csv(out)
     assert set(df["quantity"]) == {"pressure"} and (df["flag"] == 0).any()
+    good = df[df["flag"] == 0]["value"]
+    assert good.between(900.0, 1100.0).all()  # hPa at a ground-level site
 
 
 def _pair_rows(session, tmp_path, *extra):

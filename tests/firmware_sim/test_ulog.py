@@ -45,6 +45,23 @@ def test_pyulog_reads_every_message(flight):
     assert u.initial_parameters["MAV_SYS_ID"] == 1
 
 
+def test_ulog_logs_every_wind_report_of_the_tlog(flight):
+    """Every WIND the autopilot sends is a ``wind`` record (PX4 1.13+ topic) at the same
+    vehicle time: the vector the air moves along, so speed and the direction it comes from
+    are those of the WIND message (float32 on both sides)."""
+    from dronesense.sources.wind import read_wind_reports
+
+    tlog = read_wind_reports(flight / "f.tlog")
+    wind = ULog(str(flight / "f.ulg"), ["wind"]).get_dataset("wind").data
+    assert len(tlog) > 100 and wind["timestamp"].size == len(tlog)
+    north = wind["windspeed_north"].astype(float)
+    east = wind["windspeed_east"].astype(float)
+    np.testing.assert_allclose(np.hypot(north, east), tlog.speed, rtol=1e-6)
+    direction = np.degrees(np.arctan2(-east, -north)) % 360.0
+    np.testing.assert_allclose(direction, tlog.direction, atol=1e-4)
+    assert (wind["variance_north"] == 0).all() and (wind["variance_east"] == 0).all()
+
+
 def test_ulog_pairs_like_the_tlog_and_the_truth(flight):
     from_ulog, _ = pair_logs([flight / "f.ulg"])
     from_tlog, _ = pair_logs([flight / "f.tlog"])

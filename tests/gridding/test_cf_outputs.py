@@ -29,9 +29,9 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Problem fetching standard name table"),
 ]
 
-#: Variables of interpolated grids with no CF standard name: their spread (made by
-#: ``gridding.methods.base``), reported by ACDD as a missing ``standard_name``.
-SPREAD_WITHOUT_STANDARD_NAME = {"ch4_variance", "ch4_std", "ch4_confidence"}
+#: Variables of interpolated grids with no CF standard name, reported by ACDD as a missing
+#: ``standard_name``: DM+V's confidence (the spreads have one: ``gridding.methods.base``).
+WITHOUT_STANDARD_NAME = {"dmv": ["ch4_confidence"]}
 
 
 def compliance_failures(path: Path) -> dict[str, list[tuple[int, str, list[str]]]]:
@@ -84,14 +84,55 @@ def test_block_grid_passes_cf_and_acdd(block):
     assert failures == {"cf:1.11": [], "acdd:1.3": []}
 
 
-def test_auto_grid_passes_cf_and_acdd_but_for_spread_standard_names(samples, tmp_path):
+def test_zarr_store_passes_cf_and_acdd(block):
+    """The v2 store as netCDF-C shows it to the checker (NCZarr attributes: the same scalars
+    and dimensions as the netCDF file). CF 2.1 asks netCDF files to be named ``.nc``; the
+    checker applies that to the Zarr store's URL too, and a store is named ``.zarr``."""
+    _, _, store = block
+    failures = compliance_failures(store)
+    assert [name for _, name, _ in failures["cf:1.11"]] == ["§2.1 Filename"]
+    assert failures["acdd:1.3"] == []
+
+
+def test_grid_file_passes_cfchecks(block, tmp_path):
+    """cfchecks opens files named ``.nc`` only (a fatal CF 2.1 error otherwise), so the Zarr
+    store is checked by compliance-checker alone."""
+    from tests.support.checkers import NEWER_CF_VERSION, cfchecks_messages
+
+    _, path, _ = block
+    found = cfchecks_messages(path, tmp_path)
+    assert found == {"FATAL": [], "ERROR": [NEWER_CF_VERSION], "WARN": []}
+
+
+def test_auto_grid_passes_cf_and_acdd(samples, tmp_path):
     grid = ds.grid(samples, "ch4", spacing=(10, 10, 5))  # method="auto": kriging here
-    failures = compliance_failures(write_grid(grid, tmp_path / "auto.nc"))
+    assert "ch4_standard_error" in grid
+    assert compliance_failures(write_grid(grid, tmp_path / "auto.nc")) == {
+        "cf:1.11": [], "acdd:1.3": []}
+
+
+@pytest.mark.parametrize("method", ["idw", "dmv"])
+def test_interpolated_grid_passes_cf_and_acdd_but_for_dmv_confidence(samples, tmp_path,
+                                                                     method):
+    grid = ds.grid(samples, "ch4", spacing=(10, 10, 5), method=method)
+    failures = compliance_failures(write_grid(grid, tmp_path / f"{method}.nc"))
     assert failures["cf:1.11"] == []
+    missing = []
     for weight, name, msgs in failures["acdd:1.3"]:
-        variable = name.split('"')[1]
         assert (weight, msgs) == (3, ["standard_name"]), name
-        assert variable in SPREAD_WITHOUT_STANDARD_NAME
+        missing.append(name.split('"')[1])
+    assert missing == WITHOUT_STANDARD_NAME.get(method, [])
+
+
+@pytest.mark.parametrize("method", ["idw", "dmv", "kriging"])
+def test_interpolated_grid_passes_cfchecks(samples, tmp_path, method):
+    """The spreads' standard names (``standard_deviation`` cell method, ``standard_error``
+    modifier) are valid CF for the CF community's checker too."""
+    from tests.support.checkers import NEWER_CF_VERSION, cfchecks_messages
+
+    grid = ds.grid(samples, "ch4", spacing=(10, 10, 5), method=method)
+    found = cfchecks_messages(write_grid(grid, tmp_path / "g.nc"), tmp_path)
+    assert found == {"FATAL": [], "ERROR": [NEWER_CF_VERSION], "WARN": []}
 
 
 def test_grid_file_cf_details(block):
@@ -106,7 +147,8 @@ def test_grid_file_cf_details(block):
         assert nc["ch4_std"].attrs["coverage_content_type"] == "qualityInformation"
     spec = GridSpec.from_attrs(grid.attrs)
     # the vertical extent is that of the voxel centres, the bounds are the faces
-    assert grid.attrs["geospatial_vertical_min"] == spec.z[0] == 0.0
+    # levels on the flown layers (5 to 60 m), no take-off level at 0 m
+    assert grid.attrs["geospatial_vertical_min"] == spec.z[0] == 5.0
     assert grid.attrs["geospatial_vertical_max"] == spec.z[-1]
     np.testing.assert_allclose(grid["z_bounds"].values[0], [spec.region[4], spec.region[4] + 5])
     for key in ("summary", "keywords", "id", "license", "creator_name", "institution"):

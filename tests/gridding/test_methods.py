@@ -80,7 +80,7 @@ def test_mask_follows_data_support(products):
 
 def test_uncertainty_grows_away_from_data(products):
     count = products["block"]["number_of_observations"].values
-    for name, var in (("kriging", "ch4_variance"), ("dmv", "ch4_variance")):
+    for name, var in (("kriging", "ch4_standard_error"), ("dmv", "ch4_std")):
         v = products[name][var].values
         assert np.nanmean(v[count > 0]) < np.nanmean(v[(count == 0) & np.isfinite(v)])
     conf = products["dmv"]["ch4_confidence"].values
@@ -142,28 +142,52 @@ def test_no_layer_invented_below_or_above_the_flights(name):
         10.0: False, 20.0: True, 30.0: True, 40.0: True, 50.0: False}
 
 
+SPREAD_CF = {  # the spread variable and its CF standard name (pm2p5: mass concentration)
+    "idw": ("std", ""),
+    "dmv": ("std", ""),
+    "kriging": ("standard_error", " standard_error"),
+}
+
+
 @pytest.mark.parametrize("quantity", ["ch4", "pm2p5"])
-@pytest.mark.parametrize("name", ["dmv", "kriging"])
-def test_variance_units_are_the_square_of_the_units(quantity, name):
-    # "1e-6" squared is 1e-12 (ppm squared); "1e-62" would claim a number 1e50 times smaller
+@pytest.mark.parametrize("name", list(SPREAD_CF))
+def test_spread_is_cf_in_the_quantity_units(quantity, name):
+    """A spread of the samples around the voxel is the quantity's standard name with a
+    ``standard_deviation`` cell method; kriging's error variance is stored as its square
+    root, a ``standard_error``; both in the quantity's units (no squared units)."""
     coords, values, _, _ = flight(layers=(20.0,), extent=(0.0, 100.0, 0.0, 60.0), step=5.0)
     spec = GridSpec((20, 20, 10), ORIGIN).fit(*coords)
-    ds = make_method(name).fit(coords, values, spec=spec).grid(quantity=quantity)
-    units = ds[quantity].attrs["units"]
-    var_units = ds[f"{quantity}_variance"].attrs["units"]
-    if quantity == "ch4":
-        assert float(var_units) == pytest.approx(float(units) ** 2, rel=1e-12)
-    else:  # every factor's exponent doubled
-        factors = dict(_unit_factors(units))
-        assert dict(_unit_factors(var_units)) == {k: 2 * e for k, e in factors.items()}
+    model = make_method(name).fit(coords, values, spec=spec)
+    ds = model.grid(quantity=quantity)
+    suffix, modifier = SPREAD_CF[name]
+    spread = ds[f"{quantity}_{suffix}"]
+    assert spread.attrs["units"] == ds[quantity].attrs["units"]
+    assert spread.attrs["standard_name"] == ds[quantity].attrs["standard_name"] + modifier
+    assert spread.attrs["coverage_content_type"] == "qualityInformation"
+    assert spread.name in ds[quantity].attrs["ancillary_variables"].split()
+    assert not any(v.endswith("_variance") for v in ds.data_vars)
+    assert "units_metadata" not in spread.attrs  # not a temperature
+    if name == "kriging":
+        assert "cell_methods" not in spread.attrs
+    else:
+        assert spread.attrs["cell_methods"].startswith("x: y: z: standard_deviation (")
+    if name == "dmv":  # the square root of DM+V's variance map
+        np.testing.assert_allclose(spread.values[np.isfinite(spread.values)],
+                                   np.sqrt(model.variance_[np.isfinite(spread.values)]))
+    else:
+        assert (spread.values[np.isfinite(spread.values)] >= 0).all()
 
 
-def _unit_factors(units):
-    import re
-
-    for token in units.split():
-        m = re.fullmatch(r"([A-Za-z]+)(-?\d+)?", token)
-        yield m[1], int(m[2] or 1)
+@pytest.mark.parametrize("name", ["block", *SPREAD_CF])
+def test_a_temperature_spread_is_a_temperature_difference(name):
+    """CF 1.11 ``units_metadata``: the estimate is on the scale, its spread a difference
+    (degC on the scale and as a difference convert differently to K)."""
+    coords, values, _, _ = flight(layers=(20.0,), extent=(0.0, 100.0, 0.0, 60.0), step=5.0)
+    spec = GridSpec((20, 20, 10), ORIGIN).fit(*coords)
+    ds = make_method(name).fit(coords, values, spec=spec).grid(quantity="temperature")
+    assert ds["temperature"].attrs["units_metadata"] == "temperature: on_scale"
+    spread = {"block": "std"}.get(name, SPREAD_CF.get(name, ("",))[0])
+    assert ds[f"temperature_{spread}"].attrs["units_metadata"] == "temperature: difference"
 
 
 @pytest.mark.parametrize("sigma_h, sigma_v", [(None, None), (1.0, 1.0), (2.0, 0.0)])

@@ -365,7 +365,8 @@ def test_cli_names_the_options(flight, tmp_path, capsys):
     assert "error: no pressure among the samples" in capsys.readouterr().err
     assert main([*args, "--operator", OPERATOR, "--airframe", AIRFRAME,
                  "--max-interval", "-1"]) == 2
-    assert "error: --max-interval: must be a number of seconds >= 0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error: --max-interval:" in err and len(err.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())
 
 
@@ -388,3 +389,108 @@ def test_simulated_barometer_is_the_standard_atmosphere():
     assert float(fixed.evaluate("pressure", 45.4, 9.2, 500.0)) == 990.0  # as declared
     with pytest.raises(SimError, match="standard atmosphere"):
         Field.from_dict({"site": site, "quantities": {"pressure": {"units": "psi"}}})
+
+
+# ---------------------------------------------------------------------------------------------
+# several vehicles and boots in one samples file: one file per flight
+
+
+def _moved(rows, *, sysid=None, boot=None, hours=0):
+    """The rows as another vehicle (or boot) flying the same flight ``hours`` later."""
+    out = []
+    for r in rows:
+        utc = r.time_utc
+        if utc is not None and hours:
+            t = np.datetime64(utc.rstrip("Z"), "us") + np.timedelta64(hours * 3600, "s")
+            utc = f"{t}Z"
+        out.append(r._replace(time_utc=utc, sysid=r.sysid if sysid is None else sysid,
+                              boot=r.boot if boot is None else boot))
+    return out
+
+
+def test_one_file_per_vehicle(flight, tmp_path):
+    from dronesense.products.wmo_uasdc_flights import write_wmo_uasdc_flights
+    from dronesense.samples.dataset import from_dataset
+
+    rows = from_dataset(flight["samples"])
+    both = to_dataset(rows + _moved(rows, sysid=2, hours=1))
+    done = write_wmo_uasdc_flights(both, tmp_path, operator=OPERATOR,
+                                   airframe={1: AIRFRAME, 2: "CD456"}, environ={})
+    assert done.skipped == []
+    first, second = done.paths
+    assert first.name == flight["path"].name
+    assert second.name == flight["path"].name.replace(AIRFRAME, "CD456").replace(
+        "20250614080001Z", "20250614090001Z")
+    with (xr.open_dataset(flight["path"], decode_times=False) as alone,
+          xr.open_dataset(first, decode_times=False) as a,
+          xr.open_dataset(second, decode_times=False) as b):
+        assert b.attrs["platform_name"] == "CD456" and a.attrs["platform_name"] == AIRFRAME
+        for name in ("air_temperature", "air_pressure", "relative_humidity", "altitude"):
+            np.testing.assert_array_equal(a[name].values, alone[name].values)
+            np.testing.assert_array_equal(b[name].values, alone[name].values)
+        np.testing.assert_allclose(b["time"].values, alone["time"].values + 3600, atol=1e-6)
+
+
+def test_one_file_per_boot_and_what_is_left_out(flight, tmp_path):
+    from dronesense.products.wmo_uasdc_flights import write_wmo_uasdc_flights
+    from dronesense.samples.dataset import from_dataset
+
+    rows = from_dataset(flight["samples"])
+    gas_only = [r for r in _moved(rows, sysid=3, hours=2) if r.quantity != "temperature"]
+    samples = to_dataset(rows + _moved(rows, boot=1, hours=1) + gas_only)
+    done = write_wmo_uasdc_flights(samples, tmp_path, operator=OPERATOR,
+                                   airframe={1: AIRFRAME, 3: "GAS1"}, environ={})
+    assert [p.name for p in done.paths] == [f"UASDC_{OPERATOR}_{AIRFRAME}_20250614{hh}0001Z.nc"
+                                            for hh in ("08", "09")]
+    (skipped,) = done.skipped
+    assert skipped.startswith("sysid 3, boot 0: no temperature reading has both a position")
+
+
+def test_several_flights_need_their_ids(flight, tmp_path):
+    from dronesense.products.wmo_uasdc_flights import parse_airframes, write_wmo_uasdc_flights
+    from dronesense.samples.dataset import from_dataset
+
+    rows = from_dataset(flight["samples"])
+    two = to_dataset(rows + _moved(rows, sysid=2, hours=1))
+    with pytest.raises(ParameterError, match=r"airframe: the samples hold 2 vehicles.*1=ID1,2=ID2"):
+        write_wmo_uasdc_flights(two, tmp_path, operator=OPERATOR, airframe=AIRFRAME)
+    with pytest.raises(ParameterError, match="airframe: no airframe ID for sysid 2"):
+        write_wmo_uasdc_flights(two, tmp_path, operator=OPERATOR, airframe={1: AIRFRAME})
+    with pytest.raises(ParameterError, match="flight_id: one flight_id for 2 flights"):
+        write_wmo_uasdc_flights(two, tmp_path, operator=OPERATOR,
+                                airframe=parse_airframes("1=AB123,2=CD456"), flight_id="x")
+    same_time = to_dataset(rows + _moved(rows, sysid=2))
+    with pytest.raises(InputError, match="sysid 1, boot 0 and sysid 2, boot 0 would both be"):
+        write_wmo_uasdc_flights(same_time, tmp_path / "x", operator=OPERATOR,
+                                airframe={1: AIRFRAME, 2: AIRFRAME})
+    assert not (tmp_path / "x").exists()  # nothing written
+    with pytest.raises(ParameterError, match="airframe: give one ID, or SYSID=ID"):
+        parse_airframes("1=AB123,x=CD456")
+
+
+def test_cli_one_file_per_vehicle_with_their_airframes(flight, tmp_path, capsys):
+    """``export --profile wmo-uasdc --airframe 1=ID,2=ID``: one file per vehicle and boot,
+    what is left out in a note; one airframe for two vehicles is an option error."""
+    import dronesense.accessors  # noqa: F401  (the .dronesense accessor)
+    from dronesense.samples.dataset import from_dataset
+
+    rows = from_dataset(flight["samples"])
+    gas_only = [r for r in _moved(rows, sysid=3, hours=2) if r.quantity != "temperature"]
+    src = tmp_path / "three.nc"
+    to_dataset(rows + _moved(rows, sysid=2, hours=1) + gas_only).dronesense.to_file(src)
+    out = tmp_path / "uasdc"
+    args = ["export", str(src), "--profile", "wmo-uasdc", "--out", str(out),
+            "--operator", OPERATOR]
+    assert main([*args, "--airframe", f"1={AIRFRAME},2=CD456,3=GAS1"]) == 0
+    text = capsys.readouterr().out
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [flight["path"].name, f"UASDC_{OPERATOR}_CD456_20250614090001Z.nc"]
+    for name in names:
+        assert f"wrote {out / name}: {describe(out / name)}" in text
+    assert "note: left out sysid 3, boot 0: no temperature reading" in text
+    assert main([*args, "--airframe", AIRFRAME]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "error: --airframe: the samples hold 3 vehicles" in err
+    assert len(err.splitlines()) == 1
+    assert main([*args, "--airframe", "1=AB123,x=CD"]) == 2
+    assert "error: --airframe: give one ID, or SYSID=ID" in capsys.readouterr().err

@@ -87,6 +87,15 @@ def test_acdd_1_3_has_no_high_or_medium_failures(flight_nc, tmp_path):
     assert _check(flight_nc, "acdd:1.3", tmp_path) == []
 
 
+def test_cfchecks_finds_nothing_but_the_newer_declared_version(flight_nc, tmp_path):
+    """The CF community's checker (cfchecker 4.1 knows CF up to 1.8) on the samples file:
+    the trajectory, character arrays and double time raise no error or warning."""
+    from tests.support.checkers import NEWER_CF_VERSION, cfchecks_messages
+
+    found = cfchecks_messages(flight_nc, tmp_path)
+    assert found == {"FATAL": [], "ERROR": [NEWER_CF_VERSION], "WARN": []}
+
+
 def test_acdd_without_creator_settings_says_how_to_set_them(flight_rows, tmp_path, monkeypatch):
     for name in CREATOR_VARIABLES:
         monkeypatch.delenv(name, raising=False)

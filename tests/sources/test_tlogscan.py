@@ -125,7 +125,7 @@ def test_corruption_keeps_the_same_records_as_the_per_message_reader(tmp_path):
 
 
 def _scan_both(data, monkeypatch):
-    fast = scan_tlog(data)
+    fast = scan_tlog(data, compiled=True)  # the numba kernels where numba is installed
     with monkeypatch.context() as m:
         m.setattr(tlogscan, "_numba", None)
         slow = scan_tlog(data)

@@ -180,3 +180,75 @@ def test_px4_custom_mode():
     assert px4_custom_mode(4) == (4 << 16) | (3 << 24)   # AUTO_LOITER
     assert px4_custom_mode(2) == 3 << 16                  # POSCTL
     assert px4_custom_mode(99) == 0
+
+
+# -- wind: PX4's estimate read as the WIND reports of a tlog ----------------------------------
+def test_real_log_wind_estimate_as_wind_reports(truth):
+    """The real log (PX4 before 1.13) has ``wind_estimate``: every message is a report, at the
+    height of the latest position and the UTC of the GPS clock."""
+    from dronesense.sources.ulog import read_ulog_wind
+
+    wind = ULog(str(REAL)).get_dataset("wind_estimate").data
+    rep = read_ulog_wind(REAL)
+    assert len(rep) == len(wind["timestamp"]) == 8 and rep.name == REAL.name
+    np.testing.assert_array_equal(
+        rep.speed, np.hypot(wind["windspeed_north"].astype(float),
+                            wind["windspeed_east"].astype(float)))
+    offset = (truth["time_utc_usec"].astype(np.int64) - truth["timestamp"].astype(np.int64))
+    np.testing.assert_allclose(rep.time, (wind["timestamp"] + np.median(offset)) / 1e6)
+    fixes = [(t, e.height) for t, e in read_ulog(REAL).events if isinstance(e, Fix)]
+    for t, h in zip(wind["timestamp"].tolist(), rep.height.tolist(), strict=True):
+        before = [fh for ft, fh in fixes if ft <= t]
+        assert (h == before[-1]) if before else np.isnan(h)
+
+
+def test_written_wind_reads_like_the_same_tlog_wind(tmp_path):
+    """A ULog and a tlog of the same flight (positions, GPS time, wind 3.2 m/s from 240° and
+    4 m/s from 250° at two heights) give the same wind reports and the same fitted wind."""
+    from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+    from dronesense.products.flux.wind import wind_from_reports
+    from dronesense.sources.ulog import read_ulog_wind
+    from dronesense.sources.wind import read_wind_reports
+
+    boot_utc_us = 1_750_000_000_000_000
+    mav = mavlink.MAVLink(None, srcSystem=1, srcComponent=1)
+    tlog, ulg = bytearray(), tmp_path / "w.ulg"
+    with open(ulg, "wb") as fh:
+        w = UlogWriter(fh, boot_utc_us)
+        for i in range(40):
+            ms = 1000 + 500 * i
+            height = 10.0 if i < 20 else 40.0
+            speed, frm = (3.2, 240.0) if i < 20 else (4.0, 250.0)
+            w.global_position(ms, 50.99, 6.98, 42.0 + height, 42.0)
+            w.gps(ms, 50.99, 6.98, 42.0 + height, 3, boot_utc_us + ms * 1000)
+            stamp = (boot_utc_us + ms * 1000).to_bytes(8, "big")
+            tlog += stamp + bytes(mavlink.MAVLink_global_position_int_message(
+                ms, 509900000, 69800000, round((42 + height) * 1000), round(height * 1000),
+                0, 0, 0, 0).pack(mav))
+            if i % 2:
+                w.wind(ms, speed, frm)
+                tlog += stamp + bytes(mavlink.MAVLink_wind_message(frm, speed, 0.0).pack(mav))
+    (tmp_path / "w.tlog").write_bytes(bytes(tlog))
+    a, b = read_wind_reports(tmp_path / "w.tlog"), read_ulog_wind(ulg)
+    assert len(a) == len(b) == 20
+    np.testing.assert_allclose(b.speed, a.speed, rtol=1e-6)
+    np.testing.assert_allclose(b.direction, a.direction, atol=1e-4)
+    np.testing.assert_allclose(b.height, a.height, atol=1e-3)
+    np.testing.assert_allclose(b.time, a.time, atol=1e-6)
+    pa, pb = wind_from_reports(a), wind_from_reports(b)
+    assert pb.speed == pytest.approx(pa.speed, rel=1e-6)
+    assert pb.from_deg == pytest.approx(pa.from_deg, abs=1e-4)
+    assert pb.exponent == pytest.approx(pa.exponent, abs=1e-6)
+    assert pb.speed_at(40.0) == pytest.approx(4.0, rel=0.01)
+
+
+def test_a_log_without_wind_has_no_reports(tmp_path):
+    from dronesense.sources.ulog import read_ulog_wind
+
+    buf = tmp_path / "n.ulg"
+    with open(buf, "wb") as fh:
+        UlogWriter(fh, 0).named_float(10, "CH4", 1.5)
+    assert read_ulog_wind(buf) is None
+    with pytest.raises(InputError, match="no such file"):
+        read_ulog_wind(tmp_path / "missing.ulg")

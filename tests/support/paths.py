@@ -8,6 +8,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MISSIONS = ROOT / "missions"
+#: Real public flights (``<repo>/../shared/data/real-flights``, beside the clone in CI).
+REAL_FLIGHTS = ROOT.parent / "shared" / "data" / "real-flights"
+#: The example map files shipped with the docs.
+MAPS = ROOT / "docs" / "maps"
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:

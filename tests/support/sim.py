@@ -1,13 +1,16 @@
-"""Helpers for simulated flights: a serial-payload mission, truth matching, mission download."""
+"""Helpers for simulated flights: a serial-payload mission, truth matching, mission download,
+the pm-profile flight on a live connection, a plume-box log with GPS loss."""
 
 from __future__ import annotations
 
 import json
 import math
+import subprocess
+from pathlib import Path
 
 import numpy as np
 
-from tests.support.paths import MISSIONS
+from tests.support.paths import MISSIONS, sim_cmd
 
 HOME = (45.4363, 9.2125, 108.0)
 
@@ -104,3 +107,26 @@ def upload(rx, items: list[tuple]) -> int:
         cmd, frame, p = items[m.seq]
         rx.mav.mission_item_int_send(1, 1, m.seq, frame, cmd, 0, 1, p[0], p[1], p[2], p[3],
                                      round(p[4] * 1e7), round(p[5] * 1e7), p[6])
+
+
+def start_profile_sim(tmp: Path, conn: str, *extra: str, seed: int = 1) -> subprocess.Popen:
+    """firmware-sim flying ``missions/pm-profile.plan`` on ``conn``, truth and tlog in ``tmp``.
+
+    ``extra`` are more simulator options (``--wait-for-start`` waits for MISSION_START,
+    ``--key`` signs).
+    """
+    cmd = sim_cmd("--mission", MISSIONS / "pm-profile.plan", "--connect", conn, "--seed",
+                  str(seed), "--quiet", "--truth", tmp / "truth.csv", "--tlog", tmp / "sim.tlog",
+                  *extra)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def plume_box_log(tlog: Path, *, seed: int, max_time: float, gps_loss: tuple[float, float]
+                  ) -> Path:
+    """``tlog``: firmware-sim flying ``missions/plume-box.plan`` as fast as it can for
+    ``max_time`` s, without GPS from ``gps_loss[0]`` to ``gps_loss[1]`` s."""
+    loss = f"gpsloss={gps_loss[0]:g}:{gps_loss[1]:g}"
+    subprocess.run(sim_cmd("--mission", MISSIONS / "plume-box.plan", "--connect", "none",
+                           "--speedup", "0", "--seed", str(seed), "--max-time", f"{max_time:g}",
+                           "--fault", loss, "--tlog", tlog, "--quiet"), check=True)
+    return tlog

@@ -4,7 +4,6 @@ method (see :mod:`dronesense.gridding.methods`)."""
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +19,10 @@ from dronesense.gridding.spec import GridSpec
 from dronesense.quantities import Quantity
 
 Coordinates = Sequence[ArrayLike]
+
+#: Methods whose spread is the variance of the estimation error, not a statistic of the
+#: samples around the voxel: written as a CF standard error (its square root).
+ESTIMATION_VARIANCE = frozenset({"Kriging"})
 
 
 def _coords(coordinates: Coordinates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -170,23 +173,21 @@ class BaseGridder:
         out = {}
         est = dict(attrs)
         est["cell_methods"] = f"x: y: z: point (comment: interpolated by {type(self).__name__})"
-        suffix, _cm, long = self._spread
         anc = []
         out[q] = (fields.pop("estimate"), est)
         for name, arr in fields.items():
-            a = dict(attrs)
             if name == "spread":
-                key = f"{q}_{suffix}"
-                a["long_name"] = f"{quantity.long_name} ({long})"
-                a.pop("standard_name", None)
-                if suffix == "variance":
-                    a["units"] = _squared(quantity.units)
+                key, arr, a = self._spread_variable(arr, quantity)
             elif name == "confidence":
                 key = f"{q}_confidence"
                 a = {"long_name": "DM+V confidence (0: no data support, 1: well sampled)",
-                     "units": "1", "valid_range": np.array([0.0, 1.0])}
+                     "units": "1", "valid_range": np.array([0.0, 1.0]),
+                     "coverage_content_type": "qualityInformation",
+                     "comment": "1 - exp(-(W/omega)^2) of the summed kernel weight W of the "
+                                "samples (Lilienthal et al. 2009); CF has no standard name "
+                                "for it"}
             else:
-                key = f"{q}_{name}"
+                key, a = f"{q}_{name}", dict(attrs)
             out[key] = (arr, a)
             anc.append(key)
         out["number_of_observations"] = (
@@ -197,6 +198,34 @@ class BaseGridder:
         anc.append("number_of_observations")
         out[q][1]["ancillary_variables"] = " ".join(anc)
         return out
+
+    def _spread_variable(self, arr: np.ndarray, quantity: Quantity
+                         ) -> tuple[str, np.ndarray, dict[str, Any]]:
+        """The spread as a CF variable, in the quantity's units (a variance is stored as its
+        square root): the uncertainty of the estimate (kriging) as ``<q>_standard_error``
+        with the ``standard_error`` modifier of the quantity's standard name; a spread of
+        the samples around the voxel (IDW, DM+V) as ``<q>_std`` with the quantity's
+        standard name and ``cell_methods`` ``standard_deviation`` (CF tells it from the
+        estimate by the cell method)."""
+        _suffix, cell_method, long = self._spread
+        a = quantity.attrs()
+        standard_name = a.pop("standard_name", None)
+        a["coverage_content_type"] = "qualityInformation"
+        if "units_metadata" in a:  # a spread of temperatures is a temperature difference
+            a["units_metadata"] = "temperature: difference"
+        if cell_method == "variance":
+            arr = np.sqrt(np.maximum(arr, 0.0))
+            long = f"square root of the {long}"
+        if any(c.__name__ in ESTIMATION_VARIANCE for c in type(self).__mro__):
+            a["long_name"] = f"{quantity.long_name} (standard error of the estimate: {long})"
+            if standard_name:
+                a["standard_name"] = f"{standard_name} standard_error"
+            return f"{quantity.key}_standard_error", arr, a
+        a["long_name"] = f"{quantity.long_name} ({long})"
+        if standard_name:
+            a["standard_name"] = standard_name
+        a["cell_methods"] = f"x: y: z: standard_deviation ({long})"
+        return f"{quantity.key}_std", arr, a
 
     # -- to implement --------------------------------------------------------------------
     def _fit(self, coordinates, values, spec):  # pragma: no cover - abstract
@@ -210,37 +239,6 @@ class BaseGridder:
         x, y, z = spec.centres()
         est = self._predict((x.ravel(), y.ravel(), z.ravel())).reshape(spec.shape)
         return {"estimate": est}
-
-
-def _squared(units: str) -> str:
-    """UDUNITS string of ``units`` squared (the units of a variance).
-
-    Every factor of the product is squared on its own: a scale factor numerically (``1e-6``
-    is ppm, its square ``1e-12``, never ``1e-62``), a unit by doubling its exponent. A
-    temperature in ``degC`` (an offset unit) gives ``K2``. Anything else is wrapped as
-    ``(units)^2``.
-
-    Examples
-    --------
-    >>> _squared("1e-6"), _squared("ug m-3"), _squared("m s-1"), _squared("degC")
-    ('1e-12', 'ug2 m-6', 'm2 s-2', 'K2')
-    """
-    units = units.strip()
-    if units in ("1", ""):
-        return "1"
-    parts = []
-    for token in units.split():
-        try:
-            parts.append(f"{float(token) ** 2:g}")
-            continue
-        except ValueError:
-            pass
-        m = re.fullmatch(r"([A-Za-z_%]+)(-?\d+)?", token)
-        if m is None:
-            return f"({units})^2"
-        name = {"degC": "K", "Celsius": "K", "degree_Celsius": "K"}.get(m[1], m[1])
-        parts.append(f"{name}{2 * int(m[2] or 1)}")
-    return " ".join(parts)
 
 
 def spec_for(coords, spacing) -> GridSpec:

@@ -20,6 +20,7 @@ One job per module:
 - :mod:`~dronesense.missions.patterns.survey` -- the box survey (lawnmower lines in layers)
 - :mod:`~dronesense.missions.patterns.profile` -- the vertical profile
 - :mod:`~dronesense.missions.patterns.source` -- curtain and stack orbit around a source
+- :mod:`~dronesense.missions.patterns.box_flux` -- closed loops around an area source
 - :mod:`~dronesense.missions.patterns.estimates` -- flight time and path length
 - :mod:`~dronesense.missions.patterns.geometry` -- directions, rectangles, offsets
 - :mod:`~dronesense.missions.patterns.builder` -- the item builder the patterns share
@@ -42,6 +43,7 @@ Examples
 spacing: must be a positive distance in metres, got nan
 """
 
+from dronesense.missions.patterns.box_flux import box_flux
 from dronesense.missions.patterns.estimates import Estimate, estimate
 from dronesense.missions.patterns.geometry import crosswind_heading, rectangle, unit_vectors
 from dronesense.missions.patterns.profile import vertical_profile
@@ -50,6 +52,7 @@ from dronesense.missions.patterns.survey import box_survey
 
 __all__ = [
     "Estimate",
+    "box_flux",
     "box_survey",
     "crosswind_heading",
     "curtain",

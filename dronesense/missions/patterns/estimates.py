@@ -39,6 +39,8 @@ class Estimate:
     path_length: float
 
     def __str__(self) -> str:
+        if not (math.isfinite(self.duration) and math.isfinite(self.path_length)):
+            return "estimated duration unknown (a parameter is not a finite number)"
         m, s = divmod(round(self.duration), 60)
         return f"estimated duration {m} min {s:02d} s, path length {self.path_length:.0f} m"
 

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dronesense.errors import ParameterError
 from dronesense.missions.items import Home
 
-__all__ = ["finite", "heights", "home", "not_negative", "position", "positive"]
+__all__ = ["finite", "height_range", "heights", "home", "not_negative", "position",
+           "positive"]
 
 LatLon = tuple[float, float]
 
@@ -95,6 +96,31 @@ def heights(name: str, values: Sequence[float]) -> list[float]:
     if any(not math.isfinite(h) or h <= 0 for h in out):
         raise ParameterError(name, f"heights must be positive metres above home, got {out}")
     return out
+
+
+def height_range(min_height: float, max_height: float, vertical_spacing: float) -> list[float]:
+    """The heights from ``min_height`` up to ``max_height`` every ``vertical_spacing`` metres.
+
+    ``max_height`` is included when the spacing reaches it (to within rounding); the
+    parameters are checked and named as ``min_height``, ``max_height``, ``vertical_spacing``.
+
+    Examples
+    --------
+    >>> height_range(5.0, 20.0, 5.0)
+    [5.0, 10.0, 15.0, 20.0]
+    >>> try:
+    ...     height_range(30, 20, 5)
+    ... except ValueError as err:
+    ...     print(err)
+    max_height: must not be below min_height (30 m), got 20
+    """
+    positive("min_height", min_height, "a positive height in metres above home")
+    positive("vertical_spacing", vertical_spacing)
+    if finite("max_height", max_height, "a height in metres above home") < min_height:
+        raise ParameterError("max_height", f"must not be below min_height ({min_height} m), "
+                                           f"got {max_height}")
+    n = math.floor((max_height - min_height) / vertical_spacing + 1e-9) + 1
+    return [min_height + k * vertical_spacing for k in range(n)]
 
 
 def position(name: str, latlon: Sequence[float]) -> LatLon:

@@ -73,13 +73,7 @@ def curtain(home: Home, source: LatLon, *, wind_from: float, distance: float, wi
     params.not_negative("distance", distance)
     params.positive("width", width)
     params.finite("margin", margin, "a distance in metres")
-    params.positive("min_height", min_height, "a positive height in metres above home")
-    params.positive("vertical_spacing", vertical_spacing)
-    if params.finite("max_height", max_height, "a height in metres above home") < min_height:
-        raise ParameterError("max_height", f"must not be below min_height ({min_height} m), "
-                                           f"got {max_height}")
-    n = math.floor((max_height - min_height) / vertical_spacing + 1e-9) + 1
-    heights = [min_height + k * vertical_spacing for k in range(n)]
+    heights = params.height_range(min_height, max_height, vertical_spacing)
     centre = offset_point(source[0], source[1], wind_from + 180.0, distance)
     b = PatternBuilder(home, frame, speed, end, acceptance)
     along, _ = unit_vectors(wind_from + 90.0)

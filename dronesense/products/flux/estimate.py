@@ -19,7 +19,12 @@ Morales et al. 2022). :func:`estimate_flux` does it in steps:
    the horizontal positions (principal axis, refitted without samples more than
    ``max_offset`` m off the line, so transit legs do not count). ``s`` is the distance
    along the line from its centre, ``z`` the height above home (taken as the ground).
-2. **Passes.** Runs of consecutive samples at one height are passes (transects).
+2. **Passes and curtains.** The track is cut into legs at its along-line turning points,
+   time gaps and height changes (:mod:`~dronesense.products.flux.segments`); legs long enough
+   are passes (transects). Consecutive passes on one line make a curtain; a flight with
+   several curtains gives one estimate per curtain (``curtain=`` picks one) and a combined
+   figure where the curtains agree (:mod:`~dronesense.products.flux.curtains`). ``window``
+   keeps a stretch of the flight.
 3. **Background.** A given value, or the median of the samples on the outer
    ``edge_fraction`` of the curtain at both ends (``edges``, default; uncertainty: half the
    left/right difference and the standard error), or a low ``percentile``.
@@ -37,9 +42,14 @@ Morales et al. 2022). :func:`estimate_flux` does it in steps:
    (a profile, ``"3.2±0.3@240±10"`` text or a ``(speed, from_deg)`` pair:
    :func:`~dronesense.products.flux.wind.as_wind`), or fitted to the autopilot's MAVLink
    ``WIND`` messages (:func:`dronesense.sources.wind.read_wind_reports`, then
-   :func:`~dronesense.products.flux.wind.wind_from_reports`: exponent fitted).
+   :func:`~dronesense.products.flux.wind.wind_from_reports`: exponent fitted), or a wind
+   **series** (a mast, a ground or drone-borne sonic: :mod:`dronesense.sources.wind`,
+   :mod:`dronesense.sources.onboard_wind`) interpolated to each sample's time and projected on
+   the curtain normal sample by sample (:mod:`~dronesense.products.flux.wind_series`).
 7. **Uncertainty.** Background (± its uncertainty), wind speed and direction (± their
-   uncertainties), interpolation (delete-one-pass jackknife), added in quadrature.
+   uncertainties), interpolation (delete-one-pass jackknife; with fewer than 3 passes a note
+   says it is not estimable), ground extrapolation (the flux below the lowest pass, uniform
+   between zero and the constant rule), added in quadrature.
 
 Each step is a module of :mod:`dronesense.products.flux`: ``inputs``, ``plane``,
 ``background``, ``interpolation``, ``air``, ``wind``, ``budget``, ``notes``; this module runs
@@ -64,43 +74,29 @@ UAV-based emission quantification for methane point sources. Atmos. Meas. Tech. 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import xarray as xr
 
-from dronesense.errors import NoUsableDataError
+from dronesense.errors import NoUsableDataError, ParameterError
 from dronesense.geo import LocalFrame
 from dronesense.gridding.methods.base import BaseGridder
 from dronesense.gridding.spec import default_origin
-from dronesense.products.flux.air import (
-    AirConversion,
-    concentration_conversion,
-    mass_factor,
-    quantity_units,
+from dronesense.products.flux.air import mass_factor, quantity_units
+from dronesense.products.flux.curtains import (
+    Track,
+    check_source,
+    combine,
+    describe_window,
+    in_window,
+    sample_winds,
+    source_position,
+    time_span,
 )
-from dronesense.products.flux.background import Background, estimate_background, noise_level
-from dronesense.products.flux.budget import combined, uncertainty_budget
-from dronesense.products.flux.inputs import UsableSamples, check_parameters, usable_samples
-from dronesense.products.flux.interpolation import (
-    CurtainGrid,
-    CurtainInterpolation,
-    curtain_grid,
-    make_gridder,
-)
-from dronesense.products.flux.notes import QualityFacts, quality_notes
-from dronesense.products.flux.plane import (
-    CurtainPlane,
-    Passes,
-    find_passes,
-    fit_line,
-    given_line,
-    orient,
-)
-from dronesense.products.flux.result import CurtainCells, FluxResult, curtain_dataset
-from dronesense.products.flux.wind import WindProfile, as_wind
-from dronesense.quantities import display_units
+from dronesense.products.flux.inputs import check_parameters, usable_samples
+from dronesense.products.flux.plane import orient
+from dronesense.products.flux.result import FluxResult
+from dronesense.products.flux.wall import WallOptions, estimate_wall
+from dronesense.products.flux.wind import WindProfile
 
 __all__ = ["estimate_flux"]
 
@@ -124,6 +120,9 @@ def estimate_flux(
     molar_mass: float | None = None,
     jackknife: bool = True,
     history: str = "",
+    window: tuple | None = None,
+    curtain: int | None = None,
+    wind_exponent: float = 0.0,
 ) -> FluxResult:
     """Emission rate (g/s) of a source from the samples of a downwind curtain flight.
 
@@ -139,7 +138,10 @@ def estimate_flux(
         The wind: a :class:`~dronesense.products.flux.wind.WindProfile` (e.g. from
         :func:`~dronesense.products.flux.wind.wind_from_reports`), text
         ``SPEED[±ERR]@FROM_DEG[±ERR]`` or a ``(speed, from_deg)`` pair at 10 m, uniform with
-        height (:func:`~dronesense.products.flux.wind.as_wind`).
+        height (:func:`~dronesense.products.flux.wind.as_wind`), or a wind series
+        (:class:`~dronesense.products.flux.wind_series.WindSeriesLike`, e.g.
+        :func:`dronesense.sources.windfile.read_wind_csv`,
+        :func:`dronesense.sources.onboard_wind.earth_wind`): per-sample wind.
     background
         Background in the quantity's units; ``None`` estimates it (``background_method``).
     background_error
@@ -169,6 +171,15 @@ def estimate_flux(
         Estimate the interpolation uncertainty by leaving out each pass in turn.
     history
         Command line or call, stored in the product.
+    window
+        ``(start, end)``: only samples in this UTC interval (ISO 8601 text,
+        ``numpy.datetime64`` or ``datetime``; either end ``None`` for open).
+    curtain
+        With several curtains in the flight: the index (0 = first flown) of the one to
+        estimate; ``None`` estimates each and combines them where valid.
+    wind_exponent
+        Power law scaling a wind series from its measurement height to each sample's height
+        (0: none; a series measured on the vehicle is never scaled).
 
     Returns
     -------
@@ -206,7 +217,7 @@ def estimate_flux(
     >>> round(true, 3), round(res.emission, 3), abs(res.emission - true) < 0.02 * true
     (0.17, 0.17, True)
     >>> res.lines()[0]
-    'emission pm2p5: 0.17 g/s ± 0.026 g/s (0.613 kg/h ± 0.095 kg/h)'
+    'emission pm2p5: 0.17 g/s ± 0.024 g/s (0.613 kg/h ± 0.085 kg/h)'
     >>> res.info["passes"], round(res.info["background"], 3), res.notes
     (10, 10.0, [])
     """
@@ -216,188 +227,36 @@ def estimate_flux(
     spacing = check_parameters(max_offset=max_offset, edge_fraction=edge_fraction,
                                percentile=percentile, molar_mass=molar_mass, ground=ground,
                                spacing=spacing)
-    wind = as_wind(wind)
+    ok = use.ok & in_window(samples, window)
+    if not ok.any():
+        raise NoUsableDataError(f"no usable {quantity} samples "
+                                f"{describe_window(samples, window)}")
     origin = default_origin(samples)
     frame = LocalFrame(*origin)
-    plane, on, wall = _curtain(frame, use, wind, line, max_offset, quantity, spacing[1])
-    bg = estimate_background(wall.v, wall.s, wall.passes.ids, wall.s_range, value=background,
-                             error=background_error, method=background_method,
-                             edge_fraction=edge_fraction, percentile=percentile)
-    grid = curtain_grid(wall.s_range, z_low=wall.levels[0], z_ceiling=wall.levels[2],
-                        spacing=spacing, origin=origin, ground=ground)
-    gridder = make_gridder(method)
-    interpolate = CurtainInterpolation(gridder, grid, wall.s, wall.z, wall.v - bg.value)
-    air = concentration_conversion(samples, quantity, units, molar_mass=molar_mass, near=on,
-                                   altitude=origin[2], heights=grid.z_c)
-    flux = _Flux.of(interpolate(), grid, air.factor, plane.normal_speed(wind.speed_at(grid.z_c)))
-    jack = _jackknife(interpolate, wall.passes, flux.weight) if jackknife else []
-    components = uncertainty_budget(flux.emission, background_error=bg.error,
-                                    unit_total=flux.unit_total, wind=wind,
-                                    cos_theta=plane.cos_theta, jackknife=jack)
-    unc = combined(components)
-    source_at = _source_position(frame, plane, source)
-    shown_units = display_units(units, quantity)
-    noise = noise_level(wall.v)
-    notes = quality_notes(QualityFacts(
-        plane.cos_theta, flux.peak, noise, bg.error, flux.emission, unc,
-        shown_units, flux.enhancement, flux.extrapolated_fraction, wall.levels[0],
-        None if source_at is None else source_at["source_distance_m"]))
-    info = _info(units, shown_units, bg, flux.peak, noise, air, wind, plane,
-                 _describe(gridder, method), spacing, ground, frame, wall, len(jack),
-                 source_at or {})
-    lat_s, lon_s, _ = frame.inverse(plane.centre[0] + grid.s_c * plane.along[0],
-                                    plane.centre[1] + grid.s_c * plane.along[1])
-    cells = CurtainCells(grid.s_c, grid.z_c, grid.s_edges, grid.z_edges, lat_s, lon_s,
-                         flux.enhancement, flux.density, air.factor, flux.normal_wind,
-                         air.air_molar_density, grid.below, grid.count(wall.s, wall.z))
-    dataset = curtain_dataset(
-        quantity, units, kind, cells, frame=frame, samples=samples, emission=flux.emission,
-        uncertainty=unc, components=components,
-        extrapolated_fraction=flux.extrapolated_fraction, info=info, notes=notes,
-        history=history)
-    return FluxResult(quantity, flux.emission, unc, components, flux.extrapolated_fraction,
-                      dataset, notes, info)
+    x, y, _ = frame.forward(use.lat, use.lon)
+    check_source(frame, source)
+    sample_wind, profile = sample_winds(samples, use, ok, wind, wind_exponent)
+    opts = WallOptions(quantity, units, kind, background, background_error, background_method,
+                       edge_fraction, percentile, method, spacing, ground, molar_mass,
+                       jackknife, history)
+    track = Track(x, y, use, ok, max_offset, quantity, spacing[1])
+    walls = track.walls(frame, line, profile.downwind)
+    if curtain is not None:
+        if not (isinstance(curtain, int | np.integer) and 0 <= curtain < len(walls)):
+            raise ParameterError("curtain", f"must be an index from 0 to {len(walls) - 1} (the "
+                                 f"flight has {len(walls)} curtain{'s' * (len(walls) != 1)}), "
+                                 f"got {curtain!r}")
+        walls = [walls[curtain]]
+    results = []
+    for k, (plane, wall) in enumerate(walls):
+        near = plane.near(*plane.project(x, y), max_offset)
+        w = (profile if sample_wind is None else sample_wind.mean_profile(
+            wall.index, n_independent=max(1, int(wall.passes.transects.sum()))))
+        if sample_wind is not None:
+            plane = orient(plane.centre, plane.along, w.downwind, plane.half_length)
+        extra = {"curtain": k if curtain is None else int(curtain),
+                 **time_span(samples, wall.index), **(source_position(frame, plane, source) or {})}
+        results.append(estimate_wall(samples, wall, plane, frame, origin, near, w,
+                                     sample_wind, opts, extra))
+    return results[0] if len(results) == 1 else combine(results)
 
-
-def _curtain(frame: LocalFrame, use: UsableSamples, wind: WindProfile, line, max_offset: float,
-             quantity: str, dz: float) -> tuple[CurtainPlane, np.ndarray, _Wall]:
-    """The plane, the mask of the samples near it, and the usable samples on it."""
-    x_all, y_all, _ = frame.forward(use.lat, use.lon)
-    plane = _plane(frame, x_all[use.ok], y_all[use.ok], use.time[use.ok], wind, line,
-                   max_offset, quantity)
-    s_all, d_all = plane.project(x_all, y_all)
-    on = plane.near(s_all, d_all, max_offset)
-    return plane, on, _Wall.of(use, on, s_all, plane, quantity, max_offset, dz)
-
-
-@dataclass(frozen=True)
-class _Flux:
-    """The enhancement grid and the flux through the cells.
-
-    ``normal_wind`` is the wind normal to the curtain on each level, ``weight`` the flux
-    (g/s) per unit of enhancement in each cell: conversion times normal wind times area.
-    """
-
-    enhancement: np.ndarray
-    normal_wind: np.ndarray
-    weight: np.ndarray
-    density: np.ndarray
-    emission: float
-    extrapolated_fraction: float
-    unit_total: float
-
-    @classmethod
-    def of(cls, enhancement: np.ndarray, grid: CurtainGrid, conversion: np.ndarray,
-           normal_wind: np.ndarray) -> _Flux:
-        rate = conversion * normal_wind
-        weight = rate[:, None] * grid.area
-        emission = float(np.sum(enhancement * weight))
-        density = enhancement * rate[:, None]
-        extrap = float(np.sum(density[grid.below] * grid.area[grid.below]))
-        unit_total = float(np.sum(weight)) if grid.ground == "constant" else float(
-            np.sum(weight[~grid.below]))
-        return cls(enhancement, normal_wind, weight, density, emission,
-                   extrap / emission if emission > 0 else 0.0, unit_total)
-
-    @property
-    def peak(self) -> float:
-        """Largest enhancement on the grid."""
-        return float(np.nanmax(self.enhancement)) if self.enhancement.size else 0.0
-
-
-def _plane(frame: LocalFrame, x: np.ndarray, y: np.ndarray, t: np.ndarray, wind: WindProfile,
-           line, max_offset: float, quantity: str) -> CurtainPlane:
-    """The curtain plane: through the given line, or fitted to the usable samples' path."""
-    if line is not None:
-        centre, along, length = given_line(frame, line)
-        return orient(centre, along, wind.downwind, length / 2)
-    if x.size < 10:
-        raise NoUsableDataError(f"only {x.size} {quantity} samples: too few for a curtain")
-    centre, along = fit_line(x, y, t, max_offset)
-    return orient(centre, along, wind.downwind)
-
-
-@dataclass(frozen=True)
-class _Wall:
-    """The samples on the curtain: along-curtain position, height, value, time; the extent
-    along the curtain and the passes."""
-
-    s: np.ndarray
-    z: np.ndarray
-    v: np.ndarray
-    t: np.ndarray
-    s_range: tuple[float, float]
-    passes: Passes
-    dz: float
-
-    @classmethod
-    def of(cls, use: UsableSamples, on: np.ndarray, s_all: np.ndarray, plane: CurtainPlane,
-           quantity: str, max_offset: float, dz: float) -> _Wall:
-        sel = use.ok & on
-        if sel.sum() < 20:
-            raise NoUsableDataError(f"only {int(sel.sum())} {quantity} samples within "
-                                    f"{max_offset:g} m of the curtain plane")
-        s, z, v, t = s_all[sel], use.height[sel], use.values[sel], use.time[sel]
-        half = plane.half_length
-        s_range = (float(s.min()), float(s.max())) if half is None else (-half, half)
-        return cls(s, z, v, t, s_range, find_passes(t, z, s, s_range[1] - s_range[0]), dz)
-
-    @property
-    def width(self) -> float:
-        """Extent along the curtain, m."""
-        return self.s_range[1] - self.s_range[0]
-
-    @property
-    def levels(self) -> tuple[float, float, float]:
-        """Lowest pass, top pass and top of the curtain grid, m."""
-        return self.passes.levels(self.dz)
-
-
-def _jackknife(interpolate: CurtainInterpolation, passes: Passes,
-               weight: np.ndarray) -> list[float]:
-    """Emissions with each transect left out in turn (none with fewer than 3 transects)."""
-    tids = np.flatnonzero(passes.transects)
-    if tids.size < 3:
-        return []
-    return [float(np.sum(interpolate(passes.ids != r) * weight)) for r in tids]
-
-
-def _source_position(frame: LocalFrame, plane: CurtainPlane,
-                     source: tuple[float, float] | None) -> dict[str, float] | None:
-    """How far (m) the source lies upwind of the curtain and along it from its centre."""
-    if source is None:
-        return None
-    sx, sy, _ = frame.forward(*source)
-    ss, sd = plane.project(float(sx), float(sy))
-    return {"source_distance_m": float(-sd), "source_offset_m": float(ss)}
-
-
-def _describe(gridder: BaseGridder, method: str | BaseGridder) -> str:
-    text = repr(gridder)
-    return text + " (empty cells by IDW)" if isinstance(method, str) and method == "block" else text
-
-
-def _info(units: str, shown_units: str, bg: Background, peak: float, noise: float,
-          air: AirConversion, wind: WindProfile, plane: CurtainPlane, method: str,
-          spacing: tuple[float, float], ground: str, frame: LocalFrame, wall: _Wall,
-          n_jack: int, source_at: dict[str, float]) -> dict[str, Any]:
-    """Everything printed and stored besides the emission and its budget."""
-    clat, clon, _ = frame.inverse(*plane.centre)
-    z_low, z_top, z_ceiling = wall.levels
-    return {
-        "units": units, "display_units": shown_units,
-        "background": bg.value, "background_error": bg.error, "background_method": bg.how,
-        "peak_enhancement": peak, "noise": noise, "air": air.description,
-        "wind": wind.describe(), "wind_speed": wind.speed, "wind_from_deg": wind.from_deg,
-        "wind_exponent": wind.exponent, "wind_reference_height": wind.reference_height,
-        "wind_angle_deg": plane.theta,
-        "method": method, "spacing": list(spacing),
-        "ground": ("constant from the lowest pass" if ground == "constant"
-                   else "zero (lower bound)"),
-        "centre_lat": float(clat), "centre_lon": float(clon), "azimuth_deg": plane.azimuth_deg,
-        "width_m": wall.width, "top_m": z_ceiling,
-        "passes": int(wall.passes.transects.sum()),
-        "lowest_pass_m": z_low, "top_pass_m": z_top,
-        "samples": int(wall.s.size), "jackknife_passes": n_jack,
-        **source_at,
-    }

@@ -21,7 +21,7 @@ A small curtain 80 m downwind of a CH4 source, six passes from 5 to 30 m:
 ('flux.nc', 'flux.json')
 >>> with xr.open_dataset(out / "flux.nc") as nc:
 ...     bool(nc.attrs["emission_rate"] == res.emission), nc["flux_density"].dims
-(True, ('z', 's'))
+(True, ('s', 'z'))
 >>> fig = plot_flux(res, out / "curtain.png")
 >>> (out / "curtain.png").stat().st_size > 1000
 True
@@ -41,7 +41,7 @@ from dronesense.products.flux.result import NO_FILL, FluxResult
 
 
 def write_flux(result: FluxResult, path: str | Path) -> Path:
-    """Write the product: ``.nc`` (CF-1.11 / ACDD-1.3 netCDF of the curtain,
+    """Write the product: ``.nc`` (CF-1.11 / ACDD-1.3 netCDF of the curtain, dims ``(s, z)``,
     :meth:`FluxResult.to_dataset`; coordinates and bounds without ``_FillValue``) or ``.json``
     (summary + grids); returns the path (examples: the module's)."""
     path = Path(path)
@@ -59,7 +59,7 @@ def write_flux(result: FluxResult, path: str | Path) -> Path:
         }
         path.write_text(json.dumps(doc, indent=1, default=float) + "\n")
         return path
-    g = result.grid
+    g = result.to_dataset()
     enc: dict[str, dict] = {name: {"zlib": True, "complevel": 4}
                             for name, v in g.data_vars.items() if v.ndim > 1}
     time_encoding = time_variables(g["time_bounds"].values)[1] if "time_bounds" in g else {}

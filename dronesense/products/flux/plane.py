@@ -80,8 +80,9 @@ class CurtainPlane:
         return on
 
     def normal_speed(self, speed: np.ndarray) -> np.ndarray:
-        """The component of a horizontal wind ``speed`` normal to the plane."""
-        return speed * abs(self.cos_theta)
+        """The component of a horizontal wind ``speed`` along the normal (negative: the
+        wind blows in through a wall whose normal points out of a box)."""
+        return speed * self.cos_theta
 
 
 def fit_line(x: np.ndarray, y: np.ndarray, t: np.ndarray, max_offset: float):
@@ -180,6 +181,34 @@ class Passes:
         gap = float(np.median(np.diff(self.heights))) if self.heights.size > 1 else dz
         return z_low, z_top, z_top + max(gap, dz) / 2
 
+    @classmethod
+    def numbered(cls, ids: np.ndarray, s: np.ndarray, z: np.ndarray, width: float,
+                 eligible: np.ndarray | None = None) -> Passes:
+        """The passes of samples numbered ``ids`` (0, 1, ... per sample; along-curtain ``s``,
+        height ``z``): a transect has at least 5 samples spanning 30 % of ``width`` (and is
+        ``eligible``, per pass, where given).
+
+        Examples
+        --------
+        >>> p = Passes.numbered(np.repeat([0, 1], 6), np.tile(np.arange(6.0), 2),
+        ...                     np.repeat([10.0, 20.0], 6), width=10.0, eligible=[True, False])
+        >>> p.transects.tolist(), p.heights.tolist()
+        ([True, False], [10.0])
+        """
+        count = int(ids.max()) + 1
+        transects = np.zeros(count, dtype=bool)
+        heights = []
+        for r in range(count):
+            sel = ids == r
+            if ((eligible is None or eligible[r]) and sel.sum() >= 5
+                    and np.ptp(s[sel]) >= 0.3 * width):
+                transects[r] = True
+                heights.append(float(np.median(z[sel])))
+        levels = np.array(sorted(heights))
+        if levels.size == 0:
+            levels = np.array([float(np.min(z)), float(np.max(z))])
+        return cls(ids, transects, levels)
+
 
 def find_passes(t: np.ndarray, z: np.ndarray, s: np.ndarray, width: float) -> Passes:
     """Split the samples (time ``t``, height ``z``, along-curtain ``s``) into passes: a new
@@ -203,14 +232,4 @@ def find_passes(t: np.ndarray, z: np.ndarray, s: np.ndarray, width: float) -> Pa
     run = np.cumsum(new) - 1
     ids = np.empty_like(run)
     ids[order] = run
-    heights = []
-    transects = np.zeros(run.max() + 1, dtype=bool)
-    for r in range(run.max() + 1):
-        sel = ids == r
-        if sel.sum() >= 5 and np.ptp(s[sel]) >= 0.3 * width:
-            transects[r] = True
-            heights.append(float(np.median(z[sel])))
-    levels = np.array(sorted(heights))
-    if levels.size == 0:
-        levels = np.array([float(np.min(z)), float(np.max(z))])
-    return Passes(ids, transects, levels)
+    return Passes.numbered(ids, s, z, width)

@@ -90,14 +90,18 @@ class FluxResult:
         return out
 
     def to_dataset(self) -> xr.Dataset:
-        """The curtain as a CF-1.11 / ACDD-1.3 Dataset, dims ``(z, s)``:
+        """The curtain as a CF-1.11 / ACDD-1.3 Dataset, dims ``(s, z)``:
         ``<quantity>_enhancement``, ``<quantity>_mass_enhancement``, ``flux_density``
         (g m-2 s-1, sums back to the emission with the cell areas), ``cell_kind``,
         ``number_of_observations``, per level ``wind_normal`` and ``conversion``; columns
         placed by ``lat``/``lon`` and ``x``/``y`` in the ``crs`` frame, ``time`` with its
         bounds; the summary in the global attributes.
-        :func:`dronesense.products.flux.io.write_flux` writes it as netCDF."""
-        return self.grid
+        :func:`dronesense.products.flux.io.write_flux` writes it as netCDF.
+
+        The along-curtain dimension ``s`` comes first: it is none of CF's T, Z, Y, X axes, and
+        CF 2.4 puts such dimensions left of them (:attr:`grid` keeps ``(z, s)``, rows are
+        heights, as the estimate and the figure use it)."""
+        return self.grid.transpose("s", "z", ...)
 
     def to_dict(self) -> dict[str, Any]:
         """Summary numbers as plain JSON-able values (no grids)."""

@@ -167,6 +167,10 @@ speed_error=0.4, direction_error=10.0, source='user')
                          f"(speed, from_deg) pair, got {value!r}")
 
 
+#: Reports this far apart (s) count as independent for the uncertainty of the mean wind.
+DECORRELATION_S = 60.0
+
+
 class WindSamples(Protocol):
     """What :func:`wind_from_reports` reads: wind reports at heights, as numpy arrays
     (:class:`dronesense.sources.wind.WindReports` is one)."""
@@ -187,8 +191,10 @@ def wind_from_reports(reports: WindSamples, *, reference_height: float = 10.0,
     ``reference_height`` and the power-law exponent are fitted to ``log u`` against ``log z``
     when the heights span at least a factor of 2 (exponent clipped to 0-0.6), else the
     exponent is 0 (or ``exponent`` when given). Uncertainties: the spread of the reported
-    speeds about the profile and of the directions, at least 10 % and 10° (an autopilot's
-    wind estimate is no better).
+    speeds about the profile and of the directions, divided by the square root of the number
+    of independent minutes the reports span (:data:`DECORRELATION_S`: the error of a mean
+    over the flight, not of one report; reports without times count as one), at least 10 %
+    and 10° (an autopilot's wind estimate is no better).
 
     Parameters
     ----------
@@ -243,7 +249,12 @@ def wind_from_reports(reports: WindSamples, *, reference_height: float = 10.0,
             exponent = float(np.clip(p, 0.0, 0.6))
     u_ref = float(np.exp(np.mean(np.log(speed) - exponent * lz)))
     resid = speed - u_ref * np.exp(exponent * lz)
-    speed_err = max(float(np.std(resid)), 0.1 * u_ref)
+    times = getattr(reports, "time", None)
+    n_eff = 1.0
+    if times is not None and np.isfinite(np.asarray(times, float)[use]).sum() > 1:
+        n_eff = max(1.0, float(np.ptp(np.asarray(times, float)[use])) / DECORRELATION_S)
+    speed_err = max(float(np.std(resid)) / math.sqrt(n_eff), 0.1 * u_ref)
+    dir_sd /= math.sqrt(n_eff)
     where = f" in {source}" if source else ""
     return WindProfile(u_ref, from_deg, reference_height=reference_height,
                        exponent=float(exponent), speed_error=speed_err,

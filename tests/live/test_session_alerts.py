@@ -1,0 +1,61 @@
+"""``session.json`` ``"alerts"`` and the closing summary of ``listen``: a simulated flight
+with GPS loss and a reboot, duplicated packets and a spoofed HEARTBEAT is reported line by
+line, and the summary says why readings were not paired (counts per flag)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from pymavlink.dialects.v20 import ardupilotmega as M
+
+from dronesense.cli.listen import summary_lines
+from dronesense.live.recorder import Recorder
+from dronesense.sources.framing import TlogReader
+from dronesense.sources.link import Chunk
+from tests.support.paths import MISSIONS, sim_cmd
+
+VEHICLE, OTHER = ("127.0.0.1", 14555), ("127.0.0.1", 40411)
+
+
+class NoUplink:
+    """The vehicle link for relayed commands (none are relayed here)."""
+
+    def send(self, data: bytes, to=None) -> bool:
+        return True
+
+
+def test_alerts_and_unpaired_reasons(tmp_path):
+    tlog = tmp_path / "v.tlog"
+    res = subprocess.run(sim_cmd("--mission", MISSIONS / "pm-profile.plan", "--connect", "none",
+                                 "--speedup", "0", "--seed", "2", "--tlog", tlog,
+                                 "--max-time", "100", "--quiet", "--fault",
+                                 "reboot=60,gpsloss=30:40"),
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    rec = Recorder(tmp_path / "s", control=NoUplink())
+    dups = 0
+    for k, p in enumerate(TlogReader(tlog)):
+        copies = 2 if k % 25 == 0 else 1
+        dups += copies - 1
+        for _ in range(copies):
+            rec.feed(Chunk(bytes(p.raw), p.recv_us, VEHICLE, True))
+        if k == 500:
+            spoof = M.MAVLink(None, srcSystem=1, srcComponent=1)
+            beat = M.MAVLink_heartbeat_message(M.MAV_TYPE_QUADROTOR, M.MAV_AUTOPILOT_ARDUPILOTMEGA,
+                                               0, 0, 0, 3)
+            rec.feed(Chunk(bytes(beat.pack(spoof)), p.recv_us, OTHER, True))
+    doc = rec.close()
+    alerts = doc["alerts"]
+    assert json.loads((tmp_path / "s" / "session.json").read_text())["alerts"] == alerts
+    flags = doc["samples"]["by_flag"]
+    assert flags.get("4", 0) > 0 and doc["duplicates"] == dups
+    expect = [f"GPS loss: {flags['4']} reading(s) without GPS fix",
+              "reboot: vehicle 1 rebooted 1 time(s)", f"duplicates: {dups} repeated packet(s)",
+              "spoofed ids: 1 packet(s)"]
+    for start in expect:
+        assert any(a.startswith(start) for a in alerts), (start, alerts)
+    text = summary_lines("s", doc)
+    lines = text.splitlines()
+    assert lines[1].startswith("not paired: ") and f"{flags['4']} no GPS fix" in lines[1]
+    assert all(f"warning: {a}" in text for a in alerts)
