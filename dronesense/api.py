@@ -106,8 +106,8 @@ def read_samples(path_or_paths, *, lags: Mapping[str, float | str] | str | None 
 
 
 def _source_logs(samples) -> list[Path]:
-    """The ``.tlog`` files named by a samples Dataset's ``source`` attribute (a session
-    folder stands for its ``flight.tlog``)."""
+    """The ``.tlog`` and PX4 ``.ulg`` files named by a samples Dataset's ``source`` attribute
+    (a session folder stands for its ``flight.tlog``): the logs that may hold the wind."""
     from dronesense.sources.session_folder import SessionFolder
 
     logs = []
@@ -117,7 +117,7 @@ def _source_logs(samples) -> list[Path]:
             continue
         if path.is_dir() and SessionFolder(path).tlog.is_file():
             logs.append(SessionFolder(path).tlog)
-        elif path.suffix.lower() == ".tlog" and path.is_file():
+        elif path.suffix.lower() in (".tlog", ".ulg") and path.is_file():
             logs.append(path)
     return logs
 
@@ -160,7 +160,7 @@ def wind_from_source(samples):
     Raises
     ------
     ParameterError
-        (parameter ``wind``) when the samples name no ``.tlog`` (or session folder) holding
+        (parameter ``wind``) when the samples name no ``.tlog``/``.ulg`` (or session folder) holding
         ``WIND`` messages sent in the air: the wind has to be given.
     """
     logs = _source_logs(samples)

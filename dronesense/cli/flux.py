@@ -126,7 +126,8 @@ def _line(text: str):
 
 
 def _load(args):
-    """(samples Dataset, the tlog that may hold WIND messages or None)."""
+    """(samples Dataset, the log that may hold the wind or None: a tlog's WIND messages, a
+    PX4 ULog's wind topic)."""
     from dronesense.samples.files import load_dataset, samples_kind
     from dronesense.sources.logs import detect_kind
     from dronesense.sources.session_folder import SessionFolder
@@ -137,7 +138,7 @@ def _load(args):
     if path.is_dir():
         folder = SessionFolder(path)
         tlog = folder.tlog if folder.is_session() else None
-    elif kind is None and detect_kind(path) == "tlog":
+    elif kind is None and detect_kind(path) in ("tlog", "ulog"):
         tlog = path
     if kind is None:
         return load_dataset(path, **log_options(args)), tlog
@@ -145,8 +146,8 @@ def _load(args):
 
 
 def _log_path(args) -> Path | None:
-    """The input when it is a flight log without MAVLink WIND messages (a DataFlash or ULog
-    log), to name it in the no-wind error."""
+    """The input when it is a flight log that holds no wind (a DataFlash log or a CSV
+    track), to name it in the no-wind error."""
     from dronesense.samples.files import samples_kind
 
     path = Path(args.input)

@@ -47,6 +47,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Replay; returns 0, or 1 when a session's journal differs from its replay."""
     from dronesense.cli.pair import write_samples_columns
+    from dronesense.errors import NoUsableDataError
     from dronesense.flight.columns import SampleColumns
     from dronesense.live.replay_check import compare_journal, replay_session
     from dronesense.products.exports import write_samples
@@ -55,6 +56,8 @@ def run(args) -> int:
     lags = parse_lags(args.lag, allow_auto=False) if args.lag else None
     key = signing_key(args)
     rows = replay_session(args.source, key=key, names=names, max_gap_s=args.max_gap, lags=lags)
+    if not len(rows):  # as `pair` does: nothing to replay is not a success
+        raise NoUsableDataError(f"nothing usable: {args.source}: no sensor readings")
     columnar = isinstance(rows, SampleColumns)
     flags = Counter(rows.flag.tolist() if columnar else [r.flag for r in rows])
     share = f"{flags.get(0, 0) / len(rows):.0%}" if len(rows) else "-"

@@ -174,6 +174,19 @@ class FrameResult:
     unknown_ids: int = 0
 
 
+def frame_id_and_end(frame: bytes | bytearray) -> tuple[int, int]:
+    """Message id of a complete MAVLink 1 or 2 frame, and where its checksum starts.
+
+    Examples
+    --------
+    >>> frame_id_and_end(bytes([0xFD, 0, 0, 0, 0, 1, 1, 0x21, 0, 0, 0, 0]))
+    (33, 10)
+    """
+    if frame[0] == MAGIC_V2:
+        return frame[7] | frame[8] << 8 | frame[9] << 16, len(frame) - (15 if frame[2] & 1 else 2)
+    return frame[5], len(frame) - 2
+
+
 def unknown_frame_ok(frame: bytes | bytearray) -> bool:
     """Whether a frame whose id the decoder lacks is a real packet: its id is one a shipped
     dialect defines and its checksum matches with that id's ``CRC_EXTRA``.
@@ -183,12 +196,7 @@ def unknown_frame_ok(frame: bytes | bytearray) -> bool:
     >>> unknown_frame_ok(bytes([0xFD, 0, 0, 0, 0, 1, 1, 0xFF, 0xFF, 0xFF, 0, 0]))
     False
     """
-    if frame[0] == MAGIC_V2:
-        msgid = frame[7] | frame[8] << 8 | frame[9] << 16
-        end = len(frame) - (15 if frame[2] & 1 else 2)
-    else:
-        msgid = frame[5]
-        end = len(frame) - 2
+    msgid, end = frame_id_and_end(frame)
     extra = KNOWN_CRC_EXTRA.get(msgid)
     if extra is None or end < 1:
         return False
@@ -253,12 +261,7 @@ class Framer:
         """Decode one complete frame (raises like pymavlink's decode on a bad one)."""
         light = self._light
         if light is not None and not mavlink.MAVLINK_IGNORE_CRC:
-            if frame[0] == MAGIC_V2:
-                msgid = frame[7] | frame[8] << 8 | frame[9] << 16
-                end = len(frame) - (15 if frame[2] & 1 else 2)
-            else:
-                msgid = frame[5]
-                end = len(frame) - 2
+            msgid, end = frame_id_and_end(frame)
             hit = light.get(msgid)
             if hit is not None:
                 crc = _mcrf4xx(bytes(frame[1:end]) + bytes((hit[1],)))

@@ -269,7 +269,7 @@ def read_ulog_wind(path: str | Path):
     >>> len(rep), rep.speed[0], rep.direction[0]  # doctest: +SKIP
     (240, 3.0, 240.0)
     """
-    from dronesense.sources.wind import WindReports
+    from dronesense.sources.wind_reports import WindReports
 
     path = Path(path)
     if not path.is_file():

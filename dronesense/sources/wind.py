@@ -6,7 +6,9 @@ drone-borne sonic, or a track CSV's own wind columns).
 ArduPilot sends its EKF wind estimate as ``WIND`` (speed, direction it comes from); the
 simulator sends the true wind at the vehicle. :func:`read_wind_reports` puts each report at
 the height above home of the vehicle's latest ``GLOBAL_POSITION_INT`` (``relative_alt``), read
-with :func:`dronesense.sources.tlogscan.scan_tlog`. Fitting a profile to the reports is a
+with :func:`dronesense.sources.tlogscan.scan_tlog`; given a PX4 ULog it returns the wind PX4's
+estimator logged (:func:`dronesense.sources.ulog.read_ulog_wind`), the same
+:class:`~dronesense.sources.wind_reports.WindReports`. Fitting a profile to the reports is a
 product's job (:func:`dronesense.products.flux.wind.wind_from_reports`).
 
 Examples
@@ -35,50 +37,29 @@ from pathlib import Path
 
 import numpy as np
 
+from dronesense.sources.kinds import ULOG_MAGIC
 from dronesense.sources.tlogscan import scan_tlog
+from dronesense.sources.wind_reports import WindReports
 
 __all__ = ["WindReports", "WindSeries", "read_wind_reports"]
 
 
-@dataclass(frozen=True)
-class WindReports:
-    """Wind reports of a log, in file order.
-
-    Attributes
-    ----------
-    time
-        Receive time of each report, s since the UNIX epoch (the tlog timestamp).
-    height
-        Height above home (m) of the latest ``GLOBAL_POSITION_INT`` before the report; NaN
-        before the first one.
-    speed
-        Horizontal wind speed, m/s.
-    direction
-        Direction the wind comes from, degrees clockwise from north.
-    name
-        File name of the log (empty for bytes).
-    """
-
-    time: np.ndarray
-    height: np.ndarray
-    speed: np.ndarray
-    direction: np.ndarray
-    name: str = ""
-
-    def __len__(self) -> int:
-        return int(self.speed.size)
-
-
 def read_wind_reports(path: str | Path | bytes) -> WindReports | None:
-    """The ``WIND`` reports of a ``.tlog`` (a path or its bytes) with the vehicle's height.
+    """The wind reports of a flight log with the vehicle's height: the ``WIND`` messages of a
+    ``.tlog`` (a path or its bytes), or the estimator wind of a PX4 ULog (a ``.ulg`` path, or
+    a file that starts like one), read by :func:`dronesense.sources.ulog.read_ulog_wind`.
 
-    Returns ``None`` when the log holds no ``WIND`` message.
+    Returns ``None`` when the log holds no ``WIND`` message (no ``wind`` topic).
 
     Raises
     ------
     InputError
         The file cannot be read.
     """
+    if _is_ulog(path):
+        from dronesense.sources.ulog import read_ulog_wind
+
+        return read_ulog_wind(path)
     scan = scan_tlog(path, types=("WIND", "GLOBAL_POSITION_INT"))
     wind = scan.messages.get("WIND")
     if not wind or wind["speed"].size == 0:
@@ -96,6 +77,20 @@ def read_wind_reports(path: str | Path | bytes) -> WindReports | None:
         direction=np.asarray(wind["direction"], dtype=float),
         name=name,
     )
+
+
+def _is_ulog(path: str | Path | bytes) -> bool:
+    """A path to a PX4 ULog: a ``.ulg`` name or the ULog magic bytes at its start."""
+    if not isinstance(path, str | Path):
+        return False
+    path = Path(path)
+    if path.suffix.lower() == ".ulg":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(ULOG_MAGIC)) == ULOG_MAGIC
+    except OSError:  # the tlog reader names the problem
+        return False
 
 
 @dataclass(frozen=True)

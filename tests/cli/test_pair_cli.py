@@ -180,3 +180,22 @@ def test_quantity_short_option_selects_like_the_other_commands(sim, tmp_path):
     assert main(["pair", str(sim["tlog"]), "--out", str(out), "-q", "ch4", "--quiet"]) == 0
     rows = read_rows(out)
     assert rows and {r.quantity for r in rows} == {"ch4"}
+
+
+def test_replay_and_pair_of_a_log_without_readings_both_exit_2(tmp_path, capsys):
+    """A log with positions but no sensor readings is nothing usable for either command."""
+    from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+    mav = mavlink.MAVLink(None, srcSystem=1, srcComponent=1)
+    log = tmp_path / "positions-only.tlog"
+    with open(log, "wb") as f:
+        for i in range(20):
+            msg = mavlink.MAVLink_global_position_int_message(
+                1000 * i, 509934000, 69877000, 62000, 20000, 0, 0, 0, 0)
+            f.write((10**15 + i * 10**6).to_bytes(8, "big") + bytes(msg.pack(mav)))
+    for command in ("pair", "replay"):
+        capsys.readouterr()
+        assert main([command, str(log), "--out", str(tmp_path / f"{command}.csv")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "no sensor readings" in err[0]
+        assert not (tmp_path / f"{command}.csv").exists()

@@ -9,6 +9,7 @@ import xarray as xr
 
 import dronesense as ds
 from dronesense.products.flux.io import write_flux
+from dronesense.products.flux.result import NO_CF_NAME
 from tests.gridding.test_cf_outputs import compliance_failures
 
 pytestmark = [
@@ -17,8 +18,9 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Problem fetching standard name table"),
 ]
 
-#: Curtain variables for which the CF standard name table (v93) has no name: ACDD reports
-#: them as missing a ``standard_name``; a made-up one would be a CF error.
+#: Curtain variables for which the CF standard name table (v93) has no honest name (the
+#: reasons: ``docs/interop.md``): ACDD reports them as missing a ``standard_name``; a made-up
+#: one would be a CF error.
 WITHOUT_STANDARD_NAME = {"ch4_enhancement", "ch4_mass_enhancement", "flux_density",
                          "wind_normal", "conversion", "air_molar_density"}
 
@@ -61,6 +63,9 @@ def test_flux_file_cf_details(flux):
         assert nc["flux_density"].attrs["grid_mapping"] == "crs"
         assert set(nc["flux_density"].attrs["coordinates"].split()) >= {"lat", "lon", "x", "y"}
         assert nc["ch4_enhancement"].attrs["coverage_content_type"] == "physicalMeasurement"
+        for name in WITHOUT_STANDARD_NAME:  # each says why it has no standard name
+            assert nc[name].attrs["comment"].endswith(NO_CF_NAME), name
+            assert nc[name].attrs["long_name"] and "units" in nc[name].attrs, name
         assert nc["crs"].attrs["crs_wkt"].startswith("PROJCS[")
         assert nc.attrs["geospatial_vertical_min"] == float(nc["z"].values.min())
         for key in ("summary", "keywords", "id", "license", "creator_name", "institution",

@@ -62,3 +62,37 @@ def test_no_wind_reports_is_none():
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
         read_wind_reports(tmp_path / "none.tlog")
+
+
+def _ulog(path, *, wind=True):
+    """A PX4 ULog (firmware_sim's writer) of positions and GPS time at 10 m then 40 m, with
+    the estimator's wind 3.2 m/s from 240° and 4 m/s from 250°."""
+    from firmware_sim.ulog import UlogWriter
+
+    boot_utc_us = 1_750_000_000_000_000
+    with open(path, "wb") as fh:
+        w = UlogWriter(fh, boot_utc_us)
+        for i in range(20):
+            ms = 1000 + 500 * i
+            height = 10.0 if i < 10 else 40.0
+            w.global_position(ms, 50.99, 6.98, 42.0 + height, 42.0)
+            w.gps(ms, 50.99, 6.98, 42.0 + height, 3, boot_utc_us + ms * 1000)
+            if wind and i % 2:
+                w.wind(ms, *((3.2, 240.0) if i < 10 else (4.0, 250.0)))
+    return path
+
+
+@pytest.mark.parametrize("name", ["flight.ulg", "flight.log0"])
+def test_a_ulog_gives_its_estimator_wind(tmp_path, name):
+    """A PX4 ULog (by suffix or by content) is read by ``read_ulog_wind``: the same reports."""
+    from dronesense.sources.ulog import read_ulog_wind
+
+    path = _ulog(tmp_path / name)
+    rep, direct = read_wind_reports(path), read_ulog_wind(path)
+    assert isinstance(rep, WindReports) and len(rep) == 10 and rep.name == name
+    for key in ("time", "height", "speed", "direction"):
+        np.testing.assert_array_equal(getattr(rep, key), getattr(direct, key))
+    np.testing.assert_allclose(rep.speed, [3.2] * 5 + [4.0] * 5, rtol=1e-6)
+    np.testing.assert_allclose(rep.direction, [240.0] * 5 + [250.0] * 5, atol=1e-4)
+    np.testing.assert_allclose(rep.height, [10.0] * 5 + [40.0] * 5, atol=1e-3)
+    assert read_wind_reports(_ulog(tmp_path / "calm.ulg", wind=False)) is None

@@ -15,10 +15,10 @@ class              estimate, spread                                             
 ================== ============================================================= ==========
 :class:`BlockReduce` per-voxel mean/median, std, min, max                        voxels with samples
 :class:`IDW`       inverse-distance weighting of block means (k-d tree)          ``support`` voxels
-:class:`KernelDMV` kernel DM+V (Lilienthal et al. 2009): mean, variance,          ``support`` voxels
-                   confidence
+:class:`KernelDMV` kernel DM+V (Lilienthal et al. 2009): mean, variance (stored  ``support`` voxels
+                   as its root, ``<q>_std``), confidence
 :class:`Kriging`   ordinary kriging of block means, fitted variogram (gstools),   ``support`` voxels
-                   kriging variance
+                   kriging variance (stored as ``<q>_standard_error``)
 ================== ============================================================= ==========
 
 Voxels without data support are NaN: no confident numbers without data. Supported are

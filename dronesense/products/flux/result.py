@@ -145,6 +145,10 @@ CONTENT_TYPES = {"enhancement": "physicalMeasurement", "mass_enhancement": "phys
                  "wind_normal": "auxiliaryInformation", "conversion": "auxiliaryInformation",
                  "air_molar_density": "auxiliaryInformation"}
 
+#: The ``comment`` end of the curtain variables CF has no standard name for (ACDD reports
+#: them; ``docs/interop.md``).
+NO_CF_NAME = "CF (standard name table v93) has no standard name for it"
+
 #: Curtain coordinates and bounds written without a ``_FillValue`` (CF 2.5.1, 7.1).
 NO_FILL = ("s", "s_bounds", "z", "z_bounds", "lat", "lon", "x", "y", "time", "time_bounds")
 
@@ -168,7 +172,9 @@ def curtain_dataset(quantity: str, units: str, kind: str, cells: CurtainCells, *
     data = _cell_variables(quantity, units, long, cells)
     if kind == "mole_fraction":
         data["air_molar_density"] = ("z", cells.air_molar_density, {
-            "long_name": "molar density of air", "units": "mol m-3"})
+            "long_name": "molar density of air", "units": "mol m-3",
+            "comment": "p / (R T) at the level, the moles of air per cubic metre that turn the "
+                       f"mole fraction into a mass concentration; {NO_CF_NAME}"})
     for name, (dims, _, attrs) in data.items():
         if len(dims) == 2 and dims[1] != "nv":
             attrs["grid_mapping"] = "crs"
@@ -243,13 +249,18 @@ def _cell_variables(key: str, units: str, long: str, c: CurtainCells) -> dict[st
         f"{key}_enhancement": (cell, c.enhancement, {
             "long_name": f"{long} above background", "units": units,
             "cell_methods": "s: z: point (interpolated)",
+            "comment": f"the {long} minus the background (global attribute flux_summary); "
+                       f"not the {long} itself, so not its standard name: {NO_CF_NAME}",
             "ancillary_variables": "cell_kind number_of_observations"}),
         f"{key}_mass_enhancement": (cell, c.enhancement * c.conversion[:, None], {
             "long_name": f"{long} above background as mass concentration",
-            "units": "g m-3"}),
+            "units": "g m-3", "comment": f"{key}_enhancement times conversion; {NO_CF_NAME}"}),
         "flux_density": (cell, c.flux_density, {
             "long_name": f"{long} flux density normal to the curtain",
-            "units": "g m-2 s-1"}),
+            "units": "g m-2 s-1",
+            "comment": f"{key}_mass_enhancement times wind_normal: the mass of the enhancement "
+                       "through a square metre of the vertical curtain each second; "
+                       f"{NO_CF_NAME}"}),
         "cell_kind": (cell, kind_arr.astype(np.int8), {
             "long_name": "how the cell's value was made",
             "flag_values": np.array([0, 1], np.int8),
@@ -257,11 +268,16 @@ def _cell_variables(key: str, units: str, long: str, c: CurtainCells) -> dict[st
         "number_of_observations": (cell, c.count, {
             "standard_name": "number_of_observations", "units": "1",
             "long_name": "number of samples in the cell"}),
-        "wind_normal": ("z", c.normal_wind, {"long_name": "wind component normal to the curtain",
-                                             "units": "m s-1"}),
+        "wind_normal": ("z", c.normal_wind, {
+            "long_name": "wind component normal to the curtain", "units": "m s-1",
+            "comment": "the component of the wind at the level normal to the curtain; CF's "
+                       "x_wind and y_wind are components along grid axes, and the curtain "
+                       f"normal is none; {NO_CF_NAME}"}),
         "conversion": ("z", c.conversion, {
             "long_name": "mass concentration per unit of the quantity",
-            "units": f"g m-3 ({units})-1"}),
+            "units": f"g m-3 ({units})-1",
+            "comment": "a unit conversion factor (molar mass times air_molar_density for a mole "
+                       f"fraction), not a quantity of the air; {NO_CF_NAME}"}),
     }
 
 
