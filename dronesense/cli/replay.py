@@ -49,13 +49,14 @@ def run(args) -> int:
     from dronesense.cli.pair import write_samples_columns
     from dronesense.errors import NoUsableDataError
     from dronesense.flight.columns import SampleColumns
-    from dronesense.live.replay_check import compare_journal, replay_session
+    from dronesense.flight.pipeline import replay_columns
+    from dronesense.live.replay_check import compare_journal
     from dronesense.products.exports import write_samples
 
     names = load_names(args.names) if args.names else None
     lags = parse_lags(args.lag, allow_auto=False) if args.lag else None
     key = signing_key(args)
-    rows = replay_session(args.source, key=key, names=names, max_gap_s=args.max_gap, lags=lags)
+    rows = replay_columns(args.source, key=key, names=names, max_gap_s=args.max_gap, lags=lags)
     if not len(rows):  # as `pair` does: nothing to replay is not a success
         raise NoUsableDataError(f"nothing usable: {args.source}: no sensor readings")
     columnar = isinstance(rows, SampleColumns)

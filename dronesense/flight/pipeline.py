@@ -41,7 +41,7 @@ from dronesense.flight.rows import SampleRow
 from dronesense.quantities import NameTable
 from dronesense.sources.framing import Packet, RawMessage, iter_packets
 from dronesense.sources.messages import MessageAdapter
-from dronesense.sources.payload.journal import merge, read_journal
+from dronesense.sources.payload.journal import merge_indexed, read_journal
 from dronesense.sources.session_folder import SessionFolder, session_settings
 
 __all__ = ["Pipeline", "replay", "replay_columns", "replay_packets"]
@@ -151,7 +151,8 @@ class Pipeline:
             cols = pair_columns(self.pairer, columns.fixes, columns.readings, columns.syncs,
                                 columns.statuses, columns.names)
             if cols is not None:
-                flag_columns(cols)  # as CheckedPairer does on the streaming path
+                # the pairer's own ranges and count, as CheckedPairer on the streaming path
+                self.pairer.out_of_range += flag_columns(cols, self.pairer.ranges)
                 return cols
         return SampleColumns.from_rows(self.run(columns.events()))
 
@@ -163,19 +164,27 @@ class Pipeline:
         (:func:`~dronesense.sources.payload.journal.read_journal`): serial readings pushed
         between the packets exactly where the live listener pushed them.
         """
-        rows: list[SampleRow] = []
         if not readings:
+            rows: list[SampleRow] = []
             for p in packets:
                 rows.extend(self.push_message(p.msg, p.recv_us))
-        else:
-            for kind, item in merge(packets, readings):
-                if kind == "packet":
-                    rows.extend(self.push_message(item.msg, item.recv_us))
-                else:
-                    rows.extend(self.push_event(*item))
+            rows.extend(self.finish())
+            return rows
+        return self.run_indexed(enumerate(packets), readings)
+
+    def run_indexed(self, items: Iterable[tuple[int, Packet]], readings: list | None = None
+                    ) -> list[SampleRow]:
+        """:meth:`run_packets` for ``(index in the record, packet)`` pairs that need not be
+        every packet of the record (a signed session's validly signed ones): the payload
+        readings stay after the packet they followed live."""
+        rows: list[SampleRow] = []
+        for kind, item in merge_indexed(items, readings or []):
+            if kind == "packet":
+                rows.extend(self.push_message(item.msg, item.recv_us))
+            else:
+                rows.extend(self.push_event(*item))
         rows.extend(self.finish())
         return rows
-
 
 
 def replay_packets(packets: Iterable[Packet], *, names: NameTable | None = None,
@@ -192,22 +201,25 @@ def replay_packets(packets: Iterable[Packet], *, names: NameTable | None = None,
 
 
 def replay(path: str | Path, *, names: NameTable | None = None, max_gap_s: float | None = None,
-           lags: dict[str, float] | None = None) -> list[SampleRow]:
+           lags: dict[str, float] | None = None, key: bytes | None = None) -> list[SampleRow]:
     """Sample rows of a session directory or ``.tlog``, exactly as the live listener made them.
 
     Settings not given are taken from the session's ``session.json`` when there is one, so a
     plain ``replay(session_dir)`` reproduces the journal (a custom name table must be passed
     again if its file named in ``session.json`` has moved). Serial payload readings are
     taken from ``payload.csv`` beside the tlog, when there is one; a tlog without them is
-    scanned as arrays and paired by :meth:`Pipeline.run_arrays` (the same rows).
+    scanned as arrays and paired by :meth:`Pipeline.run_arrays` (the same rows). With the
+    MAVLink 2 signing ``key`` of a signed session, every packet is verified in file order (a
+    fresh :class:`~dronesense.sources.signing.Verifier`: the session is checked on its own)
+    and only the validly signed ones are paired, as the listener left the others out.
     """
-    out = replay_columns(path, names=names, max_gap_s=max_gap_s, lags=lags)
+    out = replay_columns(path, names=names, max_gap_s=max_gap_s, lags=lags, key=key)
     return out.rows() if isinstance(out, SampleColumns) else out
 
 
 def replay_columns(path: str | Path, *, names: NameTable | None = None,
-                   max_gap_s: float | None = None, lags: dict[str, float] | None = None
-                   ) -> SampleColumns | list[SampleRow]:
+                   max_gap_s: float | None = None, lags: dict[str, float] | None = None,
+                   key: bytes | None = None) -> SampleColumns | list[SampleRow]:
     """:func:`replay` as :class:`~dronesense.flight.columns.SampleColumns` when the tlog could
     be paired as arrays (no serial payload readings), else the rows."""
     settings = session_settings(path)
@@ -219,14 +231,18 @@ def replay_columns(path: str | Path, *, names: NameTable | None = None,
         names = settings.get("names")
     journal = SessionFolder.of(path).payload
     readings = read_journal(journal) if journal.exists() else None
-    if readings is None:  # the tlog scanned as arrays: the same packets, the same rows
+    pipe = Pipeline(names, max_gap_s, lags, sensors=settings.get("sensors", ()))
+    if readings is None and key is None:  # scanned as arrays: the same packets, the same rows
         cols = _tlog_columns(path)
         if cols is not None:
-            pipe = Pipeline(names, max_gap_s, lags, sensors=settings.get("sensors", ()))
             return pipe.run_arrays(cols)
-    packets = iter_packets(path)
-    return replay_packets(packets, names=names, max_gap_s=max_gap_s, lags=lags,
-                          readings=readings, sensors=settings.get("sensors", ()))
+    items = enumerate(iter_packets(path))
+    if key is not None:
+        from dronesense.sources.signing import Verifier
+
+        verdict = Verifier(key, state=None).verdict
+        items = ((k, p) for k, p in items if verdict(p.raw) == "valid")
+    return pipe.run_indexed(items, readings)
 
 
 def _tlog_columns(path: str | Path):

@@ -16,10 +16,11 @@ os.environ.setdefault("MAVLINK20", "1")
 from pymavlink.dialects.v20 import ardupilotmega as M
 
 from dronesense.cli.main import main as _main
+from dronesense.flight.pipeline import replay
 from dronesense.flight.postflight import pair_logs
 from dronesense.live.listener import Listener
 from dronesense.live.recorder import Recorder
-from dronesense.live.replay_check import check_replay, replay_session
+from dronesense.live.replay_check import check_replay
 from dronesense.samples.journal import format_row, read_journal
 from dronesense.sources.framing import TlogReader
 from dronesense.sources.link import Chunk
@@ -79,7 +80,7 @@ def session(tmp_path_factory):
 def test_replay_with_the_key_equals_the_live_journal(session, capsys):
     journal = [format_row(r) for r in read_journal(session)]
     assert {r.name for r in read_journal(session)} == {"CH4"}
-    assert [format_row(r) for r in replay_session(session, key=KEY)] == journal
+    assert [format_row(r) for r in replay(session, key=KEY)] == journal
     assert check_replay(session, key=KEY).identical
     assert not check_replay(session).identical  # without the key the FAKE readings come in
     assert main(["replay", str(session), "--key", PASS]) == 0
