@@ -1,22 +1,36 @@
-"""Blocked cross-validation against the true error of the grid, on flights whose field is known.
+"""Cross-validation against the true error of the grid, on flights whose field is known.
 
 For each flight and method: the true RMSE (the grid against the noise-free field, over the
-voxels the method fills) and the CV RMSE of three designs of
-:func:`dronesense.gridding.validation.cross_validate`:
+voxels the method fills) and, for each design of
+:func:`dronesense.gridding.validation.cross_validate`, the CV RMSE against the held-out
+samples (``raw``, their noise included) and the noise-corrected estimate of the grid's
+error (``grid``: ``sqrt(max(raw^2 - noise^2, 0))``, the noise estimated from the samples),
+each with its ratio to the true RMSE:
 
 voxels/points
     the default: track pieces of four horizontal voxel sizes, predictions at the held-out
     samples;
-passes/points
-    pieces twice the spacing between passes (``blocks="passes"``), predictions at the samples;
-passes/voxels
-    the same pieces, the held-out samples against their voxel's value (``at="voxels"``).
+voxels/voxels
+    the same pieces, the held-out samples against their voxel's value in the grid of the
+    other folds (``at="voxels"``);
+passes/points, passes/voxels
+    pieces twice the spacing between passes (``blocks="passes"``);
+distances/points, distances/voxels
+    track pieces whose held-out distances match the distances from the grid's filled voxel
+    centres to the samples (``blocks="distances"``, kNNDM).
 
 Flights: the lawnmower of ``bench_grid.py`` (1e4, 1e5, 1e6 samples; IDW as there) and the
 plume-box mission flown by firmware-sim (seed 1; 10 m x 10 m x 5 m voxels, levels on the
-layers).
+layers). The last lines give the time of one IDW cross-validation with matched distances
+and with the default (one run each, after a warm-up) and their ratio.
 
-Run: ``python benchmarks/bench_cv_truth.py [--sizes 1e4,1e5,1e6] [--no-sim]``.
+``--directions`` adds, for IDW on the plume-box flight with the default blocks, the RMSE of
+held-out samples by their distance to the nearest training sample, split by whether that
+sample lies along the track or across it, beside the true error of the voxel centres by
+their distance to the nearest sample.
+
+Run: ``python benchmarks/bench_cv_truth.py [--sizes 1e4,1e5,1e6] [--no-sim]``, or
+``python benchmarks/bench_cv_truth.py --directions`` for that table alone.
 """
 
 from __future__ import annotations
@@ -25,6 +39,8 @@ import argparse
 import subprocess
 import sys
 import tempfile
+import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -39,31 +55,54 @@ from dronesense.gridding.methods.idw import IDW  # noqa: E402
 from dronesense.gridding.methods.kriging import Kriging  # noqa: E402
 from dronesense.gridding.validation import cross_validate  # noqa: E402
 
-DESIGNS = (("voxels", "points"), ("passes", "points"), ("passes", "voxels"))
+DESIGNS = (("voxels", "points"), ("voxels", "voxels"), ("passes", "points"),
+           ("passes", "voxels"), ("distances", "points"), ("distances", "voxels"))
+RATIOS: list[tuple[str, list[float]]] = []
 
 
-def line(name: str, true: float, scores: list[float]) -> None:
-    cells = " ".join(f"{s:.4f} ({s / true:.2f})" for s in scores)
-    print(f"  {name:<32} true {true:.4f}  CV {cells}", flush=True)
+def line(name: str, true: float, scores) -> None:
+    cells = "  ".join(f"{s.rmse:.4f} ({s.rmse / true:.2f}) {s.grid_rmse:.4f} "
+                      f"({s.grid_rmse / true:.2f})" for s in scores)
+    noise = scores[0].noise_std
+    noise = "-" if noise is None else f"{noise:.4f}"
+    print(f"  {name:<14} true {true:.4f} noise {noise}  {cells}", flush=True)
+    print(f"  {'':<14} distances: {scores[-1].blocking}", flush=True)
+    RATIOS.append((name, [s.grid_rmse / true for s in scores]))
 
 
-def designs(method, coords, v, spec, **kw) -> list[float]:
-    return [cross_validate(method, coords, v, spec=spec, blocks=b, at=a, **kw).rmse
+def designs(method, coords, v, spec, **kw):
+    return [cross_validate(method, coords, v, spec=spec, blocks=b, at=a, **kw)
             for b, a in DESIGNS]
 
 
-def lawnmower(sizes: list[int]) -> None:
-    truth = plume(*SPEC.centres())
-    print("bench_grid lawnmower, IDW(k=8, anisotropy=2, support=2); CV: "
+def header(title: str) -> None:
+    print(f"{title}; per design: raw (ratio) grid (ratio) for "
           + ", ".join("/".join(d) for d in DESIGNS))
+
+
+def lawnmower(sizes: list[int]) -> list[tuple[int, float, float]]:
+    truth = plume(*SPEC.centres())
+    header("bench_grid lawnmower, IDW(k=8, anisotropy=2, support=2)")
+    times = []
     for n in sizes:
         coords, v = flights(n)
         method = IDW(k=8, anisotropy=2.0, support=2)
-        true = rmse(method.fit(coords, v, spec=SPEC).grid()["value"].values, truth)
+        est = method.fit(coords, v, spec=SPEC).grid()["value"].values
+        true = rmse(est, truth)
         line(f"N = {n:.0e}", true, designs(method, coords, v, SPEC))
+        sq = np.sort(((est - truth) ** 2)[np.isfinite(est)])[::-1]
+        print(f"  {'':<14} share of the true squared error in the worst 0.1 % of voxels: "
+              f"{sq[:max(1, sq.size // 1000)].sum() / sq.sum():.0%}", flush=True)
+        t = {}
+        for blocks in ("distances", "voxels"):
+            t0 = time.perf_counter()
+            cross_validate(method, coords, v, spec=SPEC, blocks=blocks)
+            t[blocks] = time.perf_counter() - t0
+        times.append((n, t["distances"], t["voxels"]))
+    return times
 
 
-def plume_box() -> None:
+def plume_box(show_directions: bool = False) -> None:
     import dronesense as ds
     from dronesense.gridding.coordinates import sample_tracks, usable_samples
     from dronesense.gridding.spec import make_spec
@@ -83,8 +122,8 @@ def plume_box() -> None:
     x, y, z = spec.centres()
     lat, lon, _ = spec.frame.inverse(x, y)
     truth = field.evaluate("ch4", lat, lon, spec.altitude_of(z))
-    print(f"plume-box (firmware-sim seed 1), {v.size} ch4 samples, levels "
-          f"{spec.z[0]:g}-{spec.z[-1]:g} m")
+    header(f"plume-box (firmware-sim seed 1), {v.size} ch4 samples, levels "
+           f"{spec.z[0]:g}-{spec.z[-1]:g} m")
     for method in (BlockReduce(), IDW(k=4, anisotropy=2.0), KernelDMV(sigma_h=10, sigma_v=5),
                    Kriging(anisotropy=2.0)):
         grid = method.clone().fit(coords, v, spec=spec).grid(spec)
@@ -92,18 +131,83 @@ def plume_box() -> None:
                    if "ancillary_variables" in a.attrs).values
         ok = np.isfinite(est)
         true = float(np.sqrt(np.mean((est[ok] - truth[ok]) ** 2)))
+        if show_directions:
+            if isinstance(method, IDW):
+                directions(method, coords, v, spec, truth, tracks, order)
+            continue
         line(type(method).__name__, true,
              designs(method, coords, v, spec, tracks=tracks, order=order))
+
+
+def directions(method, coords, v, spec, truth, tracks, order) -> None:
+    """CV error by distance and direction (along / across the track) against the true error
+    of the voxel centres by distance (see the module docstring)."""
+    from scipy.spatial import cKDTree
+
+    from dronesense.gridding.cvdesign import track_order
+    from dronesense.gridding.validation import fold_design
+
+    x, y, z = (np.asarray(c, dtype=float) for c in coords)
+    aspect = spec.spacing[0] / spec.spacing[2]
+    perm = track_order(v.size, tracks, order)
+    pts = np.column_stack([x, y, z * aspect])
+    tangent = np.zeros_like(pts)
+    tangent[perm] = np.gradient(pts[perm], axis=0)
+    tangent /= np.linalg.norm(tangent, axis=1)[:, None] + 1e-12
+    design = fold_design(coords, v, spec=spec, tracks=tracks, order=order)
+    resid = np.full(v.size, np.nan)
+    near = np.zeros(v.size, dtype=int)
+    dist = np.zeros(v.size)
+    for k in range(design.folds):
+        test = design.fold == k
+        train = np.flatnonzero(~test)
+        model = method.clone().fit((x[train], y[train], z[train]), v[train], spec=spec)
+        resid[test] = model.predict((x[test], y[test], z[test])) - v[test]
+        dist[test], j = cKDTree(pts[train]).query(pts[test])
+        near[test] = train[j]
+    along = np.abs(((pts[near] - pts) * tangent).sum(axis=1)) > 0.7 * dist
+    grid = method.clone().fit(coords, v, spec=spec).grid(spec)
+    est = next(a for a in grid.data_vars.values() if "ancillary_variables" in a.attrs).values
+    ok = np.isfinite(est)
+    cx, cy, cz = spec.centres()
+    vox_dist = cKDTree(pts).query(np.column_stack([cx[ok], cy[ok], cz[ok] * aspect]))[0]
+    err = est[ok] - truth[ok]
+    edges = (0, 5, 10, 20, 40)
+    print(f"  {type(method).__name__}, {design.blocking}: RMSE (count) by distance to the "
+          "nearest sample left in / to the nearest sample")
+    for name, d, r, sel in (("CV, along the track", dist, resid, along),
+                            ("CV, across the track", dist, resid, ~along),
+                            ("true, voxel centres", vox_dist, err, np.ones(err.size, bool))):
+        cells = []
+        for lo, hi in pairwise(edges):
+            m = sel & (d >= lo) & (d < hi) & np.isfinite(r)
+            cells.append(f"{lo}-{hi} m: " + (f"{np.sqrt(np.mean(r[m] ** 2)):.4f} ({m.sum()})"
+                                             if m.any() else "-"))
+        print(f"    {name:<22} " + "  ".join(cells))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1e4,1e5,1e6")
     parser.add_argument("--no-sim", action="store_true", help="leave out the plume-box flight")
+    parser.add_argument("--directions", action="store_true",
+                        help="only the CV error along / across the track (plume-box, IDW)")
     args = parser.parse_args(argv)
-    lawnmower([int(float(s)) for s in args.sizes.split(",")])
+    if args.directions:
+        plume_box(show_directions=True)
+        return
+    times = lawnmower([int(float(s)) for s in args.sizes.split(",") if s])
     if not args.no_sim:
         plume_box()
+    print("grid-error estimate / true RMSE, cases within 0.75-1.25 per design:")
+    for i, d in enumerate(DESIGNS):
+        r = [ratios[i] for _, ratios in RATIOS]
+        inside = sum(0.75 <= x <= 1.25 for x in r)
+        worst = max(max(x, 1 / x) for x in r if x > 0) if any(x > 0 for x in r) else np.inf
+        print(f"  {'/'.join(d):<18} {inside} of {len(r)}, worst factor {worst:.2f}")
+    print("time of one IDW cross-validation (s): distances vs the default (voxels), ratio")
+    for n, t_new, t_old in times:
+        print(f"  N = {n:.0e}: {t_new:.2f} s vs {t_old:.2f} s ({t_new / t_old:.2f}x)")
 
 
 if __name__ == "__main__":

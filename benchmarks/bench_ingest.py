@@ -2,15 +2,18 @@
 same run.
 
 Makes (or reuses) ``out/bench/ingest-1M.tlog`` with firmware_sim (plume-box flown repeatedly
-as fast as possible), then times, each in fresh processes (best of ``--repeat`` runs, the
-import of each reader shown beside its first call):
+as fast as possible), then times, each in fresh processes (best of ``--repeat`` runs, the cases
+taking turns so that a change of the machine's load falls on all of them, the import of each
+reader shown beside its first call; the load average is printed):
 
 * dronesense: :func:`dronesense.sources.tlogscan.scan_tlog` decoding the message types pairing
   needs (GLOBAL_POSITION_INT, GPS_RAW_INT, NAMED_VALUE_FLOAT/INT, SYSTEM_TIME, HEARTBEAT), every
   record CRC-checked and counted:
 
   - *cold, default walk*: the first call in a new process, with the walk ``scan_tlog``
-    picks (numpy below ``tlogrecords.COMPILED_MIN_BYTES``, else numba);
+    picks (numpy below ``tlogrecords.COMPILED_MIN_BYTES``, else numba; ``tlogrecords.THREADS``
+    threads);
+  - *cold, numpy, two threads*: the numpy walk with ``tlogrecords.THREADS = 2``;
   - *cold, numba cache present*: the first call in a new process, loading the compiled
     kernels from numba's on-disk cache (the usual case after the first run on a machine);
   - *cold, no numba cache*: with an empty ``NUMBA_CACHE_DIR`` (a fresh install's first run);
@@ -24,7 +27,9 @@ import of each reader shown beside its first call):
 
 prints messages per second and the ratios measured in this run, and checks that every field
 the scanner decodes equals pymavlink's and fasttlogparser's, message for message.
-Run: ``python benchmarks/bench_ingest.py [--messages N] [--repeat K]``.
+Run: ``python benchmarks/bench_ingest.py [--messages N] [--repeat K] [--before DIR]``
+(``--before``: also the default cold call of another source tree, e.g. the last commit's, in
+the same turns).
 """
 
 from __future__ import annotations
@@ -39,7 +44,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# --before DIR: the children of the "before" case import dronesense from that source tree
+sys.path.insert(0, os.environ.get("BENCH_INGEST_TREE") or str(ROOT))
+
+
+#: The message types pairing needs (``dronesense.sources.tlogscan.PAIRING_TYPES``, checked),
+#: written out so that fasttlogparser's timed run imports nothing of dronesense.
+PAIRING = ["GLOBAL_POSITION_INT", "GPS_RAW_INT", "NAMED_VALUE_FLOAT", "NAMED_VALUE_INT",
+           "SYSTEM_TIME", "HEARTBEAT"]
 
 
 def make_log(path: Path, messages: int) -> Path:
@@ -64,9 +76,7 @@ def child(mode: str, path: Path) -> None:
         import fasttlogparser
 
         t1 = time.perf_counter()
-        from dronesense.sources.tlogscan import PAIRING_TYPES
-
-        msgs, _ = fasttlogparser.parseTLog(str(path), whitelist=list(PAIRING_TYPES))
+        msgs, _ = fasttlogparser.parseTLog(str(path), whitelist=list(PAIRING))
         t2 = time.perf_counter()
         n = sum(len(next(iter(v.values()))) for v in msgs.values() if v)
         print(json.dumps({"import": t1 - t0, "first": t2 - t1, "records": n}))
@@ -75,8 +85,12 @@ def child(mode: str, path: Path) -> None:
     from dronesense.sources import tlogscan
 
     t1 = time.perf_counter()
-    if mode == "numpy":
+    if mode in ("numpy", "twothreads"):
         tlogscan._numba = None
+    if mode == "twothreads":
+        from dronesense.sources import tlogrecords
+
+        tlogrecords.THREADS = 2
     # "default": the walk scan_tlog picks (numpy below tlogrecords.COMPILED_MIN_BYTES)
     compiled = True if mode in ("cached", "nocache", "warm") else None
     scan = tlogscan.scan_tlog(path, compiled=compiled)
@@ -99,6 +113,24 @@ def run_child(mode: str, path: Path, env: dict | None = None, repeat: int = 1) -
         got = json.loads(res.stdout.strip().splitlines()[-1])
         if best is None or got["import"] + got["first"] < best["import"] + best["first"]:
             best = got
+    return best
+
+
+def run_interleaved(modes: list[str], path: Path, repeat: int,
+                    before: Path | None = None) -> dict[str, dict]:
+    """The best of ``repeat`` fresh processes per mode, the modes taking turns (so a change
+    of the machine's load falls on all of them alike); mode ``before`` is ``default`` with
+    dronesense imported from the source tree ``before``."""
+    best: dict[str, dict] = {}
+    for _ in range(repeat):
+        for mode in modes:
+            if mode == "before":
+                got = run_child("default", path, {"BENCH_INGEST_TREE": str(before)})
+            else:
+                got = run_child(mode, path)
+            old = best.get(mode)
+            if old is None or got["import"] + got["first"] < old["import"] + old["first"]:
+                best[mode] = got
     return best
 
 
@@ -148,8 +180,11 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3, help="fresh processes per case (best)")
     ap.add_argument("--log", type=Path, default=ROOT / "out/bench/ingest-1M.tlog")
-    ap.add_argument("--child", choices=["default", "cached", "nocache", "warm", "numpy",
-                                        "fasttlogparser"],
+    ap.add_argument("--before", type=Path, metavar="DIR",
+                    help="also time the default cold call of the dronesense in this source "
+                         "tree (e.g. `git archive COMMIT dronesense | tar -x -C DIR`)")
+    ap.add_argument("--child", choices=["default", "twothreads", "cached", "nocache", "warm",
+                                        "numpy", "fasttlogparser"],
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -158,20 +193,27 @@ def main() -> int:
     path = make_log(args.log, args.messages)
     k = args.repeat
 
+    from dronesense.sources.tlogrecords import THREADS
+    from dronesense.sources.tlogscan import PAIRING_TYPES
+
+    assert tuple(PAIRING) == PAIRING_TYPES, "the benchmark's list of the pairing types is stale"
+    load_before = os.getloadavg()
     run_child("warm", path)  # makes sure the numba cache exists (and the file is in RAM)
-    default = run_child("default", path, repeat=k)
-    cached = run_child("cached", path, repeat=k)
+    modes = ["default", "twothreads", "cached", "warm", "numpy"]
+    modes += ["fasttlogparser"] if have_fasttlogparser() else []
+    modes += ["before"] if args.before else []
+    best = run_interleaved(modes, path, k, args.before)
+    default, two, cached, warm, fallback = (best[m] for m in modes[:5])
+    ftp = best.get("fasttlogparser")
     with tempfile.TemporaryDirectory() as tmp:
         nocache = run_child("nocache", path, {"NUMBA_CACHE_DIR": tmp})
-    warm = run_child("warm", path, repeat=k)
-    fallback = run_child("numpy", path, repeat=k)
-    ftp = run_child("fasttlogparser", path, repeat=k) if have_fasttlogparser() else None
+    load_after = os.getloadavg()
 
     t0 = time.perf_counter()
     from pymavlink import mavutil
     t_ref_import = time.perf_counter() - t0
 
-    from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog
+    from dronesense.sources.tlogscan import scan_tlog
 
     scan = scan_tlog(path)
     wanted = sum(len(scan.messages[n]["_offset"]) for n in PAIRING_TYPES)
@@ -224,7 +266,9 @@ def main() -> int:
     size_mb = path.stat().st_size / 1e6
     ref_rate = total / t_ref
     print(f"log: {path} ({size_mb:.1f} MB, {n} messages, {wanted} of the pairing "
-          f"types, {len(scan.skipped)} skipped regions); best of {k} fresh processes")
+          f"types, {len(scan.skipped)} skipped regions); best of {k} fresh processes, "
+          f"taking turns; load average {load_before[0]:.1f} before the timed runs, "
+          f"{load_after[0]:.1f} after; {os.cpu_count()} CPUs")
 
     def line(label, t, imp=None):
         rate = n / t
@@ -240,7 +284,8 @@ def main() -> int:
         print("fasttlogparser: not installed (pip install scikit-build-core pybind11 && "
               "pip install --no-build-isolation fasttlogparser), skipped")
     print("dronesense tlogscan (all records framed + CRC-checked; pairing types decoded):")
-    line("  cold, default walk (numpy < 64 MB)", default["first"], default["import"])
+    line(f"  cold, default (numpy, {THREADS} thread)", default["first"], default["import"])
+    line("  cold, numpy, 2 threads", two["first"], two["import"])
     line("  cold, numba, cache present", cached["first"], cached["import"])
     line("  cold, no numba cache (compile)", nocache["first"], nocache["import"])
     line("  warm (2nd call, same process)", warm["warm"])
@@ -250,6 +295,12 @@ def main() -> int:
         theirs_cold = ftp["first"] + ftp["import"]
         print(f"cold call with import: tlogscan {mine_cold:.3f} s, fasttlogparser "
               f"{theirs_cold:.3f} s: {theirs_cold / mine_cold:.2f}x")
+        if "before" in best:
+            b = best["before"]
+            print(f"  before ({args.before}): {b['first']:.3f} s + {b['import']:.2f} s import "
+                  f"= {b['first'] + b['import']:.3f} s: fasttlogparser "
+                  f"{theirs_cold / (b['first'] + b['import']):.2f}x it; now "
+                  f"{(b['first'] + b['import']) / mine_cold:.2f}x faster")
         print(f"warm: tlogscan {warm['warm']:.3f} s vs fasttlogparser call "
               f"{ftp['first']:.3f} s: {ftp['first'] / warm['warm']:.2f}x")
     print("values identical to pymavlink: " + ("yes" if not mismatches

@@ -1,15 +1,19 @@
-"""How many messages per second `dronesense listen` sustains on loopback UDP without loss.
+"""CPU per message of `dronesense listen` on loopback UDP, against a plain pymavlink loop.
 
-Compares the full listener path (receive, frame, write flight.tlog, pair, journal) with a
-plain pymavlink receive loop (``mavutil.mavlink_connection`` + ``recv_match``) that does
-nothing with the messages. Each receiver runs in its own process; the sender paces one
-MAVLink packet per datagram (as vehicles send) at rising rates. Reported per receiver: the
-highest rate received with no loss, and CPU time per 1000 messages at a moderate rate.
+Compares the full listener (:class:`dronesense.live.listener.Listener` and its own loop turn:
+receive, frame, write flight.tlog, count loss, pair, journal, flushes, session.json) with a
+plain pymavlink receive loop (``mavutil.mavlink_connection`` + ``recv_match``) that decodes
+every message and does nothing with it (the issue's baseline). Each receiver runs in its own
+process; the sender paces one MAVLink packet per datagram (as vehicles send). Reported: CPU
+ms per 1000 messages at 2000 msg/s (several runs taken in turn, median, ratio against
+pymavlink), also for the listener reading every datagram as soon as it is there
+(``listener-nolinger``: ``Listener.linger_s = 0``), and the highest rate received with no
+loss.
 
 Run::
 
-    python benchmarks/bench_listener.py            # about a minute
-    python benchmarks/bench_listener.py --quick
+    python benchmarks/bench_listener.py                 # a few minutes
+    python benchmarks/bench_listener.py --quick --cpu-only --repeats 5
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,8 +66,11 @@ def cpu_s() -> float:
 
 
 def receiver(kind: str, port: int, count: int) -> dict:
-    """Receive until ``count`` messages or 1 s of silence; print counts and CPU."""
-    got = 0
+    """Receive until ``count`` messages or 1 s of silence; print counts and CPU.
+
+    The CPU clock starts once the first message is in; ``measured`` counts the messages
+    received after that (what the CPU time is divided by)."""
+    got = first = 0
     start_cpu = start_wall = None
     if kind == "pymavlink":
         from pymavlink import mavutil
@@ -76,33 +84,32 @@ def receiver(kind: str, port: int, count: int) -> dict:
                 if got:
                     break
                 continue
-            if start_cpu is None:
-                start_cpu, start_wall = cpu_s(), time.monotonic()
             got += 1
+            if start_cpu is None:
+                start_cpu, start_wall, first = cpu_s(), time.monotonic(), got
     else:
-        from dronesense.live.recorder import Recorder
-        from dronesense.sources.link import Link
+        from dronesense.live.listener import Listener
 
-        link = Link(f"udpin:127.0.0.1:{port}")
-        rec = Recorder(tempfile.mkdtemp(prefix="bench-listener-"))
+        live = Listener(f"udpin:127.0.0.1:{port}",
+                        out=tempfile.mkdtemp(prefix="bench-listener-") + "/session")
+        if kind == "listener-nolinger":
+            live.linger_s = 0.0
+        rec = live.recorder
         print("ready", flush=True)
-        idle = 0.0
+        last = time.monotonic()
         while rec.stats.packets < count:
-            chunks = link.recv(0.1)
-            if not chunks:
-                idle += 0.1
-                if rec.stats.packets and idle >= 1.0:
+            before = rec.stats.packets
+            live.poll(0.1)  # the listener's own loop turn: link, recorder, flushes, summary
+            if rec.stats.packets == before:
+                if before and time.monotonic() - last >= 1.0:
                     break
                 continue
-            idle = 0.0
+            last = time.monotonic()
             if start_cpu is None:
-                start_cpu, start_wall = cpu_s(), time.monotonic()
-            for chunk in chunks:
-                rec.feed(chunk)
-            rec.maybe_flush()
-        rec.close()
+                start_cpu, start_wall, first = cpu_s(), time.monotonic(), rec.stats.packets
+        live.close()  # part of the work: pairing finished, files closed, session.json
         got = rec.stats.packets
-    return {"received": got, "cpu_s": cpu_s() - (start_cpu or 0.0),
+    return {"received": got, "measured": got - first, "cpu_s": cpu_s() - (start_cpu or 0.0),
             "wall_s": time.monotonic() - (start_wall or time.monotonic())}
 
 
@@ -132,22 +139,37 @@ def run_one(kind: str, rate: int, seconds: float, packets: list[bytes]) -> dict:
     return res
 
 
+def cpu_per_1000(r: dict) -> float:
+    """CPU milliseconds per 1,000 messages of one run."""
+    return 1e6 * r["cpu_s"] / max(r["measured"], 1)
+
+
+KINDS = ("pymavlink", "listener", "listener-nolinger")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--receiver", choices=("pymavlink", "listener"))
+    p.add_argument("--receiver", choices=KINDS)
     p.add_argument("--port", type=int)
     p.add_argument("--count", type=int)
     p.add_argument("--quick", action="store_true", help="shorter runs")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="CPU measurements per receiver, taken in turn (default 3)")
+    p.add_argument("--cpu-only", action="store_true", help="skip the highest-rate search")
     args = p.parse_args()
     if args.receiver:
         print(json.dumps(receiver(args.receiver, args.port, args.count)))
         return
     seconds = 1.0 if args.quick else 2.0
     packets = make_packets(10_000)
-    results = {}
-    for kind in ("pymavlink", "listener"):
-        cpu = run_one(kind, CPU_RATE, 2 * seconds, packets)
-        best = 0
+    print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
+    cpu: dict[str, list[float]] = {k: [] for k in KINDS}
+    for _ in range(args.repeats):  # in turn, so that a change of load hits every receiver
+        for kind in KINDS:
+            r = run_one(kind, CPU_RATE, 2 * seconds, packets)
+            cpu[kind].append(cpu_per_1000(r))
+    best = dict.fromkeys(KINDS, 0)
+    for kind in () if args.cpu_only else ("pymavlink", "listener"):
         for rate in RATES:
             r = run_one(kind, rate, seconds, packets)
             lossless = r["received"] == r["sent"]
@@ -156,21 +178,19 @@ def main() -> None:
                   flush=True)
             if not lossless or r["achieved_rate"] < 0.9 * rate:
                 break
-            best = rate
-        results[kind] = {"max_lossless_rate": best,
-                         "cpu_ms_per_1000_msgs": 1e6 * cpu["cpu_s"] / max(cpu["received"], 1),
-                         "cpu_percent_at_2k": 100 * cpu["cpu_s"] / max(cpu["wall_s"], 1e-9)}
-    a, b = results["listener"], results["pymavlink"]
+            best[kind] = rate
+    base = statistics.median(cpu["pymavlink"])
     print()
-    print(f"{'':24s}{'listener':>12s}{'pymavlink':>12s}{'ratio':>8s}")
-    print(f"{'max lossless msg/s':24s}{a['max_lossless_rate']:12d}{b['max_lossless_rate']:12d}"
-          f"{a['max_lossless_rate'] / max(b['max_lossless_rate'], 1):8.2f}")
-    print(f"{'CPU ms per 1000 msgs':24s}{a['cpu_ms_per_1000_msgs']:12.1f}"
-          f"{b['cpu_ms_per_1000_msgs']:12.1f}"
-          f"{a['cpu_ms_per_1000_msgs'] / max(b['cpu_ms_per_1000_msgs'], 1e-9):8.2f}")
-    print(f"{'CPU % at 2000 msg/s':24s}{a['cpu_percent_at_2k']:12.1f}"
-          f"{b['cpu_percent_at_2k']:12.1f}")
-    print(f"(rates are the highest of {RATES} reached without loss; one packet per datagram)")
+    print(f"CPU ms per 1000 msgs at {CPU_RATE} msg/s, one packet per datagram "
+          f"({args.repeats} runs each, median; ratio against pymavlink)")
+    for kind in KINDS:
+        runs = " ".join(f"{v:.1f}" for v in cpu[kind])
+        med = statistics.median(cpu[kind])
+        print(f"  {kind:20s}{med:8.1f}  x{med / base:5.2f}   runs: {runs}")
+    if not args.cpu_only:
+        print(f"max lossless msg/s: listener {best['listener']}, pymavlink {best['pymavlink']}"
+              f" (the highest of {RATES} reached without loss)")
+    print(f"load after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Does the listener's memory stay bounded? A 2-hour simulated session at 2,000 msg/s.
 
 Feeds a :class:`~dronesense.live.recorder.Recorder` (the listener's recording and pairing
-path: framing, ``flight.tlog``, pairing, journal, sampling events, statistics) offline with
-a telemetry-like packet mix, 0.1 s of packets per chunk, and reports the resident memory
+path: selective decoding, ``flight.tlog``, pairing, journal, sampling events, statistics)
+offline with a telemetry-like packet mix, one packet per datagram as vehicles send them
+(``--stream``: 0.1 s of packets per chunk of a byte stream, the serial radio's path through
+the Framer), flushing every 0.1 simulated second, and reports the resident memory
 (RSS) after 10 simulated minutes and at the end. The target: the end within 50 MB of the
 10-minute figure. With ``--trace`` the Python allocations made after the first reading and
 still alive at the end are listed, largest first (``tracemalloc``; slower).
@@ -13,6 +15,7 @@ Run::
     python benchmarks/bench_listener_memory.py --hours 0.5    # shorter
     python benchmarks/bench_listener_memory.py --fix-hz 10    # positions at 10 Hz
     python benchmarks/bench_listener_memory.py --hours 0.5 --mark 1 --trace
+    python benchmarks/bench_listener_memory.py --stream       # byte-stream chunks
 
 The session folder is made in a temporary directory and removed afterwards (the 2-hour
 ``flight.tlog`` is about 0.6 GB).
@@ -62,8 +65,8 @@ class Telemetry:
         self.mav = mavlink.MAVLink(None, srcSystem=1, srcComponent=1)
         self.k = 0
 
-    def chunk(self, n: int) -> tuple[bytes, int]:
-        """``n`` packets as one byte string, and the vehicle time of the first (ms)."""
+    def chunk(self, n: int) -> tuple[list[bytes], int]:
+        """``n`` packets, and the vehicle time of the first (ms)."""
         M, mav = self.M, self.mav
         out = []
         t0 = None
@@ -90,12 +93,12 @@ class Telemetry:
                 msg = M.MAVLink_vfr_hud_message(5.0, 5.0, 90, 50, 30.0, 0.0)
             else:
                 msg = M.MAVLink_heartbeat_message(2, 3, 129 | 128, 4, 4, 3)
-            out.append(msg.pack(mav))
-        return b"".join(out), t0
+            out.append(bytes(msg.pack(mav)))
+        return out, t0
 
 
 def run(hours: float, trace: bool, keep: bool, mark_min: float = 10.0,
-        fix_hz: float | None = None) -> dict:
+        fix_hz: float | None = None, stream: bool = False) -> dict:
     import tracemalloc
 
     from dronesense.live.recorder import Recorder
@@ -112,10 +115,15 @@ def run(hours: float, trace: bool, keep: bool, mark_min: float = 10.0,
     start = time.monotonic()
     try:
         for c in range(chunks):
-            data, _ = tele.chunk(per_chunk)
-            rec.feed(Chunk(data, T0_US + round(c * CHUNK_S * 1e6), ("127.0.0.1", 14555),
-                           False))
-            rec.maybe_flush()
+            packets, _ = tele.chunk(per_chunk)
+            t_us = T0_US + round(c * CHUNK_S * 1e6)
+            if stream:
+                rec.feed(Chunk(b"".join(packets), t_us, 1, False))
+            else:
+                step = CHUNK_S * 1e6 / per_chunk
+                for k, raw in enumerate(packets):
+                    rec.feed(Chunk(raw, t_us + round(k * step), ("127.0.0.1", 14555), True))
+            rec.maybe_flush(force=True)
             if (c + 1) % mark == 0:
                 gc.collect()
                 minutes = (c + 1) * CHUNK_S / 60
@@ -157,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fix-hz", type=float, metavar="HZ",
                    help="positions per second (default: 400, the bench_listener.py mix; a "
                    "vehicle streams GLOBAL_POSITION_INT at 5-50 Hz)")
+    p.add_argument("--stream", action="store_true",
+                   help="feed byte-stream chunks of 0.1 s (default: one packet per datagram)")
     args = p.parse_args(argv)
-    res = run(args.hours, args.trace, args.keep, args.mark, args.fix_hz)
+    res = run(args.hours, args.trace, args.keep, args.mark, args.fix_hz, args.stream)
     print(f"{res['messages']:,} messages ({res['packets']:,} recorded, {res['samples']:,} "
           f"samples) in {res['seconds']:.0f} s")
     print(f"RSS at {args.mark:g} min {res['rss_10min_mb']:.1f} MB, at the end "

@@ -19,7 +19,10 @@ shifted in time) put onto one grid by ``dronesense campaign``: in one process, a
 ``LocalCluster`` with 1 and 2 workers (``--dask local --workers N``; the ``campaign`` extra
 installs dask.distributed).
 
-Run: ``python benchmarks/bench_pipeline.py [--messages N] [--flights 100] [--repeat K]``.
+Run: ``python benchmarks/bench_pipeline.py [--messages N] [--flights 100] [--repeat K]``
+(``--campaign-only``: just the campaign).
+``--big N`` (e.g. ``--big 10000000``) adds ``pair -> .nc`` of an N-message log, read in
+slices (peak memory set by the positions and readings kept; ``bench_chunks.py`` has more).
 Logs and outputs go to ``out/bench/`` (git-ignored).
 """
 
@@ -152,8 +155,19 @@ def main() -> int:
     ap.add_argument("--flights", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=1, help="runs per command (best kept)")
     ap.add_argument("--skip-campaign", action="store_true")
+    ap.add_argument("--big", type=int, default=0, metavar="N",
+                    help="also pair an N-message log (e.g. 10000000) to .nc")
+    ap.add_argument("--campaign-only", action="store_true",
+                    help="only the campaign (single process, 1 and 2 dask workers)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.campaign_only:
+        print(f"campaign: {args.flights} flights onto one grid; best of {args.repeat}")
+        camp = campaign(args.flights, args.repeat)
+        if len(camp) == 3 and not any(r[3] for r in camp):
+            print(f"  scaling 1 -> 2 workers: {camp[1][1] / camp[2][1]:.2f}x; "
+                  f"single process vs 2 workers: {camp[0][1] / camp[2][1]:.2f}x")
+        return 1 if any(r[3] for r in camp) else 0
     log = make_log(args.log, args.messages)
     print(f"log: {log} ({log.stat().st_size / 1e6:.1f} MB); best of {args.repeat}; wall and "
           "peak RSS of each command as its own process")
@@ -163,6 +177,15 @@ def main() -> int:
     for label, wall, _, _ in rows[1:5]:
         print(f"  {label:34s} {wall / floor:5.1f}x")
     failed = any(r[3] for r in rows)
+    if args.big:
+        big = make_log(OUT / f"ingest-{args.big // 1_000_000}M.tlog", args.big)
+        label = f"pair -> .nc, {big.stat().st_size / 1e6:.0f} MB log"
+        wall, mem, code = measure(ds("pair", big, "--out", OUT / "pipeline-big.nc", "--quiet"),
+                                  args.repeat)
+        failed |= bool(code)
+        one = rows[2]
+        print(f"  {label:34s} {wall:7.2f} s  {mem:7.0f} MB; {wall / one[1]:.1f}x the time and "
+              f"{mem / one[2]:.1f}x the memory of {log.name}'s" + ("  FAILED" if code else ""))
     if not args.skip_campaign:
         print(f"campaign: {args.flights} flights onto one grid")
         camp = campaign(args.flights, args.repeat)

@@ -41,10 +41,9 @@ from __future__ import annotations
 
 import importlib
 
-from dronesense._version import __version__
-
 #: public name -> "module:attribute" (or "module" for a submodule), imported on first use
 _LAZY = {
+    "__version__": "dronesense._version:__version__",
     "read_samples": "dronesense.api:read_samples",
     "estimate_flux": "dronesense.api:estimate_flux",
     "grid": "dronesense.gridding.grid:grid",
@@ -77,14 +76,15 @@ _LAZY = {
     "accessors": "dronesense.accessors",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str):
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'dronesense' has no attribute {name!r}")
-    importlib.import_module("dronesense.accessors")  # registers Dataset.dronesense
+    if name != "__version__":  # reading package metadata alone needs no accessors
+        importlib.import_module("dronesense.accessors")  # registers Dataset.dronesense
     module, _, attr = target.partition(":")
     value = importlib.import_module(module)
     if attr:

@@ -122,21 +122,27 @@ def _source_logs(samples) -> list[Path]:
     return logs
 
 
-def wind_from_logs(logs, *, reference_height: float = 10.0, exponent: float | None = None):
-    """The wind profile fitted to the autopilot's ``WIND`` messages in telemetry logs.
+def wind_from_logs(logs, *, reference_height: float = 10.0, exponent: float | None = None,
+                   per_sample: bool = True):
+    """The wind of the autopilot's ``WIND`` messages in telemetry logs.
 
-    The reports of every log are read (:func:`dronesense.sources.wind.read_wind_reports`) and
-    fitted together (:func:`dronesense.products.flux.wind.wind_from_reports`): the one way the
-    command line and the API take the wind from a log.
+    The reports of every log are read (:func:`dronesense.sources.wind.read_wind_reports`).
+    With ``per_sample`` (default) and reports that carry their times they become a wind
+    series at the vehicle (:func:`dronesense.products.flux.wind.series_from_reports`): each
+    sample takes the wind of its own time, so the flux is the mean of concentration x wind,
+    not mean concentration x mean wind (in gusts one profile overstates the flux by a few
+    per cent). Otherwise, or with an ``exponent`` given, they are fitted together to one
+    power-law profile (:func:`dronesense.products.flux.wind.wind_from_reports`). The one way
+    the command line and the API take the wind from a log.
 
     Returns
     -------
-    dronesense.products.flux.wind.WindProfile or None
+    dronesense.products.flux.wind.ReportSeries or WindProfile or None
         ``None`` when no log holds a usable ``WIND`` message (none, or all on the ground).
     """
     import numpy as np
 
-    from dronesense.products.flux.wind import wind_from_reports
+    from dronesense.products.flux.wind import series_from_reports, wind_from_reports
     from dronesense.sources.wind import WindReports, read_wind_reports
 
     reports = [r for r in (read_wind_reports(Path(p)) for p in logs) if r is not None]
@@ -146,16 +152,21 @@ def wind_from_logs(logs, *, reference_height: float = 10.0, exponent: float | No
         reports = [WindReports(*(np.concatenate([getattr(r, k) for r in reports])
                                  for k in ("time", "height", "speed", "direction")),
                                name=", ".join(r.name for r in reports))]
+    if per_sample and exponent is None:
+        series = series_from_reports(reports[0], source=reports[0].name)
+        if series is not None:
+            return series
     return wind_from_reports(reports[0], reference_height=reference_height, exponent=exponent,
                              source=reports[0].name)
 
 
 def wind_from_source(samples):
-    """The wind profile fitted to the ``WIND`` messages of the log(s) the samples came from.
+    """The wind of the ``WIND`` messages of the log(s) the samples came from
+    (:func:`wind_from_logs`: each sample's own-time wind where the reports carry times).
 
     Returns
     -------
-    dronesense.products.flux.wind.WindProfile
+    dronesense.products.flux.wind.ReportSeries or WindProfile
 
     Raises
     ------

@@ -68,8 +68,11 @@ def register(subparsers) -> None:
     p.add_argument("--wind-height", type=positive, default=10.0, metavar="M",
                    help="reference height of the wind speed, m (10)")
     p.add_argument("--wind-exponent", type=finite, metavar="P",
-                   help="power-law exponent of the wind profile (default 0 with --wind, "
-                   "fitted from WIND messages otherwise)")
+                   help="power-law exponent of the wind profile (default 0 with --wind; "
+                   "with WIND messages it asks for one fitted profile with this exponent)")
+    p.add_argument("--wind-profile", action="store_true",
+                   help="fit one power-law profile to the WIND messages instead of giving "
+                   "each sample the wind reported at its own time (the default)")
     p.add_argument("--background", default="edges", metavar="VALUE[±E]|edges|percentile",
                    help="background in the quantity's units, or how to estimate it "
                    "(default: edges, the outer --edge-fraction of the curtain)")
@@ -196,7 +199,7 @@ def _wind(args, tlog: Path | None):
     if not log.exists():
         raise InputError("no such file", path=log)
     wind = wind_from_logs([log], reference_height=args.wind_height,
-                          exponent=args.wind_exponent)
+                          exponent=args.wind_exponent, per_sample=not args.wind_profile)
     if wind is None:
         raise InputError("no WIND messages in flight: give --wind SPEED@FROM_DEG", path=log)
     return wind

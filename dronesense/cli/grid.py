@@ -111,3 +111,7 @@ def summarise(ds: xr.Dataset, quantity: str, *, chosen: bool = False) -> None:
     if "cross_validation_rmse" in ds.attrs:
         print(f"blocked cross-validation: RMSE {ds.attrs['cross_validation_rmse']:.4g}"
               f"{unit_text}, bias {ds.attrs['cross_validation_bias']:.4g}{unit_text}")
+        noise = ds.attrs.get("cross_validation_noise_std")
+        if noise is not None and np.isfinite(noise):
+            print(f"  sample noise {noise:.4g}{unit_text}: estimated grid error "
+                  f"{ds.attrs.get('estimated_grid_rmse', np.nan):.4g}{unit_text}")

@@ -332,6 +332,32 @@ def log_options(args) -> dict:
     return out
 
 
+def add_range_option(parser) -> None:
+    """``--range Q=LOW:HIGH[:UNITS]`` (repeatable): plausible ranges of the pairing."""
+    parser.add_argument("--range", action="append", dest="ranges", metavar="Q=LOW:HIGH[:UNITS]",
+                        help="plausible range of a quantity, in its units (ch4 in ppm) unless "
+                        "given (temperature=-30:50:degC); samples outside are kept and flagged "
+                        "out_of_range; replaces the default and the --csv-map's [ranges] "
+                        "entry of that quantity (repeatable)")
+
+
+def plausible_ranges(args) -> dict:
+    """The user's plausible ranges of :func:`add_range_option` and the ``[ranges]`` table of
+    ``--csv-map``, checked (``--range`` wins); for
+    :func:`dronesense.flight.plausible.using_ranges`."""
+    from dronesense.flight.plausible import check_ranges, parse_range
+
+    out: dict = {}
+    if getattr(args, "csv_map", None):
+        from dronesense.sources.csvmap import map_ranges
+
+        out.update(check_ranges(map_ranges(args.csv_map), f"{args.csv_map} [ranges]"))
+    for text in getattr(args, "ranges", None) or ():
+        key, value = parse_range(text, "--range")
+        out[key] = value
+    return out
+
+
 def command_history(command: str) -> str:
     """The ``history`` of a product: UTC now and the command line (``dronesense COMMAND``
     with this process's arguments; the value of ``--key`` shown as ``***``)."""

@@ -16,10 +16,12 @@ from pathlib import Path
 
 from dronesense.cli.options import (
     add_log_options,
+    add_range_option,
     add_signing_options,
     command_history,
     log_options,
     output_file,
+    plausible_ranges,
     positive,
     signing_key,
 )
@@ -44,6 +46,7 @@ def register(subparsers) -> None:
     p.add_argument("--quantity", "-q", action="append", metavar="Q",
                    help="keep only this quantity key (repeatable)")
     add_log_options(p)
+    add_range_option(p)
     p.add_argument("--max-gap", type=positive, default=1.0, metavar="S",
                    help="longest time between fixes that still gives a position (1 s)")
     add_signing_options(p)
@@ -71,10 +74,12 @@ def run(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from dronesense.flight.plausible import using_ranges
     from dronesense.flight.postflight import pair_logs
     from dronesense.products.exports import GEO_FORMATS, geometry_note, split_paired, write_samples
 
     options = log_options(args)
+    ranges = plausible_ranges(args)
     key = signing_key(args)
     console = Console(stderr=True)
     progress = None
@@ -94,9 +99,10 @@ def run(args) -> int:
     suffix = Path(args.out).suffix.lower()
     columnar = suffix in (".nc", ".csv")  # written from arrays, no Python object per sample
     try:
-        rows, summary = pair_logs(args.logs, max_gap_s=args.max_gap,
-                                  quantities=args.quantity, progress=progress,
-                                  as_columns=columnar, key=key, **options)
+        with using_ranges(ranges):
+            rows, summary = pair_logs(args.logs, max_gap_s=args.max_gap,
+                                      quantities=args.quantity, progress=progress,
+                                      as_columns=columnar, key=key, **options)
     finally:
         if bar is not None:
             bar.stop()

@@ -51,6 +51,25 @@ __all__ = ["is_simple", "pair_columns"]
 
 _BIG = np.int64(1) << 60
 
+#: Readings interpolated at a time: each one's position depends on its own time only, so
+#: blocks give the same values with the temporaries of one block (memory of big logs).
+BLOCK = 1 << 18
+
+
+def _positions(fix_t, fix_ok, fix_pos, t, max_gap_s):
+    """:func:`~dronesense.flight.pairing.interpolate_positions`, :data:`BLOCK` readings at a
+    time."""
+    if t.size <= BLOCK:
+        return interpolate_positions(fix_t, fix_ok, fix_pos, t, max_gap_s)
+    pos = np.empty((t.size, fix_pos.shape[1]))
+    gap = np.empty(t.size)
+    flag = np.empty(t.size, dtype=np.int8)
+    for a in range(0, t.size, BLOCK):
+        b = min(a + BLOCK, t.size)
+        pos[a:b], gap[a:b], flag[a:b] = interpolate_positions(fix_t, fix_ok, fix_pos, t[a:b],
+                                                              max_gap_s)
+    return pos, gap, flag
+
 
 def is_simple(fixes, readings, syncs, sysid: int) -> bool:
     """No reboot and no late reading for vehicle ``sysid`` (see the module docstring): what
@@ -116,7 +135,9 @@ def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[s
             accepted[1:] = f_t[1:] > top[:-1]
         acc = fm[accepted]
         fix_t, fix_ok = f_t[accepted], fixes["ok"][acc]
-        fix_pos = np.column_stack([fixes[k][acc] for k in ("lat", "lon", "alt_amsl", "height")])
+        fix_pos = np.empty((acc.size, 4))
+        for i, k in enumerate(("lat", "lon", "alt_amsl", "height")):  # a column at a time
+            fix_pos[:, i] = fixes[k][acc]
         st.track = Track.from_arrays(fix_t, fix_ok, fix_pos, dropped=int((~accepted).sum()))
         if fix_t.size:
             st.last_time_ms = float(fix_t[-1])
@@ -153,7 +174,7 @@ def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[s
         res = np.where(now, r_order, np.where(j < f_order.size,
                                               f_order[np.minimum(j, max(f_order.size - 1, 0))]
                                               if f_order.size else _BIG, _BIG))
-        pos, gap, flag = interpolate_positions(fix_t, fix_ok, fix_pos, t, pairer.max_gap_s)
+        pos, gap, flag = _positions(fix_t, fix_ok, fix_pos, t, pairer.max_gap_s)
         # emission: the clock version at resolution if ready, else the next ready sync
         s_order = syncs["order"][sm]
         ver = np.searchsorted(s_order, res, side="left")  # syncs before the resolution
@@ -184,16 +205,23 @@ def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[s
         source = np.where(emit < _BIG, 1, np.where(final_known, 1, 2))  # 1 sync, 2 receive
         recv = readings["recv_us"][rm]
         unix = np.where(source == 2, recv, unix)
-        del held_at_end
+        del held_at_end, k, reach, now, j, ver, emit_ver, phase, use_ver, prm, pc
         parts.append(dict(emit=emit, res=res, t=t, order=r_order, unix=unix, source=source,
                           boot=np.zeros(t.size, np.int32), sysid=np.full(t.size, sysid, np.int32),
                           pos=pos, gap=gap, flag=flag, code=code,
                           value=readings["value"][rm]))
     if not parts:
         return SampleColumns.empty()
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if len(parts) == 1:
+        cat = parts.pop()
+    else:
+        cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        parts.clear()
     perm = np.lexsort((cat["order"], cat["t"], cat["res"], cat["emit"]))
-    cat = {k: v[perm] for k, v in cat.items()}
+    if np.any(perm[1:] < perm[:-1]):  # rows emitted out of reading order
+        for k in list(cat):  # a column at a time: each old one let go as it is replaced
+            cat[k] = cat[k][perm]
+    del perm
     keys = [x[0] for x in lookups]
     scale = np.array([x[1] for x in lookups] or [1.0])
     units = [x[2] for x in lookups]

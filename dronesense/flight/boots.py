@@ -134,26 +134,43 @@ def split_boots_columns(cols, names: NameTable) -> Boots | None:
         return None
     boots = Boots()
     keys = [_quantity_key(names, n) for n in cols.names]
+    one = len(sysids) == 1  # one vehicle: views of the columns, no copies
     for sysid in sysids:
-        fm = np.flatnonzero(fixes["sysid"] == sysid)
+        fm = slice(None) if one else np.flatnonzero(fixes["sysid"] == sysid)
         t = fixes["time_boot_ms"][fm]
         accepted = np.ones(t.size, dtype=bool)
         if t.size > 1:
             accepted[1:] = t[1:] > np.maximum.accumulate(t)[:-1]
-        acc = fm[accepted]
+        dropped = int(t.size - np.count_nonzero(accepted))
+        if dropped:
+            acc = np.flatnonzero(accepted) if one else fm[accepted]
+            t = t[accepted]
+        else:
+            acc = fm
         pos = np.column_stack([fixes[k][acc] for k in ("lat", "lon", "alt_amsl", "height")])
         ok = fixes["ok"][acc]
-        boots.out_of_order += int((~accepted).sum())
-        boots.no_fix += int((~ok).sum())
-        seg = BootSegment(Track.from_arrays(t[accepted], ok, pos, int((~accepted).sum())))
-        rm = np.flatnonzero(readings["sysid"] == sysid)
+        boots.out_of_order += dropped
+        boots.no_fix += int(ok.size - np.count_nonzero(ok))
+        seg = BootSegment(Track.from_arrays(_frozen(t), ok, pos, dropped))
+        rm = slice(None) if one else np.flatnonzero(readings["sysid"] == sysid)
         code = readings["name"][rm]
-        for key in dict.fromkeys(keys[c] for c in np.unique(code).tolist()):
+        rt, rv = readings["time_boot_ms"][rm], readings["value"][rm]
+        mine_keys = list(dict.fromkeys(keys[c] for c in np.unique(code).tolist()))
+        for key in mine_keys:
+            if len(mine_keys) == 1:  # every reading of the vehicle is of this quantity
+                seg.readings[key] = (_frozen(rt), _frozen(rv))
+                continue
             mine = np.isin(code, [i for i, k in enumerate(keys) if k == key])
-            seg.readings[key] = (readings["time_boot_ms"][rm][mine],
-                                 readings["value"][rm][mine])
+            seg.readings[key] = (rt[mine], rv[mine])
         boots.segments[(sysid, 0)] = seg
     return boots
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only view: segments may share the log's columns."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
 
 
 def estimate_boots_lag(boots: Boots, key: str, **options) -> LagEstimate:

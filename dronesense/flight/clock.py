@@ -19,7 +19,10 @@ from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+import numpy as np
+
 from dronesense.events import TimeSync
+from dronesense.flight.clockfit import FitLimits, gated_run
 
 __all__ = ["Clock", "ClockStep"]
 
@@ -42,6 +45,8 @@ HOLD_MAX_S = 10.0
 #: Plausible UNIX times of a sync (µs): 2010-01-01 to 2100-01-01; others are ignored.
 MIN_UNIX_US = 1_262_304_000_000_000
 MAX_UNIX_US = 4_102_444_800_000_000
+_LIMITS = FitLimits(WINDOW_SYNCS, WINDOW_S, MIN_RATE_SPAN_S, MIN_RATE_SYNCS, MAX_DRIFT_PPM,
+                    STEP_THRESHOLD_MS)
 
 
 class ClockStep(NamedTuple):
@@ -142,6 +147,10 @@ class _BootClock:
         if not MIN_UNIX_US <= u <= MAX_UNIX_US:
             self.ignored += 1
             return
+        self.take(b, u)
+
+    def take(self, b: float, u: int) -> None:
+        """:meth:`update` with a plausible sync, already counted."""
         self.last_b = b
         if not self.models:
             model = _Model(b, u, -math.inf)
@@ -326,43 +335,62 @@ class Clock:
         """:meth:`update` with many syncs of one boot, in order; per version of the model
         (0: before these syncs, k: after the k-th) whether it was :meth:`ready`, its number of
         pieces and the parameters ``(b0, u0, a, c)`` of its current piece, for
-        :meth:`to_unix_versions`."""
-        import numpy as np
+        :meth:`to_unix_versions`.
 
+        The same model as :meth:`update` one sync at a time, to the last bit: runs of syncs
+        that pass the gate are fitted at once
+        (:func:`~dronesense.flight.clockfit.gated_run`), the others (the first
+        sync, step candidates, a vehicle time going back) one by one."""
         bc = self._boots.get(boot)
         if bc is None:
             bc = self._boots[boot] = _BootClock()
-        n = len(times_ms)
+        t = np.asarray(times_ms, dtype=float).ravel()
+        u = np.asarray(unix_us, dtype=np.int64).ravel()
+        if t.size != u.size:
+            raise ValueError("times_ms and unix_us differ in length")
+        n = t.size
         ready = np.zeros(n + 1, dtype=bool)
         pieces = np.zeros(n + 1, dtype=np.int64)
         params = np.zeros((n + 1, 4))
-        ready[0], pieces[0] = bc.ready(), len(bc.models)
-        if bc.models:
-            m = bc.models[-1]
-            params[0] = (m.b0, m.u0, m.a, m.c)
-        update, models = bc.update, bc.models
-        rows = [None] * (n + 1)
-        flags = [False] * (n + 1)
-        counts = [0] * (n + 1)
-        for k, (t, u) in enumerate(zip(times_ms, unix_us, strict=True), start=1):
-            update(float(t), int(u))
-            if models:
-                m = models[-1]
-                rows[k] = (m.b0, m.u0, m.a, m.c)
-                counts[k] = len(models)
-                flags[k] = bc.suspect_since is None or bc.last_b - bc.suspect_since > (
-                    HOLD_MAX_S * 1000.0)
-        for k in range(1, n + 1):
-            if rows[k] is not None:
-                params[k] = rows[k]
-        ready[1:], pieces[1:] = flags[1:], counts[1:]
+        got = np.zeros(n + 1, dtype=bool)
+        got[0] = True
+
+        def version(k: int) -> None:
+            ready[k], pieces[k], got[k] = bc.ready(), len(bc.models), True
+            if bc.models:
+                m = bc.models[-1]
+                params[k] = (m.b0, m.u0, m.a, m.c)
+
+        version(0)
+        plausible = (u >= MIN_UNIX_US) & (u <= MAX_UNIX_US)
+        bc.syncs += n
+        bc.ignored += int(n - np.count_nonzero(plausible))
+        idx = np.flatnonzero(plausible)
+        i, block = 0, 256
+        while i < idx.size:
+            if bc.models and not bc.candidates:
+                sel = idx[i:i + block]
+                k, a, c = gated_run(bc, t[sel], u[sel], _LIMITS)
+                if k:
+                    v = sel[:k] + 1
+                    ready[v], pieces[v], got[v] = True, len(bc.models), True
+                    m = bc.models[-1]
+                    params[v, 0], params[v, 1], params[v, 2], params[v, 3] = m.b0, m.u0, a, c
+                    i += k
+                block = min(block * 2, 1 << 16) if k == sel.size else 256
+                if i >= idx.size:
+                    break
+            bc.take(float(t[idx[i]]), int(u[idx[i]]))
+            version(int(idx[i]) + 1)
+            i += 1
+        if not got.all():  # ignored syncs leave the model as it was
+            last = np.maximum.accumulate(np.where(got, np.arange(n + 1), 0))
+            ready, pieces, params = ready[last], pieces[last], params[last]
         return ready, pieces, params
 
     def to_unix_versions(self, boot: int, pieces, params, times_ms):
         """:meth:`to_unix_us` of many times, each with the model of a version of
         :meth:`update_many` (``pieces``, ``params`` per time): int64 UNIX µs."""
-        import numpy as np
-
         b0, u0, a, c = (params[:, i] for i in range(4))
         t = np.asarray(times_ms, dtype=float)
         d = t - b0
@@ -414,3 +442,4 @@ class Clock:
 def _iso(unix_us: int) -> str:
     return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=unix_us)).strftime(
         "%Y-%m-%dT%H:%M:%S.%fZ")
+

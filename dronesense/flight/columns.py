@@ -170,21 +170,24 @@ class SampleColumns:
 
     def count_into(self, pairer) -> None:
         """Add the rows to a :class:`~dronesense.flight.pairing.Pairer`'s ``counts`` and
-        ``latest`` as if it had made them."""
-        q = self.column("quantity")
-        keys, counts = np.unique(q.astype(str), return_counts=True) if len(self) else ([], [])
-        for k, c in zip(list(keys), list(counts), strict=True):
-            pairer.counts[str(k)] = pairer.counts.get(str(k), 0) + int(c)
-        if not len(self):
+        ``latest`` as if it had made them (counted on the codes, no object per row)."""
+        n = len(self)
+        if not n:
             return
-        seen = set()
-        units = self.column("units")
-        sysid = self.sysid.tolist()
-        wanted = len(set(zip(sysid, q.tolist(), strict=True)))
-        for i in range(len(self) - 1, -1, -1):  # the last row of each (vehicle, quantity)
-            key = (sysid[i], q[i])
-            if key not in seen:
-                seen.add(key)
-                pairer.latest[key] = (float(self.value[i]), units[i])
-                if len(seen) == wanted:
-                    break
+        names, units = [*self.quantities, ""], [*self.units, ""]
+        totals: dict[str, int] = {}
+        per_code = np.bincount(self.quantity_code, minlength=len(names)).tolist()
+        for q, c in zip(names, per_code, strict=True):
+            if c:
+                totals[q] = totals.get(q, 0) + c
+        for q in sorted(totals):
+            pairer.counts[q] = pairer.counts.get(q, 0) + totals[q]
+        # the last row of each (vehicle, quantity), the latest first
+        index = {q: i for i, q in enumerate(dict.fromkeys(names))}
+        of_code = np.array([index[q] for q in names], dtype=np.int64)
+        key = self.sysid.astype(np.int64) * len(index) + of_code[self.quantity_code]
+        _, first_from_end = np.unique(key[::-1], return_index=True)
+        for i in np.sort(n - 1 - first_from_end)[::-1].tolist():
+            code = int(self.quantity_code[i])
+            pairer.latest[(int(self.sysid[i]), names[code])] = (float(self.value[i]),
+                                                                 units[code])

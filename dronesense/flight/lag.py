@@ -11,6 +11,9 @@ position the vehicle had ``lag`` seconds before the reading, finds pairs of read
 space whose vehicle moved in opposite directions, and scores the mean squared difference of
 their values. The minimum (refined by a parabola) is the lag; its uncertainty is the spread of
 the minimum over a block bootstrap of the flight (20 s blocks resampled with replacement).
+That is the ``shift`` method; with distinct plume crossings, their centroids are aligned
+instead (``centroid``, see :func:`estimate_lag`). The pairs are found by
+:mod:`dronesense.flight.lagpairs`; a long series is bounded to whole spans of it.
 
 The result is one number per quantity combining response lag and clock offset: the
 ``lags`` the pairing engine (:class:`~dronesense.flight.pairing.Pairer`) subtracts from
@@ -37,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dronesense.errors import ParameterError
-from dronesense.flight.lagscores import argmin_refined, crossings, pair_scores
+from dronesense.flight.lagpairs import pair_scores, time_spans
+from dronesense.flight.lagscores import argmin_refined, crossings
 
 __all__ = ["LagEstimate", "estimate_lag", "split_lags", "synthetic_passes"]
 
@@ -171,8 +175,11 @@ def _centroid_estimate(fix_t, enu, vel, speed, t, value, lags, cross_m, dz_m, n_
         xtx = (w @ dd).reshape(-1, nl, 3, 3)
         xty = (w @ dx).reshape(-1, nl, 3)
         coef = np.linalg.solve(xtx + 1e-9 * np.eye(3), xty[..., None])[..., 0]
-        res = x[None] - np.matmul(design[None], coef[..., None])[..., 0]
-        return np.matmul(res ** 2, w[:, :, None])[..., 0] / w.sum(axis=1)[:, None]
+        rss = np.empty(coef.shape[:2])
+        for lo in range(0, len(w), 16):  # resamples by 16: small temporaries, same sums
+            res = x[None] - np.matmul(design[None], coef[lo:lo + 16, ..., None])[..., 0]
+            rss[lo:lo + 16] = np.matmul(res ** 2, w[lo:lo + 16, :, None])[..., 0]
+        return rss / w.sum(axis=1)[:, None]
 
     score = residuals(np.ones((1, m)))[0]
     k = int(np.argmin(score))
@@ -211,6 +218,7 @@ def estimate_lag(
     method: str = "auto",
     margin_s: float = 10.0,
     max_pair_s: float = 600.0,
+    max_readings: int | None = 20_000,
 ) -> LagEstimate:
     """Estimate a sensor's lag from passes flown in opposite directions.
 
@@ -263,6 +271,12 @@ def estimate_lag(
         ``shift``: readings more than this many seconds apart are never paired (the plume
         has moved on since; a long log of many flights over the same air then costs its
         passes, not their square).
+    max_readings
+        ``shift``: at most about this many readings are paired: a longer series is cut into
+        spans of ``2 * max_pair_s`` and whole spans, evenly spread over it, are used
+        (:func:`~dronesense.flight.lagpairs.time_spans`); the bootstrap then resamples the
+        blocks of those spans, so the uncertainty is that of what was used. The search that
+        centres the ``centroid`` range uses an eighth of them. ``None``: every reading.
 
     Returns
     -------
@@ -271,6 +285,10 @@ def estimate_lag(
     """
     if method not in ("auto", "centroid", "shift"):
         raise ValueError(f"method must be auto, centroid or shift, not {method!r}")
+    if max_readings is not None and not (isinstance(max_readings, (int, np.integer))
+                                         and max_readings > 0):
+        raise ParameterError("max_readings", f"expected a positive number of readings or "
+                             f"None, got {max_readings!r}")
     fix_t = np.asarray(fix_t, float)
     t = np.asarray(t, float)
     value = np.asarray(value, float)
@@ -283,8 +301,9 @@ def estimate_lag(
     fix_t, lat, lon, alt = (np.asarray(a, float)[okf] for a in (fix_t, lat, lon, alt))
     if fix_t.size < 10 or t.size < 20:
         return LagEstimate(math.nan, math.nan, 0, "too few fixes or readings")
-    order = np.argsort(fix_t, kind="stable")
-    fix_t, lat, lon, alt = fix_t[order], lat[order], lon[order], alt[order]
+    if np.any(np.diff(fix_t) < 0):
+        order = np.argsort(fix_t, kind="stable")
+        fix_t, lat, lon, alt = fix_t[order], lat[order], lon[order], alt[order]
     keep = np.concatenate([[True], np.diff(fix_t) > 0])
     fix_t, lat, lon, alt = fix_t[keep], lat[keep], lon[keep], alt[keep]
     enu = _enu(lat, lon, alt, float(np.median(lat)), float(np.median(lon)))
@@ -294,94 +313,99 @@ def estimate_lag(
     moving = speed_all > 0.5
     if moving.sum() < 10:
         return LagEstimate(math.nan, math.nan, 0, "the vehicle hardly moved")
-    # along-track frame: x along the main flight direction (sign-free principal axis)
-    w, vecs = np.linalg.eigh(np.cov(vel[moving].T))
+    # along-track frame: x along the main flight direction (sign-free principal axis);
+    # sums and products written out: a 2x2 problem needs no threaded BLAS over the track
+    vx, vy = vel[moving, 0], vel[moving, 1]
+    vx, vy = vx - vx.mean(), vy - vy.mean()
+    cxy = float(np.dot(vx, vy))
+    w, vecs = np.linalg.eigh(np.array([[np.dot(vx, vx), cxy], [cxy, np.dot(vy, vy)]]))
     ux, uy = vecs[:, np.argmax(w)]
-    rot = np.array([[ux, uy], [-uy, ux]])
-    enu[:, :2] = enu[:, :2] @ rot.T
-    vel = vel @ rot.T
+    enu[:, 0], enu[:, 1] = ux * enu[:, 0] + uy * enu[:, 1], ux * enu[:, 1] - uy * enu[:, 0]
+    vel = np.column_stack([ux * vel[:, 0] + uy * vel[:, 1], ux * vel[:, 1] - uy * vel[:, 0]])
     speed = float(np.median(speed_all[moving]))
     lags = np.arange(search_s[0], search_s[1] + step_s / 2, step_s)
-    shift_args = (fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cross_m, block_s,
-                  n_boot, seed, step_s, search_s, max_pair_s)
+    if radius_m is None:
+        interval = float(np.median(np.diff(t))) / 1000.0
+        radius_m = max(2.0, 1.5 * speed * interval)
+
+    def shift(limit: int | None, coarse: int = 1) -> LagEstimate:
+        keep = time_spans(t, limit, 2.0 * max_pair_s * 1000.0)
+        return _shift_estimate(fix_t, enu, vel, speed, t[keep], value[keep], lags,
+                               (radius_m, cross_m, dz_m), block_s, n_boot, seed, step_s,
+                               search_s, max_pair_s, coarse, compact=not keep.all())
+
     if method == "shift":
-        return _shift_estimate(*shift_args)
+        return shift(max_readings)
     # the shift estimate (peak matching) is at or a little below the mean delay: search the
     # centroid lag near it, so that only crossings flown straight around it are needed. Its
-    # lag alone is needed here: found on every 4th trial lag, then refined around the best
-    shift = _shift_estimate(*shift_args, coarse=4)
+    # lag alone is needed here: found on every 4th trial lag, then refined around the best,
+    # on an eighth of the readings (on ``max_readings`` if that finds nothing)
+    locate = shift(max_readings // 8 if max_readings else None, coarse=4)
+    if not locate.ok and max_readings and t.size > max_readings // 8:
+        locate = shift(max_readings, coarse=4)
     near = lags
-    if shift.ok:
-        near = lags[(lags >= shift.lag_s - 3.0) & (lags <= shift.lag_s + 5.0)]
+    if locate.ok:
+        near = lags[(lags >= locate.lag_s - 3.0) & (lags <= locate.lag_s + 5.0)]
     est = _centroid_estimate(fix_t, enu, vel, speed, t, value, near, cross_m, dz_m, n_boot,
                              seed, margin_s)
     if isinstance(est, LagEstimate):
         return est
-    shift = _shift_estimate(*shift_args)  # the fallback: scored on every trial lag
-    if method == "centroid" or not shift.ok:
-        return LagEstimate(math.nan, math.nan, 0, f"{est}; {shift.reason}"
-                           if method == "auto" else est, "centroid")
-    return shift
+    if method == "centroid":
+        return LagEstimate(math.nan, math.nan, 0, est, "centroid")
+    fallback = shift(max_readings)  # scored on every trial lag
+    if not fallback.ok:
+        return LagEstimate(math.nan, math.nan, 0, f"{est}; {fallback.reason}", "centroid")
+    return fallback
 
 
-def _shift_estimate(fix_t, enu, vel, speed, t, value, lags, radius_m, dz_m, cross_m,
-                    block_s, n_boot, seed, step_s, search_s, max_pair_s=math.inf,
-                    coarse: int = 1) -> LagEstimate:
-    """The shift estimate over ``lags``; with ``coarse`` > 1, scored on every ``coarse``-th
-    lag and then on every lag within ``coarse`` steps of the best of those only (the others
-    stay unscored: the lag is the same when the scores have one minimum, the bootstrap
-    spread is not computed)."""
-    if radius_m is None:
-        interval = float(np.median(np.diff(t))) / 1000.0
-        radius_m = max(2.0, 1.5 * speed * interval)
-    scale = np.array([radius_m, cross_m, dz_m])
+def _shift_estimate(fix_t, enu, vel, speed, t, value, lags, same_air, block_s, n_boot, seed,
+                    step_s, search_s, max_pair_s, coarse: int = 1, compact: bool = False
+                    ) -> LagEstimate:
+    """The shift estimate over ``lags`` (``same_air``: the along, across and height
+    distances of the same air). With ``coarse`` > 1, scored on every ``coarse``-th lag and
+    then on every lag within ``coarse`` steps of the best of those only (the others stay
+    unscored: the lag is the same when the scores have one minimum; the bootstrap spread is
+    not computed). ``compact``: bootstrap blocks numbered over the readings given only
+    (readings of a subsample)."""
+    scale = np.asarray(same_air, dtype=float)
     blocks = ((t - t.min()) // (block_s * 1000.0)).astype(int)
+    if compact:
+        blocks = np.unique(blocks, return_inverse=True)[1].reshape(-1)
     nblocks = int(blocks.max()) + 1
+
+    def scores(sel: np.ndarray):
+        return pair_scores(fix_t, enu, vel, t, value, lags[sel], scale, speed, blocks, nblocks,
+                           max_pair_s)
+
+    ssd = np.zeros((lags.size, nblocks))
+    cnt = np.zeros((lags.size, nblocks))
+    done = np.zeros(lags.size, dtype=bool)
+    first = np.arange(0, lags.size, coarse)
+    first = np.union1d(first, [lags.size - 1])  # the edges of the range are tried
+    ssd[first], cnt[first] = scores(first)
+    done[first] = True
     if coarse > 1:
-        ssd = np.zeros((lags.size, nblocks))
-        cnt = np.zeros((lags.size, nblocks))
-        done = np.zeros(lags.size, dtype=bool)
-        first = np.arange(0, lags.size, coarse)
-        first = np.union1d(first, [lags.size - 1])  # the edges of the range are tried
-        ssd[first], cnt[first] = pair_scores(fix_t, enu, vel, t, value, lags[first], scale, speed,
-                                         blocks, nblocks, max_pair_s)
-        done[first] = True
         total = cnt.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             score = np.where(done & (total > 0), ssd.sum(axis=1) / total, np.nan)
         if np.isfinite(score).any():
             k = int(np.nanargmin(score))
             fine = np.flatnonzero(~done & (np.abs(np.arange(lags.size) - k) <= coarse))
-            ssd[fine], cnt[fine] = pair_scores(fix_t, enu, vel, t, value, lags[fine], scale,
-                                           speed, blocks, nblocks, max_pair_s)
+            ssd[fine], cnt[fine] = scores(fine)
             done[fine] = True
-        total = cnt.sum(axis=1)
-        if total.max() < 10:
-            return LagEstimate(math.nan, math.nan, int(total.max()),
-                               "no passes in opposite directions through the same air",
-                               "shift")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            score = np.where(done & (total > 0), ssd.sum(axis=1) / total, np.nan)
-        k = int(np.nanargmin(score))
-        if k in (0, lags.size - 1):
-            return LagEstimate(math.nan, math.nan, int(total[k]),
-                               f"best lag at the edge of the search range {search_s} s",
-                               "shift")
-        return LagEstimate(argmin_refined(score, lags), math.nan, int(total[k]),
-                           method="shift")
-    ssd, cnt = pair_scores(fix_t, enu, vel, t, value, lags, scale, speed, blocks, nblocks,
-                       max_pair_s)
     total = cnt.sum(axis=1)
     if total.max() < 10:
         return LagEstimate(math.nan, math.nan, int(total.max()),
                            "no passes in opposite directions through the same air", "shift")
     with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(total > 0, ssd.sum(axis=1) / total, np.nan)
-    best = argmin_refined(score, lags)
+        score = np.where(done & (total > 0), ssd.sum(axis=1) / total, np.nan)
     k = int(np.nanargmin(score))
     if k in (0, lags.size - 1):
         return LagEstimate(math.nan, math.nan, int(total[k]),
                            f"best lag at the edge of the search range {search_s} s", "shift")
+    best = argmin_refined(score, lags)
+    if coarse > 1:
+        return LagEstimate(best, math.nan, int(total[k]), method="shift")
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):

@@ -1,8 +1,9 @@
 """The numeric kernels of sensor-lag estimation (:mod:`dronesense.flight.lag`).
 
-Pairs of readings that sampled the same air (:func:`near_pairs`), their squared differences
-per trial lag (:func:`pair_scores`), the parabola-refined minimum of a score over trial lags
-(:func:`argmin_refined`) and the plume crossings of a reading series (:func:`crossings`).
+The parabola-refined minimum of a score over trial lags (:func:`argmin_refined`), the plume
+crossings of a reading series (:func:`crossings`) and the running percentile they are found
+against (:func:`running_percentile`). The pairs of readings that sampled the same air and
+their scores per trial lag are in :mod:`dronesense.flight.lagpairs`.
 
 Examples
 --------
@@ -17,71 +18,12 @@ import math
 
 import numpy as np
 
-__all__ = ["argmin_refined", "crossings", "near_pairs", "pair_scores"]
-
-
-def near_pairs(points: np.ndarray, times: np.ndarray, window_ms: float) -> np.ndarray:
-    """Pairs (i < j) of points within a unit distance whose times are at most ``window_ms``
-    apart (``times`` increasing): one k-d tree per two consecutive time windows, so that a
-    long log of many flights over the same air costs its passes, not their square."""
-    from scipy.spatial import cKDTree
-
-    if not np.isfinite(window_ms) or times.size < 2 or times[-1] - times[0] <= window_ms:
-        return cKDTree(points).query_pairs(1.0, output_type="ndarray")
-    block = ((times - times[0]) // window_ms).astype(np.int64)
-    starts = np.searchsorted(block, np.arange(block[-1] + 2), side="left")
-    out = []
-    for i in np.unique(block).tolist():
-        a, mid, b = starts[i], starts[i + 1], starts[min(i + 2, block[-1] + 1)]
-        pairs = cKDTree(points[a:b]).query_pairs(1.0, output_type="ndarray")
-        if not pairs.size:
-            continue
-        pairs = pairs + a  # i < j in every pair (query_pairs)
-        first = pairs[:, 0] < mid  # a pair of the next window alone is counted there
-        close = np.abs(times[pairs[:, 0]] - times[pairs[:, 1]]) <= window_ms
-        out.append(pairs[first & close])
-    if not out:
-        return np.empty((0, 2), dtype=np.int64)
-    pairs = np.concatenate(out)
-    return pairs[np.argsort(pairs[:, 0] * times.size + pairs[:, 1])]  # by i, then j
-
-
-def pair_scores(pos_t, enu, vel, t, value, lags, scale, speed, blocks, nblocks,
-            max_pair_s: float = math.inf):
-    """Sum of squared differences and pair counts per (lag, block).
-
-    ``enu`` is in the along-track frame (x along the legs); ``scale`` divides each axis so
-    that "the same air" is a unit ball; readings more than ``max_pair_s`` apart are never
-    paired.
-    """
-    nl = lags.size
-    ssd = np.zeros((nl, nblocks))
-    cnt = np.zeros((nl, nblocks))
-    for k, lag in enumerate(lags):
-        tt = t - lag * 1000.0
-        inside = (tt >= pos_t[0]) & (tt <= pos_t[-1])
-        idx = np.flatnonzero(inside)
-        if idx.size < 2:
-            continue
-        p = np.column_stack([np.interp(tt[idx], pos_t, enu[:, j]) for j in range(3)])
-        vx = np.interp(tt[idx], pos_t, vel[:, 0])
-        on_leg = np.abs(vx) > 0.5 * speed
-        sub = np.flatnonzero(on_leg)
-        if sub.size < 2:
-            continue
-        pairs = near_pairs(p[sub] / scale, t[idx][sub], max_pair_s * 1000.0)
-        if not pairs.size:
-            continue
-        a, b = sub[pairs[:, 0]], sub[pairs[:, 1]]
-        keep = np.sign(vx[a]) != np.sign(vx[b])  # flown in opposite directions
-        a, b = idx[a[keep]], idx[b[keep]]
-        d2 = (value[a] - value[b]) ** 2
-        np.add.at(ssd[k], blocks[a], d2)
-        np.add.at(cnt[k], blocks[a], 1.0)
-    return ssd, cnt
+__all__ = ["argmin_refined", "crossings", "running_percentile"]
 
 
 def argmin_refined(score: np.ndarray, lags: np.ndarray) -> float:
+    """The lag of the smallest finite score, refined by a parabola through its neighbours
+    (NaN if no score is finite)."""
     finite = np.isfinite(score)
     if not finite.any():
         return math.nan
@@ -94,8 +36,31 @@ def argmin_refined(score: np.ndarray, lags: np.ndarray) -> float:
     return float(lags[k])
 
 
+def running_percentile(value: np.ndarray, percent: float, size: int) -> np.ndarray:
+    """The ``percent`` percentile of the ``size`` values centred on each value (``size``
+    odd; the series is extended by repeating its end values), as
+    ``scipy.ndimage.percentile_filter(value, percent, size, mode="nearest")``: the element of
+    rank ``int(size * percent / 100)`` of each sorted window.
+
+    Examples
+    --------
+    >>> running_percentile(np.array([5.0, 1.0, 4.0, 2.0, 3.0]), 50, 3).tolist()
+    [5.0, 4.0, 2.0, 3.0, 3.0]
+    """
+    half = size // 2
+    rank = size - 1 if percent >= 100 else int(float(size) * percent / 100.0)
+    padded = np.concatenate([np.full(half, value[0]), value, np.full(half, value[-1])])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
+    out = np.empty(value.size)
+    step = max(1, (1 << 20) // size)  # rows per chunk: about 8 MB of windows at a time
+    for lo in range(0, value.size, step):
+        out[lo:lo + step] = np.partition(windows[lo:lo + step], rank, axis=1)[:, rank]
+    return out
+
+
 def crossings(t: np.ndarray, value: np.ndarray, margin_s: float, k_detect: float = 6.0):
-    """Plume crossings of a reading series: ``(centroid time ms, excess sum)`` each.
+    """Plume crossings of a reading series (times increasing): ``(centroid time ms, excess
+    sum)`` each.
 
     A crossing is a run of readings more than ``k_detect`` noise deviations above a running
     background (20th percentile over 60 s), merged across dips shorter than 2 s. Its window
@@ -103,11 +68,9 @@ def crossings(t: np.ndarray, value: np.ndarray, margin_s: float, k_detect: float
     so the slow tail of a lagging sensor stays inside; the background under it is the median
     of the 10 s just outside the window. The centroid is the excess-weighted mean time.
     """
-    from scipy.ndimage import percentile_filter
-
     interval = float(np.median(np.diff(t)))
     win = max(5, round(60_000.0 / interval) | 1)
-    base = percentile_filter(value, 20, size=win, mode="nearest")
+    base = running_percentile(value, 20, win)
     d = np.diff(value)
     sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
     if not sigma > 0:  # quantised, noise-free values
@@ -126,12 +89,15 @@ def crossings(t: np.ndarray, value: np.ndarray, margin_s: float, k_detect: float
             lo = max(lo, 0.5 * (t[runs[j - 1][-1]] + t[r[0]]))
         if j + 1 < len(runs):
             hi = min(hi, 0.5 * (t[r[-1]] + t[runs[j + 1][0]]))
-        w = np.flatnonzero((t >= lo) & (t <= hi))
-        side = np.flatnonzero(((t >= lo - 10_000.0) & (t < lo)) | ((t > hi) & (t <= hi + 10_000.0)))
-        background = float(np.median(value[side])) if side.size >= 3 \
-            else float(np.median(base[w]))
-        excess = value[w] - background
+        # t increases: the window and the 10 s on both sides are slices
+        a, b = int(np.searchsorted(t, lo, "left")), int(np.searchsorted(t, hi, "right"))
+        before = int(np.searchsorted(t, lo - 10_000.0, "left"))
+        after = int(np.searchsorted(t, hi + 10_000.0, "right"))
+        side = np.concatenate([value[before:a], value[b:after]])
+        background = float(np.median(side)) if side.size >= 3 \
+            else float(np.median(base[a:b]))
+        excess = value[a:b] - background
         total = float(excess.sum())
         if total > 0:
-            out.append((float((excess * t[w]).sum() / total), total))
+            out.append((float((excess * t[a:b]).sum() / total), total))
     return out

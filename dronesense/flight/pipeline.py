@@ -249,6 +249,7 @@ def _tlog_columns(path: str | Path):
     """The event columns of a tlog or a session's ``flight.tlog`` (``None`` for anything
     else, or a log the adapter must read message by message)."""
     from dronesense.sources.kinds import detect_kind
+    from dronesense.sources.tlogchunks import CHUNK_BYTES, tlog_event_columns
     from dronesense.sources.tlogevents import event_columns
     from dronesense.sources.tlogscan import scan_tlog
 
@@ -261,4 +262,6 @@ def _tlog_columns(path: str | Path):
     tlog = SessionFolder(path).tlog if kind == "session" else path
     if not tlog.exists():
         return None
+    if tlog.stat().st_size > CHUNK_BYTES:  # a big tlog: in slices, the same columns
+        return tlog_event_columns(tlog)
     return event_columns(scan_tlog(tlog))

@@ -6,7 +6,9 @@ range:
 
 =====================  ==============================================================
 ``.tlog``              :func:`dronesense.sources.tlogscan.scan_tlog` (vectorised), messages
-                       translated by :class:`dronesense.sources.messages.MessageAdapter`
+                       translated by :class:`dronesense.sources.messages.MessageAdapter`;
+                       a file larger than ``chunk_bytes`` (64 MiB) read in slices
+                       (:func:`dronesense.sources.tlogchunks.load_tlog_chunked`)
 session directory      its ``flight.tlog``, as above, with the serial payload readings of
                        its ``payload.csv`` interleaved as the listener pushed them
 ``.bin``               :func:`dronesense.sources.dataflash.read_dataflash`
@@ -55,6 +57,7 @@ from dronesense.flight.rows import SampleRow
 from dronesense.flight.summary import Summary, clock_lines
 from dronesense.quantities import NameTable
 from dronesense.sources.logs import LogEvents, Progress, load_events
+from dronesense.sources.tlogchunks import CHUNK_BYTES, load_tlog_chunked
 
 __all__ = ["Summary", "clock_lines", "log_lags", "pair_log", "pair_logs"]
 
@@ -121,6 +124,7 @@ def pair_log(log: LogEvents, *, names: NameTable, declared: Mapping[str, float],
     summary.add_track(boots, track_stats(boots, max_gap_s))
     lags = log_lags(boots, declared, auto, auto_all, summary, path, wanted=wanted,
                     lag_options=lag_options)
+    del boots  # the per-boot copies of the events, not needed to pair (memory of big logs)
     pipe = Pipeline(names, max_gap_s, lags)
     if log.columns is not None:  # a tlog as arrays: the same rules at once, the same rows
         cols = pipe.run_arrays(log.columns)
@@ -150,6 +154,7 @@ def pair_logs(
     lag_options: dict | None = None,
     as_columns: bool = False,
     key: bytes | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> tuple[list[SampleRow] | SampleColumns, Summary]:
     """Pair the readings of one or more logs with their positions.
 
@@ -186,6 +191,10 @@ def pair_logs(
         MAVLink 2 signing key: only the validly signed packets of a tlog or session are
         paired (unsigned, forged and replayed ones are left out and counted in the warnings),
         as the live listener does with the same key.
+    chunk_bytes
+        A tlog larger than this is read in slices of this many bytes
+        (:func:`~dronesense.sources.tlogchunks.scan_tlog_chunked`: the same samples, with
+        memory set by the positions and readings kept rather than by the file).
 
     Returns
     -------
@@ -207,8 +216,12 @@ def pair_logs(
     wanted = set(quantities) if quantities else None
     reasons = []
     for path in paths:
-        log = load_events(path, csv_map=csv_map, record_map=record_map, progress=progress,
-                          key=key)
+        log = None
+        if key is None and csv_map is None:  # a big tlog: in slices, the same events
+            log = load_tlog_chunked(path, chunk_bytes=chunk_bytes, progress=progress)
+        if log is None:
+            log = load_events(path, csv_map=csv_map, record_map=record_map, progress=progress,
+                              key=key)
         if not log.events:
             reasons.append(f"{path}: no positions, readings or clock messages")
         out = pair_log(log, names=names, declared=declared, auto=auto, auto_all=auto_all,

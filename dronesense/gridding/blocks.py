@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -15,56 +17,24 @@ from dronesense.gridding.spec import STATISTICS, GridSpec
 # block statistics
 # ----------------------------------------------------------------------------------------
 
-try:  # pragma: no cover - exercised when numba is installed
-    import numba as _numba
-except ImportError:  # pragma: no cover
-    _numba = None
+#: Below this many samples the numpy path (bincount, sort) is used: importing numba and
+#: loading its cached kernels costs more than it saves, unless numba is already loaded.
+NUMBA_MIN_SAMPLES = 2_000_000
 
-if _numba is not None:
+try:  # numba installed? (checked without importing it)
+    _numba = importlib.util.find_spec("numba") is not None
+except ValueError:  # pragma: no cover - a module set to None in sys.modules
+    _numba = False
 
-    @_numba.njit(inline="always")
-    def _voxel_index(x, y, z, lo, d, nx, ny, nz):  # pragma: no cover
-        fx = (x - lo[0]) / d[0]
-        fy = (y - lo[1]) / d[1]
-        fz = (z - lo[2]) / d[2]
-        # comparisons are False for NaN, so NaN positions fall out here
-        if not (fx >= 0 and fx <= nx and fy >= 0 and fy <= ny and fz >= 0 and fz <= nz):
-            return -1
-        return (min(int(fz), nz - 1) * ny + min(int(fy), ny - 1)) * nx + min(int(fx), nx - 1)
 
-    @_numba.njit(cache=True, nogil=True)
-    def _bin_kernel(x, y, z, v, lo, d, n, minmax, count, total, vmin, vmax):  # pragma: no cover
-        nx, ny, nz = n[0], n[1], n[2]
-        for i in range(v.shape[0]):
-            val = v[i]
-            if val != val:
-                continue
-            k = _voxel_index(x[i], y[i], z[i], lo, d, nx, ny, nz)
-            if k < 0:
-                continue
-            if minmax:
-                if count[k] == 0:
-                    vmin[k] = val
-                    vmax[k] = val
-                else:
-                    if val < vmin[k]:
-                        vmin[k] = val
-                    if val > vmax[k]:
-                        vmax[k] = val
-            count[k] += 1
-            total[k] += val
+def _kernels(n: int):
+    """The compiled (bin, m2) kernels when they pay for themselves: a large sample, or numba
+    loaded already; ``None`` otherwise or without numba."""
+    if not _numba or (n < NUMBA_MIN_SAMPLES and "numba" not in sys.modules):
+        return None
+    from dronesense.gridding import blockkernels
 
-    @_numba.njit(cache=True, nogil=True)
-    def _m2_kernel(x, y, z, v, lo, d, n, mean, m2):  # pragma: no cover
-        nx, ny, nz = n[0], n[1], n[2]
-        for i in range(v.shape[0]):
-            val = v[i]
-            if val != val:
-                continue
-            k = _voxel_index(x[i], y[i], z[i], lo, d, nx, ny, nz)
-            if k >= 0:
-                r = val - mean[k]
-                m2[k] += r * r
+    return blockkernels.bin_kernel, blockkernels.m2_kernel
 
 
 def _one_pass(spec: GridSpec, x, y, z, v, need_m2: bool, need_minmax: bool = True):
@@ -75,7 +45,9 @@ def _one_pass(spec: GridSpec, x, y, z, v, need_m2: bool, need_minmax: bool = Tru
     vmin = np.full(size, np.nan)
     vmax = np.full(size, np.nan)
     m2 = None
-    if _numba is not None:
+    kernels = _kernels(v.size)
+    if kernels is not None:
+        _bin_kernel, _m2_kernel = kernels
         lo = np.array(spec.region[::2], dtype=float)
         d = np.array(spec.spacing, dtype=float)
         n = np.array(spec.shape[::-1], dtype=np.int64)
@@ -131,7 +103,8 @@ def block_statistics(
 ) -> dict[str, np.ndarray]:
     """Statistics of the samples in each voxel.
 
-    One compiled pass over the samples (numba; a bincount/sort numpy path without it).
+    One compiled pass over the samples (numba, for :data:`NUMBA_MIN_SAMPLES` or more, or when
+    numba is loaded already; a bincount/sort numpy path otherwise or without numba).
     Samples outside the region or with NaN value or position are skipped. A sample on the
     outermost face (east, north, top) counts in the last voxel, as in
     :func:`scipy.stats.binned_statistic_dd`.

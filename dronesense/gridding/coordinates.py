@@ -62,6 +62,10 @@ def sample_tracks(samples: xr.Dataset, quantity: str,
     ``time``; ``None`` when neither is there: dataset order).
     """
     _, _, index = _usable(samples, quantity, spec)
+    return _tracks(samples, index)
+
+
+def _tracks(samples: xr.Dataset, index: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     key = np.zeros(index.size, dtype=np.int64)
     for name, scale in (("sysid", 1 << 20), ("boot", 1)):
         if name in samples:
@@ -97,6 +101,20 @@ def usable_samples(samples: xr.Dataset, quantity: str, spec: GridSpec):
         spec = spec.fit(*coords)
     check_inside(spec, coords, quantity)
     return spec, coords, values, times
+
+
+def usable_tracks(samples: xr.Dataset, quantity: str, spec: GridSpec):
+    """:func:`usable_samples` and :func:`sample_tracks` in one pass over the samples:
+    ``(spec, coords, values, times, tracks, order)``."""
+    coords, values, index = _usable(samples, quantity, spec)
+    if values.size == 0:
+        raise NoUsableDataError(f"no paired {quantity} samples with a position")
+    times = (np.asarray(samples["time"].values)[index] if "time" in samples.coords
+             or "time" in samples else np.array([], dtype="datetime64[ns]"))
+    if spec.region is None:
+        spec = spec.fit(*coords)
+    check_inside(spec, coords, quantity)
+    return (spec, coords, values, times, *_tracks(samples, index))
 
 
 def check_inside(spec: GridSpec, coordinates: Sequence[ArrayLike], quantity: str) -> int:

@@ -244,12 +244,30 @@ def grid_dataset(
     attrs[SPEC_ATTR] = spec.to_json()
     if extra_attrs:
         attrs.update(extra_attrs)
-    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    ds = xr.Dataset(_variables(data_vars), coords=_variables(coords), attrs=attrs)
     set_cf_encoding(ds)
     if time_encoding:
         ds["time"].encoding.update(time_encoding)
         ds["time_bounds"].encoding.update(time_encoding)
     return ds
+
+
+def _variables(items: dict[str, Any]) -> dict[str, Any]:
+    """``(dims, array, attrs)`` tuples as xarray Variables of plain numpy arrays.
+
+    Built directly (``fastpath``): xarray otherwise checks every array against dask's array
+    type, which imports dask.array (a good part of a second) whenever dask is installed.
+    Object arrays still go through xarray's conversion.
+    """
+    out = {}
+    for name, item in items.items():
+        if isinstance(item, tuple):
+            dims, data, *rest = item
+            data = np.asarray(data)
+            attrs = rest[0] if rest else None
+            item = xr.Variable(dims, data, attrs, fastpath=data.dtype.kind != "O")
+        out[name] = item
+    return out
 
 
 def set_cf_encoding(ds: xr.Dataset) -> xr.Dataset:
@@ -378,8 +396,26 @@ def write_grid(ds: xr.Dataset, path: str | Path, complevel: int | None = None, *
         if var.ndim >= 2 and level > 0:
             encoding.setdefault(name, {}).update(zlib=True, complevel=level)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds.to_netcdf(path, encoding=encoding, engine="netcdf4")
+    _to_netcdf4(ds, path, encoding)
     return path
+
+
+def _to_netcdf4(ds: xr.Dataset, path: Path, encoding: dict[str, dict[str, Any]]) -> None:
+    """``ds.to_netcdf(path, encoding=encoding, engine="netcdf4")`` for numpy-backed data,
+    through xarray's netCDF4 store directly: ``to_netcdf`` first asks dask which scheduler is
+    active, which imports dask.distributed (most of a second) wherever dask is installed."""
+    from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK, NetCDF4DataStore
+
+    if any(var.chunks is not None for var in ds.variables.values()):
+        ds.to_netcdf(path, encoding=encoding, engine="netcdf4")
+        return
+    # xarray's own netCDF4/HDF5 lock; the per-file write lock is what asks dask
+    store = NetCDF4DataStore.open(str(path), mode="w", format="NETCDF4",
+                                  lock=NETCDF4_PYTHON_LOCK)
+    try:
+        ds.dump_to_store(store, encoding=encoding)
+    finally:
+        store.close()
 
 
 def _write_zarr(ds: xr.Dataset, path: Path, complevel: int | None, zarr_format: int,

@@ -16,7 +16,7 @@ from typing import Any
 import xarray as xr
 
 from dronesense.errors import ParameterError
-from dronesense.gridding.coordinates import quantity_for, sample_tracks, usable_samples
+from dronesense.gridding.coordinates import quantity_for, usable_samples, usable_tracks
 from dronesense.gridding.methods import METHODS, BaseGridder, BlockReduce, make_method
 from dronesense.gridding.spec import GridSpec, make_spec
 from dronesense.gridding.validation import choose_method
@@ -187,7 +187,23 @@ def grid_samples(
     if isinstance(method, str) and method == "auto":
         return select_method(samples, quantity, spec, inputs=inputs)
     qty = quantity_for(samples, quantity)
-    spec, coords, values, times = usable_samples(samples, quantity, spec)
+    if not cross_validate:
+        spec, coords, values, times = usable_samples(samples, quantity, spec)
+        tracks = order = None
+    else:
+        spec, coords, values, times, tracks, order = usable_tracks(samples, quantity, spec)
+    ds, fitted = _product(qty, quantity, spec, (coords, values, times), method, statistics,
+                          inputs)
+    if cross_validate:
+        blocked_cv(fitted, coords, values, spec=spec, tracks=tracks, order=order).store(
+            ds, qty.key)
+    return ds
+
+
+def _product(qty, quantity, spec, usable, method, statistics, inputs):
+    """``(grid, fitted method)`` of ``method`` fitted to the usable samples
+    ``(coords, values, times)`` of the quantity ``qty``."""
+    coords, values, times = usable
     if method is None:
         method = BlockReduce()
     if isinstance(method, str):
@@ -206,11 +222,7 @@ def grid_samples(
     history = f"dronesense grid {' '.join(map(str, inputs))} {params}".replace("  ", " ")
     ds = method.grid(spec, quantity=qty, history=history, times=times)
     ds.attrs["number_of_samples"] = int(values.size)
-    if cross_validate:
-        tracks, order = sample_tracks(samples, quantity, spec)
-        blocked_cv(method, coords, values, spec=spec, tracks=tracks, order=order).store(
-            ds, qty.key)
-    return ds
+    return ds, method
 
 
 def select_method(
@@ -242,11 +254,11 @@ def select_method(
     """
     if folds < 2:
         raise ParameterError("folds", f"cross-validation needs at least 2 folds, got {folds}")
-    spec, coords, values, _ = usable_samples(samples, quantity, spec)
-    tracks, order = sample_tracks(samples, quantity, spec)
+    spec, coords, values, times, tracks, order = usable_tracks(samples, quantity, spec)
     choice = choose_method(coords, values, spec=spec, methods=methods, folds=folds,
                            min_coverage=min_coverage, statistic=statistic, tracks=tracks,
                            order=order)
-    ds = grid_samples(samples, quantity, spec, method=choice.method, inputs=inputs)
+    ds, _ = _product(quantity_for(samples, quantity), quantity, spec, (coords, values, times),
+                     choice.method, ("mean", "count", "std", "min", "max"), inputs)
     choice.store(ds, quantity)
     return ds

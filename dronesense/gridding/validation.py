@@ -4,7 +4,10 @@ Samples along a flight line are strongly correlated: leaving out random single s
 tells how well a method reproduces a neighbour one metre away, not how well it fills the
 gaps between lines and layers. Here whole pieces of the track (contiguous runs of about
 ``segment_length`` metres, or user-given groups such as flight-line ids) are held out
-together, in k folds. Each product stores the resulting RMSE and bias in its metadata.
+together, in k folds (the designs of the blocks, and the measurement-noise estimate, are in
+:mod:`dronesense.gridding.cvdesign`). Each product stores the RMSE against the held-out
+samples, the noise estimated from the samples and the grid-error estimate with that noise
+taken off, and the bias, in its metadata.
 
 Examples
 --------
@@ -30,16 +33,23 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
 
-from dronesense.errors import NoUsableDataError
+from dronesense.gridding.cvdesign import (
+    FoldDesign,
+    assign_folds,
+    line_spacing,
+    matched_design,
+    noise_variance,
+    track_segments,
+)
 from dronesense.gridding.methods.base import BaseGridder
 from dronesense.gridding.methods.block import BlockReduce
 from dronesense.gridding.methods.dmv import KernelDMV
 from dronesense.gridding.methods.idw import IDW
-from dronesense.gridding.methods.kriging import Kriging
+from dronesense.gridding.methods.kriging import Kriging, kriging_available
 from dronesense.gridding.spec import GridSpec
 
-__all__ = ["KRIGING_MAX_SAMPLES", "CVScores", "MethodChoice", "candidates", "choose_method",
-           "cross_validate", "line_spacing", "track_segments"]
+__all__ = ["BLOCKS", "KRIGING_MAX_SAMPLES", "CVScores", "MethodChoice", "candidates",
+           "choose_method", "cross_validate", "fold_design", "line_spacing", "track_segments"]
 
 
 @dataclass
@@ -50,12 +60,22 @@ class CVScores:
     ----------
     rmse, bias
         Root mean square and mean of (prediction - held-out observation), over all folds.
+        The held-out observations carry measurement noise, so ``rmse`` estimates
+        ``sqrt(error^2 + noise^2)``.
     coverage
         Fraction of held-out samples the method gave a prediction for.
     folds, groups
         Number of folds and of held-out blocks.
+    blocking
+        What the blocks are, in words.
     fold_rmse
         RMSE of each fold.
+    noise_std
+        Measurement noise estimated from the samples
+        (:func:`~dronesense.gridding.cvdesign.noise_variance`); ``None`` when not estimable.
+    grid_rmse
+        The estimate of the grid's RMSE against the true field:
+        ``sqrt(max(rmse^2 - noise_std^2, 0))`` (``rmse`` without a noise estimate).
     """
 
     rmse: float
@@ -65,161 +85,33 @@ class CVScores:
     groups: int
     blocking: str
     fold_rmse: list[float] = field(default_factory=list)
+    noise_std: float | None = None
+    grid_rmse: float = float("nan")
 
     def attrs(self) -> dict[str, Any]:
-        """Dataset attributes recording the scores."""
-        return {
+        """Dataset attributes recording the scores: ``cross_validation_rmse`` (against the
+        held-out samples, their noise included), ``cross_validation_noise_std`` (the noise
+        estimated from the samples) and ``estimated_grid_rmse`` (the grid's error against
+        the true field, noise taken off), bias, coverage and the design."""
+        out = {
             "cross_validation_rmse": self.rmse,
             "cross_validation_bias": self.bias,
             "cross_validation_coverage": self.coverage,
             "cross_validation_method": f"blocked {self.folds}-fold over {self.groups} "
                                        f"blocks ({self.blocking})",
+            "estimated_grid_rmse": self.grid_rmse,
         }
+        if self.noise_std is not None:
+            out["cross_validation_noise_std"] = self.noise_std
+        return out
 
     def store(self, ds: xr.Dataset, variable: str) -> None:
-        """Record the scores on a grid: global attributes (:meth:`attrs`) and RMSE and bias
-        on the estimate ``variable`` (in place)."""
+        """Record the scores on a grid: global attributes (:meth:`attrs`) and RMSE, bias and
+        the grid-error estimate on the estimate ``variable`` (in place)."""
         ds.attrs.update(self.attrs())
         ds[variable].attrs["cross_validation_rmse"] = self.rmse
         ds[variable].attrs["cross_validation_bias"] = self.bias
-
-
-def track_segments(coordinates: Sequence[ArrayLike], length: float,
-                   jump: float | None = None, *, tracks: ArrayLike | None = None,
-                   order: ArrayLike | None = None) -> np.ndarray:
-    """Block id of each sample: contiguous pieces of the track about ``length`` metres long.
-
-    Parameters
-    ----------
-    coordinates
-        ``(x, y, z)`` of the samples (m).
-    length
-        Length of a piece along the track (m).
-    jump
-        A new block also starts where consecutive samples are more than ``jump`` metres
-        apart (default ``2 * length``: a turn, a new layer).
-    tracks
-        Track key per sample (one vehicle in one boot, see
-        :func:`dronesense.gridding.coordinates.sample_tracks`). Pieces are cut along each track
-        on its own,
-        so vehicles interleaved in one samples set still give blocks along each flight
-        path; no block spans two tracks. Default: all samples are one track.
-    order
-        Sort key within a track (vehicle time). Default: the samples are in time order.
-
-    Examples
-    --------
-    Two vehicles flying parallel lines 50 m apart, their samples interleaved:
-
-    >>> x = np.repeat(np.arange(0.0, 100.0), 2)
-    >>> y = np.tile([0.0, 50.0], 100)
-    >>> ids = track_segments((x, y, np.zeros(200)), 40.0, tracks=np.tile([1, 2], 100))
-    >>> int(np.unique(ids).size), int(np.unique(track_segments((x, y, 0 * x), 40.0)).size)
-    (6, 200)
-    """
-    x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
-    n = x.size
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    keys = []
-    if order is not None:
-        keys.append(np.asarray(order, dtype=float).ravel())
-    if tracks is not None:
-        keys.append(np.asarray(tracks).ravel())
-    perm = np.lexsort(keys) if keys else np.arange(n)
-    xs, ys, zs = x[perm], y[perm], z[perm]
-    step = np.hypot(np.hypot(np.diff(xs), np.diff(ys)), np.diff(zs))
-    jump = 2.0 * length if jump is None else jump
-    cut = step > jump
-    if tracks is not None:
-        t = np.asarray(tracks).ravel()[perm]
-        cut |= t[1:] != t[:-1]
-    along = np.concatenate([[0.0], np.cumsum(np.where(cut, 0.0, step))])
-    breaks = np.concatenate([[0], np.cumsum(cut)])
-    piece = np.floor(along / length).astype(np.int64)
-    key = breaks * (piece.max() + 1) + piece
-    _, sorted_ids = np.unique(key, return_inverse=True)
-    ids = np.empty(n, dtype=np.int64)
-    ids[perm] = sorted_ids.ravel()
-    return ids
-
-
-#: Samples this close in track order are on the same pass (see :func:`line_spacing`).
-SAME_PASS_SAMPLES = 10
-
-
-def line_spacing(coordinates: Sequence[ArrayLike], *, aspect: float = 1.0,
-                 tracks: ArrayLike | None = None, order: ArrayLike | None = None,
-                 neighbours: int = 24) -> float | None:
-    """The spacing between neighbouring passes of the track: flight lines side by side or
-    layers above each other (m, the median over the samples).
-
-    For each sample, the nearest sample of another pass: among its ``neighbours`` nearest
-    samples, the first more than :data:`SAME_PASS_SAMPLES` samples away along the track
-    whose distance along the track is more than three times the straight distance (or on
-    another track; position noise makes neighbours on the same pass look apart). Vertical
-    distances count ``aspect`` times (the grid's horizontal over vertical voxel size, as the
-    methods weigh them).
-
-    Returns
-    -------
-    float or None
-        ``None`` when no sample has another pass near it (a single line).
-
-    Examples
-    --------
-    Lines 20 m apart, samples every 2 m along them:
-
-    >>> x = np.tile(np.arange(0.0, 200.0, 2.0), 4)
-    >>> y = np.repeat([0.0, 20.0, 40.0, 60.0], 100)
-    >>> line_spacing((x, y, np.zeros(x.size)))
-    20.0
-    """
-    x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
-    n = x.size
-    if n < 3:
-        return None
-    keys = [k for k in (None if order is None else np.asarray(order, float).ravel(),
-                        None if tracks is None else np.asarray(tracks).ravel()) if k is not None]
-    perm = np.lexsort(keys) if keys else np.arange(n)
-    pts = np.column_stack([x[perm], y[perm], z[perm] * aspect])
-    track = np.zeros(n) if tracks is None else np.asarray(tracks).ravel()[perm]
-    # densely sampled tracks: thin them until the neighbours reach the other passes
-    stride, found = 1, None
-    while n // stride >= 50:
-        spacing, share = _other_pass_distance(pts[::stride], track[::stride], neighbours)
-        if spacing is not None and share >= 0.5:
-            return spacing
-        found = spacing if spacing is not None else found
-        stride *= 2
-    return found
-
-
-def _other_pass_distance(pts: np.ndarray, track: np.ndarray,
-                         neighbours: int) -> tuple[float | None, float]:
-    """Median distance to the nearest sample of another pass (see :func:`line_spacing`) and
-    the share of samples that have one among their ``neighbours`` nearest."""
-    from scipy.spatial import cKDTree
-
-    n = len(pts)
-    # distance along the track over every SAME_PASS_SAMPLES-th sample: position noise
-    # between consecutive samples does not add up
-    knots = np.arange(0, n, SAME_PASS_SAMPLES)
-    if knots[-1] != n - 1:
-        knots = np.append(knots, n - 1)
-    step = np.linalg.norm(np.diff(pts[knots], axis=0), axis=1)
-    along = np.interp(np.arange(n), knots, np.concatenate([[0.0], np.cumsum(step)]))
-    k = min(neighbours, n - 1) + 1
-    dist, idx = cKDTree(pts).query(pts, k=k)
-    dist, idx = dist[:, 1:], idx[:, 1:]
-    apart = np.abs(idx - np.arange(n)[:, None]) > SAME_PASS_SAMPLES
-    other = (apart & (np.abs(along[idx] - along[:, None]) > 3.0 * dist + 1e-9)) | (
-        track[idx] != track[:, None])
-    found = other.any(axis=1)
-    if not found.any():
-        return None, 0.0
-    first = np.argmax(other, axis=1)
-    return float(np.median(dist[found, first[found]])), float(found.mean())
+        ds[variable].attrs["estimated_grid_rmse"] = self.grid_rmse
 
 
 def cross_validate(
@@ -236,17 +128,25 @@ def cross_validate(
     seed: int = 0,
     at: str = "points",
     blocks: str = "voxels",
+    design: FoldDesign | None = None,
+    noise_std: float | None = None,
 ) -> CVScores:
-    """Blocked k-fold cross-validation of a method.
+    """Blocked k-fold cross-validation of a method, and the grid error it implies.
 
-    Blocks are pieces of the track four horizontal voxel sizes long (``blocks="voxels"``,
-    default), or twice the spacing between its passes (``blocks="passes"``,
-    :func:`line_spacing`: flight lines side by side, layers above each other, so a held-out
-    piece leaves a gap like the one between the lines). Each held-out sample is compared with
-    the method's prediction at its position (``at="points"``, default), or with the value of
-    its voxel in the grid made from the other folds where that voxel keeps an estimate
-    (``at="voxels"``, the grid users get, whose error counts only the voxels it fills). The
-    coverage is always the share of held-out samples the method predicts at their position.
+    Blocks are pieces of the track: four horizontal voxel sizes long (``blocks="voxels"``,
+    default), twice the spacing between its passes (``blocks="passes"``,
+    :func:`line_spacing`), or as long as makes held-out samples lie as far from the samples
+    left in as the grid's filled voxel centres lie from the samples (``blocks="distances"``,
+    nearest-neighbour distance matching, :func:`~dronesense.gridding.cvdesign.matched_design`;
+    needs a ``spec``). Each held-out sample is compared with the method's prediction at its
+    position (``at="points"``, default), or with the value of its voxel in the grid made from
+    the other folds where that voxel keeps an estimate (``at="voxels"``). The coverage is
+    always the share of held-out samples the method predicts at their position.
+
+    The held-out samples carry measurement noise, the true field does not: the noise,
+    estimated from consecutive samples (:func:`~dronesense.gridding.cvdesign.noise_variance`),
+    is taken off the mean squared error to give ``grid_rmse``, the estimate of the grid's
+    RMSE against the true field; ``rmse`` stays the RMSE against the held-out samples.
     ``docs/gridding.md`` compares the designs with the true error of simulated flights.
 
     Parameters
@@ -260,7 +160,7 @@ def cross_validate(
     folds
         Number of folds; blocks are shuffled into folds with ``seed``.
     groups
-        Block id per sample (e.g. flight-line ids); default :func:`track_segments`.
+        Block id per sample (e.g. flight-line ids); default by ``blocks``.
     segment_length
         Track block length in metres; default by ``blocks``.
     tracks, order
@@ -270,41 +170,23 @@ def cross_validate(
     at
         ``"points"`` (default) or ``"voxels"`` (with a ``spec``).
     blocks
-        Default block length when neither ``groups`` nor ``segment_length`` is given:
-        ``"voxels"`` or ``"passes"``.
+        Default blocks when neither ``groups`` nor ``segment_length`` is given:
+        ``"voxels"``, ``"passes"`` or ``"distances"``.
+    design
+        A fold design made beforehand (:func:`fold_design`), used as it is:
+        :func:`choose_method` makes one for all candidates.
+    noise_std
+        Measurement noise to take off (0: none); default estimated from the samples.
     """
     x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
     v = np.asarray(values, dtype=float).ravel()
     if at not in ("voxels", "points"):
         raise ValueError(f"at must be 'voxels' or 'points', not {at!r}")
-    if blocks not in ("voxels", "passes"):
-        raise ValueError(f"blocks must be 'voxels' or 'passes', not {blocks!r}")
-    if groups is None:
-        length = segment_length
-        blocking = "track pieces of {:g} m"
-        if length is None and blocks == "passes":
-            aspect = spec.spacing[0] / spec.spacing[2] if spec is not None else 1.0
-            spacing = line_spacing((x, y, z), aspect=aspect, tracks=tracks, order=order)
-            if spacing:
-                length = round(2 * spacing, 1)
-                blocking += f" (twice the {spacing:.3g} m between passes)"
-        if length is None:
-            length = 4 * max(spec.spacing[:2]) if spec is not None else 40.0
-        groups = track_segments((x, y, z), length, tracks=tracks, order=order)
-        blocking = blocking.format(length)
-        if tracks is not None:
-            ntr = np.unique(np.asarray(tracks)).size
-            blocking += f" along {ntr} track{'s' if ntr != 1 else ''} (vehicle, boot)"
-    else:
-        groups = np.asarray(groups)
-        blocking = "given groups"
-    uniq, gid = np.unique(groups, return_inverse=True)
-    folds = int(min(folds, uniq.size))
-    if folds < 2:
-        raise NoUsableDataError("cross-validation needs at least two blocks of samples")
-    rng = np.random.default_rng(seed)
-    fold_of_group = rng.permutation(uniq.size) % folds
-    fold = fold_of_group[gid]
+    if design is None:
+        design = fold_design((x, y, z), v, spec=spec, folds=folds, groups=groups,
+                             segment_length=segment_length, tracks=tracks, order=order,
+                             seed=seed, blocks=blocks, support=_support(method))
+    fold, folds = design.fold, design.folds
     pred = np.full(v.size, np.nan)
     scored = np.full(v.size, np.nan)  # what the RMSE is of: voxel values or predictions
     fold_rmse = []
@@ -327,17 +209,99 @@ def cross_validate(
     if not ok.any():  # no held-out sample's voxel keeps an estimate: the predictions
         ok, scored = np.isfinite(pred), pred
     resid = scored[ok] - v[ok]
+    ngroups = design.blocks()
+    if noise_std is None:
+        noise_std = None if design.noise_var is None else float(np.sqrt(design.noise_var))
     if resid.size == 0:
-        return CVScores(float("nan"), float("nan"), 0.0, folds, uniq.size, blocking, fold_rmse)
+        return CVScores(float("nan"), float("nan"), 0.0, folds, ngroups, design.blocking,
+                        fold_rmse, noise_std)
+    mse = float(np.mean(resid**2))
     return CVScores(
-        rmse=float(np.sqrt(np.mean(resid**2))),
+        rmse=float(np.sqrt(mse)),
         bias=float(np.mean(resid)),
         coverage=float(np.isfinite(pred).mean()),
         folds=folds,
-        groups=int(uniq.size),
-        blocking=blocking,
+        groups=ngroups,
+        blocking=design.blocking,
         fold_rmse=fold_rmse,
+        noise_std=noise_std,
+        grid_rmse=float(np.sqrt(max(mse - (noise_std or 0.0) ** 2, 0.0))),
     )
+
+
+#: Designs of the blocks: four voxel sizes (default), the pass spacing, matched distances.
+BLOCKS = ("voxels", "passes", "distances")
+
+
+def _support(method: BaseGridder) -> int:
+    """How many voxels from data a method's grid reaches (block statistics: 0)."""
+    return int(getattr(method, "support", 0) or 0)
+
+
+def fold_design(coordinates: Sequence[ArrayLike], values: ArrayLike, *,
+                spec: GridSpec | None = None, folds: int = 5, groups: ArrayLike | None = None,
+                segment_length: float | None = None, tracks: ArrayLike | None = None,
+                order: ArrayLike | None = None, seed: int = 0, blocks: str = "voxels",
+                support: int = 1) -> FoldDesign:
+    """The held-out blocks, folds and noise estimate :func:`cross_validate` uses.
+
+    Parameters are those of :func:`cross_validate`; ``support`` (how many voxels from data
+    the method's grid reaches) sets the voxels ``blocks="distances"`` matches.
+
+    Examples
+    --------
+    >>> x = np.arange(0.0, 400.0)
+    >>> design = fold_design((x, 0 * x, 0 * x), np.sin(x / 30), segment_length=50.0)
+    >>> design.folds, design.blocking
+    (5, 'track pieces of 50 m')
+    """
+    if blocks not in BLOCKS:
+        raise ValueError(f"blocks must be one of {', '.join(map(repr, BLOCKS))}, "
+                         f"not {blocks!r}")
+    x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
+    v = np.asarray(values, dtype=float).ravel()
+    h = max(spec.spacing[:2]) if spec is not None else 10.0
+    if groups is None and segment_length is None and blocks == "distances":
+        if spec is None:
+            raise ValueError("blocks='distances' needs the grid spec")
+        design = matched_design((x, y, z), v, spec=spec, folds=folds, support=support,
+                                tracks=tracks, order=order, seed=seed)
+        design.blocking = _design_words(design, tracks)
+        return design
+    if groups is None:
+        length = segment_length
+        blocking = "track pieces of {:g} m"
+        if length is None and blocks == "passes":
+            aspect = spec.spacing[0] / spec.spacing[2] if spec is not None else 1.0
+            spacing = line_spacing((x, y, z), aspect=aspect, tracks=tracks, order=order)
+            if spacing:
+                length = round(2 * spacing, 1)
+                blocking += f" (twice the {spacing:.3g} m between passes)"
+        if length is None:
+            length = 4 * h if spec is not None else 40.0
+        groups = track_segments((x, y, z), length, tracks=tracks, order=order)
+        blocking = blocking.format(length)
+        if tracks is not None:
+            ntr = np.unique(np.asarray(tracks)).size
+            blocking += f" along {ntr} track{'s' if ntr != 1 else ''} (vehicle, boot)"
+    else:
+        groups = np.asarray(groups)
+        blocking = "given groups"
+    fold, folds, nblocks = assign_folds(groups, folds, seed)
+    return FoldDesign(groups, fold, folds, blocking,
+                      noise_variance((x, y, z), v, tracks=tracks, order=order, max_step=h),
+                      nblocks=nblocks)
+
+
+def _design_words(design: FoldDesign, tracks: ArrayLike | None) -> str:
+    """The blocking of a matched design, in words."""
+    what = design.blocking.split(" over ")[0]
+    if tracks is not None:
+        ntr = np.unique(np.asarray(tracks)).size
+        what += f" along {ntr} track{'s' if ntr != 1 else ''} (vehicle, boot)"
+    return (f"{what}, distances matched to the grid's: median {np.median(design.heldout):.3g} m "
+            f"held-out to training, {np.median(design.prediction):.3g} m voxel centres to "
+            f"samples")
 
 
 def _estimate(ds: xr.Dataset) -> np.ndarray:
@@ -354,8 +318,8 @@ def candidates(spec: GridSpec, kriging: bool = True,
     """Methods and kernel widths ``method="auto"`` chooses from.
 
     Block statistics (``statistic``: mean or median), IDW with k 4 and 12 at two
-    anisotropies, DM+V at three kernel widths and, with ``kriging`` and gstools installed
-    (the ``kriging`` extra), ordinary kriging.
+    anisotropies, DM+V at three kernel widths and, with ``kriging``, ordinary kriging (its
+    exponential variogram is fitted here, so it needs no extra package).
 
     Examples
     --------
@@ -371,16 +335,6 @@ def candidates(spec: GridSpec, kriging: bool = True,
     if kriging and kriging_available():
         out.append(Kriging(anisotropy=h / dz))
     return out
-
-
-def kriging_available() -> bool:
-    """Whether gstools, which kriging needs, is installed (``pip install 'dronesense[kriging]'``).
-    """
-    try:
-        import gstools  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 #: Above this many samples ``method="auto"`` leaves kriging out of the candidates.
@@ -429,11 +383,14 @@ def choose_method(
     statistic: str = "mean",
     tracks: ArrayLike | None = None,
     order: ArrayLike | None = None,
+    blocks: str = "voxels",
 ) -> MethodChoice:
     """The method (and kernel width) of lowest blocked cross-validation RMSE.
 
     Methods predicting fewer than ``min_coverage`` of the held-out samples (block statistics
-    on sparse data) are not chosen unless nothing else is left.
+    on sparse data) are not chosen unless nothing else is left. The fold design (blocks,
+    folds and noise estimate, :func:`fold_design`) is made once and used for every
+    candidate, so all are scored on the same held-out samples.
 
     Parameters
     ----------
@@ -444,8 +401,9 @@ def choose_method(
     methods
         Candidates; default :func:`candidates` (kriging only up to
         :data:`KRIGING_MAX_SAMPLES` samples).
-    folds, tracks, order
-        As :func:`cross_validate`.
+    folds, tracks, order, blocks
+        As :func:`cross_validate` (``blocks="distances"`` matches the voxels of the
+        candidate reaching farthest from data).
     min_coverage
         Smallest fraction of held-out samples a method must predict to be chosen.
     statistic
@@ -465,14 +423,15 @@ def choose_method(
     notes = []
     if methods is None:
         methods = candidates(spec, kriging=v.size <= KRIGING_MAX_SAMPLES, statistic=statistic)
-        if not kriging_available():
-            notes.append("kriging not tried: gstools is not installed "
-                         "(pip install 'dronesense[kriging]')")
     methods = list(methods)
     if not methods:
         raise ValueError("no candidate methods to choose from")
+    # one fold design (blocks, folds, noise) for every candidate; with blocks="distances"
+    # matched to the voxels of the candidate reaching farthest from data
+    design = fold_design(coordinates, v, spec=spec, folds=folds, tracks=tracks, order=order,
+                         blocks=blocks, support=max(_support(m) for m in methods))
     scored = [(m, cross_validate(m, coordinates, v, spec=spec, folds=folds, tracks=tracks,
-                                 order=order)) for m in methods]
+                                 order=order, design=design)) for m in methods]
     usable = [(m, s) for m, s in scored if s.coverage >= min_coverage and np.isfinite(s.rmse)]
     pool = usable or [(m, s) for m, s in scored if np.isfinite(s.rmse)] or scored
     best, score = min(pool, key=lambda ms: ms[1].rmse if np.isfinite(ms[1].rmse) else np.inf)

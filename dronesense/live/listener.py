@@ -47,6 +47,7 @@ from pathlib import Path
 from dronesense.errors import InputError, ParameterError
 from dronesense.flight.rows import SampleRow
 from dronesense.live.endpoints import same_endpoint
+from dronesense.live.lags import check_lags
 from dronesense.live.recorder import Recorder
 from dronesense.live.streams import StreamRequester
 from dronesense.quantities import NameTable
@@ -60,7 +61,7 @@ from dronesense.sources.payload.serial_source import SerialPayload
 from dronesense.sources.session_folder import SessionFolder
 from dronesense.sources.signing import Signer, Verifier
 
-__all__ = ["DEFAULT_CONN", "LANDED_GRACE_S", "SUMMARY_INTERVAL_S", "Listener",
+__all__ = ["DEFAULT_CONN", "LANDED_GRACE_S", "LINGER_S", "SUMMARY_INTERVAL_S", "Listener",
            "StreamRequester"]
 
 DEFAULT_CONN = "udpin:127.0.0.1:14550"
@@ -70,6 +71,9 @@ SUMMARY_INTERVAL_S = 5.0
 LANDED_GRACE_S = 2.0
 #: Seconds one wait for the link lasts in the loop (the longest a stop waits to be seen).
 TICK_S = 0.1
+#: Seconds a UDP link lingers to read a steady stream many datagrams per wake-up
+#: (:meth:`~dronesense.sources.link.Link.recv` ``linger``; receive times stay the kernel's).
+LINGER_S = 0.01
 
 
 class Listener:
@@ -152,6 +156,9 @@ class Listener:
         The vehicle link, the ground-station link (or ``None``) and the recorder.
     stop_reason
         Why the capture stopped (``None`` while it runs).
+    linger_s
+        Seconds a UDP link with kernel receive times waits, once data is there, to read a
+        steady stream in batches (:data:`LINGER_S`; ``0``: each datagram as soon as it is in).
     """
 
     def __init__(self, conn: str = DEFAULT_CONN, *, out: str | Path,
@@ -177,7 +184,7 @@ class Listener:
         if names is not None and not isinstance(names, NameTable):
             names_file = str(Path(names).resolve())
             names = NameTable.from_file(names)
-        lags = _check_lags(lags)
+        lags = check_lags(lags)
         ports = plan_ports(payloads, payload_prefixes)
         rate = receive_rate(payload_rate)
         folder = SessionFolder(Path(out))
@@ -237,6 +244,8 @@ class Listener:
         #: :class:`~dronesense.live.web.watch.VehicleWatch`, a ``LiveWeb``); must not raise
         self.observers: list[Callable] = []
         self._next_summary = time.monotonic() + SUMMARY_INTERVAL_S
+        #: seconds the link lingers (:data:`LINGER_S`; 0: each datagram as soon as it is in)
+        self.linger_s = LINGER_S
 
     def _open_payload(self, port: PayloadPort, clock: ReceiveClock, sysid: int | None,
                       latency_s: float | None) -> None:
@@ -259,7 +268,7 @@ class Listener:
         rec = self._recorder()
         fwd = self.forwarder
         also = [] if fwd is None else fwd.fileno_list()
-        for chunk in self.link.recv(timeout, also=also):
+        for chunk in self.link.recv(timeout, also=also, linger=self.linger_s):
             rec.feed(chunk)
             for observe in self.observers:
                 observe(chunk)
@@ -480,19 +489,4 @@ class Listener:
                 self.verifier.save()
         self._final = doc
         return doc
-
-
-def _check_lags(lags: Mapping[str, float] | None) -> dict[str, float]:
-    """Live lags: seconds per quantity (``"auto"`` needs the whole flight: pair afterwards)."""
-    out: dict[str, float] = {}
-    for key, value in (lags or {}).items():
-        try:
-            sec = float(value)
-        except (TypeError, ValueError):
-            raise ParameterError("lags", f"{key}={value!r}: a live lag must be a number of "
-                                 "seconds (estimate it after the flight)") from None
-        if sec != sec or sec in (float("inf"), float("-inf")):
-            raise ParameterError("lags", f"{key}={value!r}: not a finite number of seconds")
-        out[str(key)] = sec
-    return out
 

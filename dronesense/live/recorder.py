@@ -20,11 +20,17 @@ A session directory holds
 
 :class:`Recorder` is the live path (raw chunks in, files out).
 
-Crash ordering: ``flight.tlog`` is always flushed before the journal, and the journal is
-flushed (tlog first) before its own buffer could spill to the file: every
-:data:`JOURNAL_BATCH` rows at most. So the journal never holds a row whose packets are not in
-the tlog. After a crash (even ``kill -9``) the replay of the tlog gives the journal's
-rows first; at most :data:`FLUSH_INTERVAL_S` of data is lost from the end.
+Crash ordering: the packets of a chunk go to ``flight.tlog`` before anything is made of them;
+sample rows are held by the recorder and written to the journal only right after the tlog is
+flushed (every :data:`FLUSH_INTERVAL_S`, or :data:`JOURNAL_BATCH` rows), and
+``sampling_events.csv``, which writes each event as it is placed, is preceded by a flush of
+the tlog whenever a message could place one. So neither journal ever holds a line whose
+packets are not in the tlog. After a crash (even ``kill -9``) the replay of the tlog gives
+the journal's rows first; at most :data:`FLUSH_INTERVAL_S` of data is lost from the end.
+
+Speed: one-packet datagrams (what vehicles send) are checked and selectively decoded by
+:class:`~dronesense.live.decode.LiveDecoder`: only the types the pairing, the sampling
+events and the view read become message objects; the others are CRC-checked and recorded.
 
 Signing: with a ``verify`` function (a MAVLink 2 signature check returning a
 :class:`~dronesense.sources.framing.Packet` ``signing`` verdict for a packet's bytes), only
@@ -69,11 +75,13 @@ from dronesense.errors import InputError
 from dronesense.flight.pairing import Pairer
 from dronesense.flight.pipeline import Pipeline
 from dronesense.flight.rows import SampleRow
+from dronesense.live.decode import LiveDecoder
+from dronesense.live.motion import Motion
 from dronesense.live.stats import LinkStats, UplinkStats
 from dronesense.live.summary import forward_summary, payload_summary, session_summary
 from dronesense.quantities import NameTable
 from dronesense.samples.journal import JournalWriter
-from dronesense.sources.framing import Framer
+from dronesense.sources.framing import Framer, RawMessage
 from dronesense.sources.link import Chunk
 from dronesense.sources.messages import MessageAdapter
 from dronesense.sources.payload.journal import ReadingJournal
@@ -84,13 +92,22 @@ __all__ = ["FLUSH_INTERVAL_S", "JOURNAL_BATCH", "Recorder"]
 
 #: Files are flushed at least this often (seconds): a crash loses at most this much.
 FLUSH_INTERVAL_S = 0.5
-#: Journal rows written between two flushes at most: well under the journal's 8 KiB buffer
-#: (a row is < 250 bytes), so the buffer never reaches the file before the tlog is flushed.
-JOURNAL_BATCH = 16
+#: Sample rows held at most before the files are flushed (tlog first) and they are written.
+JOURNAL_BATCH = 4096
 _REJECT_HEADER = struct.Struct(">QI")
 _TS = struct.Struct(">Q")
 _ID_OF = {cls.msgname: msgid for msgid, cls in mavlink.mavlink_map.items()}
 _SAMPLING = frozenset(MESSAGE_TYPES)  # what the sampling-events journal reads
+# what the recorder itself does with a message type, besides recording and pairing it
+_VALUE, _MOTION, _EVENTS = 1, 2, 4
+_ACTIONS: dict[str, int] = dict.fromkeys(_SAMPLING, _EVENTS)
+for _t in ("NAMED_VALUE_FLOAT", "NAMED_VALUE_INT"):
+    _ACTIONS[_t] = _ACTIONS.get(_t, 0) | _VALUE
+for _t in ("GLOBAL_POSITION_INT", "EXTENDED_SYS_STATE"):
+    _ACTIONS[_t] = _ACTIONS.get(_t, 0) | _MOTION
+#: sampling-event types that place no event when pushed (they only note a pending one), but
+#: a GLOBAL_POSITION_INT while events are pending: before any other, the tlog is flushed
+_QUIET = _SAMPLING - {"CAMERA_FEEDBACK"}
 
 
 def _utc_now() -> str:
@@ -127,8 +144,9 @@ class Recorder:
         Serial sensor prefixes whose ``SENSOR.NAME`` readings the name table should know
         (kept in ``session.json`` as ``payload_sensors`` for replay).
     on_rows
-        Called with every list of sample rows as soon as it is written to the journal (the
-        :class:`~dronesense.live.listener.Listener` hands them to its caller this way).
+        Called with every list of sample rows as soon as they are paired (the
+        :class:`~dronesense.live.listener.Listener` hands them to its caller this way); they
+        reach ``samples.csv`` at the next flush, after ``flight.tlog``.
     verify
         ``verify(raw) -> verdict``: the signing verdict of a packet (``None``, ``"valid"``,
         ``"unsigned"``, ``"invalid"``, ``"replayed"``); None (default) means no key is set.
@@ -172,24 +190,23 @@ class Recorder:
         self.control = control
         self.uplink = None if forward is None else UplinkStats(control is not None)
         self._uplink_framers: dict[object, Framer] = {}
-        #: sysid -> UDP address it sends from (to route the relayed uplink); control only
-        self._vehicle_peers: dict[int, object] = {}
         #: packets written to flight.tlog, both directions (payload.csv counts in these)
         self.tlog_packets = 0
-        self.journal = JournalWriter(self.folder.samples)
+        #: rows are held until the files are flushed, tlog first (:meth:`maybe_flush`)
+        self.journal = JournalWriter(self.folder.samples, hold=True)
         self._tlog = open(self.folder.tlog, "wb", buffering=1 << 20)
         self._rejected = None
         self._framers: dict[object, Framer] = {}
         # message ids the pairing reads: only these are decoded, the rest only CRC-checked
         self._decode_ids = frozenset(_ID_OF[t] for t in (*MessageAdapter.TYPES, *_SAMPLING))
+        self._decoder = LiveDecoder(self._decode_ids)
         self.sampling = SamplingJournal(self.folder.sampling_events)
         self._last_flush = time.monotonic()
         self.flags: Counter[int] = Counter()
         self.on_rows = on_rows
         self.verify = verify
-        #: sysid -> [landed_state or None, height m, ground speed m/s, vertical speed m/s]
-        self.motion: dict[int, list] = {}
-        self._unflushed_rows = 0
+        #: what tells a landed vehicle (:class:`~dronesense.live.motion.Motion`)
+        self.motion = Motion()
         self.latest: dict[tuple[int, str], tuple[float, str, str]] = {}
         self.write_summary()
 
@@ -200,89 +217,86 @@ class Recorder:
 
     def feed(self, chunk: Chunk) -> None:
         """Record and process one chunk of received bytes."""
-        framer = self._framers.get(chunk.peer)
-        if framer is None:
-            framer = self._framers[chunk.peer] = Framer(decode_ids=self._decode_ids)
-        res = framer.feed(chunk.data, final=chunk.datagram)
-        recv_us = chunk.recv_us
-        if res.bad:
-            self._reject(recv_us, bytes(res.bad))
-            self.stats.crc_errors += res.crc_errors
-            self.stats.unknown_ids += res.unknown_ids
-        msgs = res.messages
-        if not msgs:
-            return
+        data = chunk.data
+        msg = self._decoder.datagram(data) if chunk.datagram else None
+        if msg is not None:  # the usual case: one good packet in one datagram
+            msgs: list | tuple = (msg,)
+            raw = data if type(data) is bytes else bytes(data)
+            raws: list | tuple = (raw,)
+            record = _TS.pack(chunk.recv_us) + raw
+        else:
+            framer = self._framers.get(chunk.peer)
+            if framer is None:
+                framer = self._framers[chunk.peer] = Framer(decode_ids=self._decode_ids)
+            res = framer.feed(data, final=chunk.datagram)
+            if res.bad:
+                self._reject(chunk.recv_us, bytes(res.bad))
+                self.stats.crc_errors += res.crc_errors
+                self.stats.unknown_ids += res.unknown_ids
+            msgs = res.messages
+            if not msgs:
+                return
+            raws = [bytes(m._msgbuf) for m in msgs]
+            stamp = _TS.pack(chunk.recv_us)
+            record = b"".join([stamp + r for r in raws])
+        # the raw record first: whatever is made of these packets is written after them
+        self._tlog.write(record)
         self.tlog_packets += len(msgs)
-        if self.control is not None and chunk.datagram:
-            raw = msgs[0]._msgbuf
-            sysid = raw[5] if raw[0] == 0xFD else raw[3]
-            # the vehicle's identity stays bound to the address it first spoke from
-            if self._vehicle_peers.setdefault(sysid, chunk.peer) != chunk.peer:
-                self.stats.identity_conflicts += 1
-        stamp = _TS.pack(recv_us)
+        recv_us = chunk.recv_us
         stats_packet = self.stats.packet
         process = self.pipeline.push_message
         verify = self.verify
         rows = None
-        if len(msgs) == 1 and verify is None:
-            msg = msgs[0]
-            raw = msg._msgbuf
-            if type(raw) is not bytes:
-                raw = bytes(raw)
-            self._tlog.write(stamp + raw)
-            stats_packet(msg, raw)
+        sent = None if verify is None else []
+        for msg, raw in zip(msgs, raws, strict=True):
             t = msg._type
-            if t == "NAMED_VALUE_FLOAT" or t == "NAMED_VALUE_INT":
-                self._note_value(msg)
-            elif t == "GLOBAL_POSITION_INT" or t == "EXTENDED_SYS_STATE":
-                self._note_flight(msg, raw)
-            if t in _SAMPLING:
-                self.sampling.push(msg, recv_us / 1e6)
-            rows = process(msg, recv_us)
-            if self.forward is not None:
-                self.forward.send(raw)
-        else:
-            raws = []
-            sent = []
-            rows = []
-            for msg in msgs:
-                raw = msg._msgbuf
-                if type(raw) is not bytes:
-                    raw = bytes(raw)
-                raws.append(stamp)
-                raws.append(raw)
-                stats_packet(msg, raw)
-                if verify is not None:
-                    verdict = verify(raw)
-                    if verdict is not None and verdict != "valid":
-                        self.stats.signing[verdict] += 1
-                        continue  # in the raw record only: never paired nor forwarded
-                    self.stats.signing[verdict or "none"] += 1
+            stats_packet(msg, raw)
+            if verify is not None:
+                verdict = verify(raw)
+                if verdict is not None and verdict != "valid":
+                    self.stats.signing[verdict] += 1
+                    continue  # in the raw record only: never paired nor forwarded
+                self.stats.signing[verdict or "none"] += 1
                 sent.append(raw)
-                t = msg._type
-                if t == "NAMED_VALUE_FLOAT" or t == "NAMED_VALUE_INT":
+            act = _ACTIONS.get(t)
+            if act:
+                if act & _VALUE:
                     self._note_value(msg)
-                elif t == "GLOBAL_POSITION_INT" or t == "EXTENDED_SYS_STATE":
-                    self._note_flight(msg, raw)
-                if t in _SAMPLING:
-                    self.sampling.push(msg, recv_us / 1e6)
+                if act & _MOTION:
+                    self.motion.note(msg, raw)
+                if act & _EVENTS:
+                    self._sample(msg, t, recv_us)
+            if type(msg) is not RawMessage:
                 got = process(msg, recv_us)
                 if got:
-                    rows.extend(got)
-            self._tlog.write(b"".join(raws))
-            if self.forward is not None and sent:
+                    rows = got if rows is None else rows + got
+        if self.forward is not None:
+            if sent is None:
+                self.forward.send(raws[0] if len(raws) == 1 else b"".join(raws))
+            elif sent:
                 self.forward.send(b"".join(sent))
         self.stats.mark(len(msgs))
         if rows:
             self._write_rows(rows)
 
+    def _sample(self, msg, t: str, recv_us: int) -> None:
+        """Push a message into the sampling-events journal, which writes (and flushes) each
+        event as it is placed: the tlog is flushed first whenever the message could place
+        one, so that the events never get ahead of the packets they come from."""
+        sampling = self.sampling
+        if t not in _QUIET or (t == "GLOBAL_POSITION_INT" and sampling.stream.pending):
+            self._tlog.flush()
+        sampling.push(msg, recv_us / 1e6)
+
     def feed_uplink(self, chunk: Chunk) -> None:
         """Bytes the forwarded ground station sent: relay them to the vehicle, or drop them.
 
         Only whole valid MAVLink packets are relayed, byte for byte, and only with a
-        ``control`` link; each relayed packet is written to the tlog and run through the
-        pairing engine exactly like a received one (a ground station's own messages give no
-        samples), so that replay sees the same sequence. Everything else is counted.
+        ``control`` link, which routes them (a :class:`~dronesense.sources.link.Link` sends
+        a command to the address its target system is bound to); each relayed packet is
+        written to the tlog and run through the pairing engine exactly like a received one
+        (a ground station's own messages give no samples), so that replay sees the same
+        sequence. Everything else is counted.
         """
         up = self.uplink
         if up is None:
@@ -304,7 +318,7 @@ class Recorder:
             raw = msg._msgbuf
             if type(raw) is not bytes:
                 raw = bytes(raw)
-            if not self.control.send(raw, self._route(msg)):
+            if not self.control.send(raw):
                 up.undeliverable += 1
                 continue
             up.relayed += 1
@@ -312,20 +326,10 @@ class Recorder:
             self._tlog.write(_TS.pack(chunk.recv_us) + raw)
             self.tlog_packets += 1
             if msg._type in _SAMPLING:
-                self.sampling.push(msg, chunk.recv_us / 1e6)
+                self._sample(msg, msg._type, chunk.recv_us)
             rows.extend(self.pipeline.push_message(msg, chunk.recv_us))
         if rows:
             self._write_rows(rows)
-
-    def _route(self, msg) -> list | None:
-        """UDP addresses of the vehicle a relayed message is for (None: the link decides)."""
-        peers = self._vehicle_peers
-        if not peers:
-            return None
-        target = getattr(msg, "target_system", 0)
-        if target and target in peers:
-            return [peers[target]]
-        return list(dict.fromkeys(peers.values()))  # broadcast: every vehicle heard
 
     def add_payload(self, source: str, payload, readings, prefix: str | None = None) -> None:
         """Register a serial payload (a ``SerialPayload`` and its ``PayloadReadings``) so that
@@ -366,62 +370,35 @@ class Recorder:
         _, scale, units = self.pairer.lookup(reading.name)
         return reading.value * scale, units, reading.name
 
-    def _note_flight(self, msg, raw: bytes) -> None:
-        """Keep what tells a landed vehicle: EXTENDED_SYS_STATE, height and speeds."""
-        sysid = raw[5] if raw[0] == 0xFD else raw[3]
-        m = self.motion.get(sysid)
-        if m is None:
-            m = self.motion[sysid] = [None, None, None, None]
-        if msg._type == "EXTENDED_SYS_STATE":
-            payload = raw[10:-2] if raw[0] == 0xFD else raw[6:-2]
-            if raw[0] == 0xFD and raw[2] & 1:
-                payload = raw[10:-15]
-            m[0] = payload[1] if len(payload) > 1 else 0  # zero-trimmed MAVLink 2 payload
-        else:
-            m[1] = msg.relative_alt / 1000.0
-            m[2] = (msg.vx * msg.vx + msg.vy * msg.vy) ** 0.5 / 100.0
-            m[3] = msg.vz / 100.0
-
     def on_ground(self, sysid: int) -> bool:
         """Whether a vehicle is on the ground now: disarmed, or its EXTENDED_SYS_STATE says
         ON_GROUND, or it is below 0.5 m above home and not moving (< 0.3 m/s)."""
-        fs = self.pairer.states.get(sysid)
-        if fs is not None and fs.status is not None and not fs.status.armed:
-            return True
-        m = self.motion.get(sysid)
-        if m is None:
-            return False
-        if m[0] == mavlink.MAV_LANDED_STATE_ON_GROUND:
-            return True
-        return (m[1] is not None and m[1] < 0.5 and m[2] < 0.3 and abs(m[3]) < 0.3)
+        return self.motion.on_ground(sysid, self.pairer.states)
 
     def landed(self) -> bool:
         """Whether some vehicle has flown and every vehicle that has flown is on the ground
         (:meth:`on_ground`): what ``--until-landed`` waits for. A lost disarmed HEARTBEAT
         no longer keeps it waiting when EXTENDED_SYS_STATE or the position says landed."""
-        flown = [sysid for sysid, fs in self.pairer.states.items() if fs.has_flown]
-        return bool(flown) and all(self.on_ground(sysid) for sysid in flown)
+        return self.motion.landed(self.pairer.states)
 
     def _note_value(self, msg) -> None:
         key, scale, units = self.pairer.lookup(msg.name)
         self.latest[(msg._header.srcSystem, key)] = (msg.value * scale, units, msg.name)
 
     def _write_rows(self, rows: Iterable[SampleRow]) -> None:
-        """Append rows to the journal, flushing the tlog and then the journal before the
-        journal's buffer could reach the file on its own."""
+        """Append rows to the journal (held there until the next flush, which hands the tlog
+        to the OS first), count their flags and hand them to ``on_rows``."""
         rows = list(rows)
-        journal = self.journal
-        for k in range(0, len(rows), JOURNAL_BATCH):
-            batch = rows[k : k + JOURNAL_BATCH]
-            if self._unflushed_rows + len(batch) > JOURNAL_BATCH:
-                self._flush_ordered()
-            journal.write(batch)
-            self._unflushed_rows += len(batch)
+        if not rows:
+            return
+        self.journal.write(rows)
         flags = self.flags
         for r in rows:
             flags[r.flag] += 1
-        if self.on_rows is not None and rows:
+        if self.on_rows is not None:
             self.on_rows(rows)
+        if self.journal.held >= JOURNAL_BATCH:
+            self._flush_ordered()
 
     def _reject(self, recv_us: int, data: bytes) -> None:
         self.stats.bad_bytes += len(data)
@@ -441,10 +418,10 @@ class Recorder:
             self._last_flush = now
 
     def _flush_ordered(self) -> None:
-        """Hand the tlog, then the journal to the OS: the journal never gets ahead."""
+        """Hand the tlog, then the journal (its held rows) to the OS: the journal never gets
+        ahead."""
         self._tlog.flush()
         self.journal.flush()
-        self._unflushed_rows = 0
 
     def close(self, reason: str = "stopped") -> dict:
         """Flush pending pairing, close files, write ``session.json``; return its content."""
@@ -490,11 +467,3 @@ class Recorder:
         os.replace(tmp, self.folder.meta)
         return doc
 
-
-def _pymavlink_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("pymavlink")
-    except PackageNotFoundError:
-        return "unknown"

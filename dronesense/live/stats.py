@@ -35,9 +35,6 @@ class LinkStats:
         self.crc_errors = 0
         #: frames rejected because no shipped dialect defines their message id
         self.unknown_ids = 0
-        #: packets (with --forward-control) from another address than the one a vehicle's
-        #: system id was first heard from: never used to route commands
-        self.identity_conflicts = 0
         self.by_type: Counter[str] = Counter()
         self.versions: Counter[str] = Counter()
         self.signed = 0

@@ -80,7 +80,6 @@ def session_summary(recorder) -> dict:
         "bad_bytes": st.bad_bytes,
         "crc_errors": st.crc_errors,
         "rejected_unknown_ids": st.unknown_ids,
-        "identity_conflicts": st.identity_conflicts,
         "unknown_message_ids": sum(unknown.values()),
         "signed_packets": st.signed,
         "signing": dict(sorted(st.signing.items())),
@@ -150,9 +149,6 @@ def session_alerts(doc: dict, silent_s: float | None = None) -> list[str]:
         parts = ", ".join(f"{n} {k}" for k, n in sorted(refused.items()))
         out.append(f"signing: {sum(refused.values())} packet(s) refused ({parts}); kept in "
                    "flight.tlog, not paired")
-    if doc.get("identity_conflicts"):
-        out.append(f"spoofed ids: {doc['identity_conflicts']} packet(s) claimed a vehicle's "
-                   "system id from another address: recorded, never used to route commands")
     for sysid, n in (sec.get("spoofed") or {}).items():
         out.append(f"spoofed ids: system {sysid} spoke from another address {n} time(s)")
     out.extend(sec.get("warnings") or ())

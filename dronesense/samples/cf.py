@@ -115,12 +115,26 @@ def time_encoding(times: np.ndarray) -> dict[str, str]:
 
 
 def _resolution(times: np.ndarray) -> str | None:
-    """ACDD ``time_coverage_resolution``: the median step between distinct sampling times."""
-    t = np.unique(np.asarray(times).astype("datetime64[us]"))
-    t = t[~np.isnat(t)]
-    if t.size < 2:
+    """ACDD ``time_coverage_resolution``: the median step between distinct sampling times.
+
+    O(n) for times in order (the samples of one vehicle): the distinct times are the changes,
+    the median a selection; others are sorted first.
+
+    Examples
+    --------
+    >>> _resolution(np.array(["2024-05-01T10:00:00", "2024-05-01T10:00:00",
+    ...                       "2024-05-01T10:00:00.5", "NaT"], "datetime64[us]"))
+    'PT0.5S'
+    """
+    t = np.asarray(times).astype("datetime64[us]").view(np.int64)
+    t = t[t != np.iinfo(np.int64).min]  # NaT
+    d = np.diff(t)
+    if d.size and d.min() < 0:  # not in order
+        d = np.diff(np.sort(t))
+    d = d[d != 0]
+    if d.size == 0:
         return None
-    step = float(np.median(np.diff(t).astype(np.int64))) / 1e6
+    step = float(np.median(d)) / 1e6
     return f"PT{step:.6g}S"
 
 

@@ -47,15 +47,30 @@ def _fmt(value) -> str:
     return str(value)
 
 
-_UNITS = COLUMNS.index("units")
+def _num(value) -> str:
+    """:func:`_fmt` of a number column, the float case first (the usual one)."""
+    if type(value) is float:
+        if value != value:
+            return ""
+        if value.is_integer() and -1e15 < value < 1e15:
+            return str(int(value))
+        return repr(value)
+    return _fmt(value)
+
+
+def _text(value) -> str:
+    """:func:`_fmt` of a text column."""
+    return value if type(value) is str else _fmt(value)
 
 
 def format_row(row: SampleRow) -> list[str]:
     """The journal fields of a row (shortest round-tripping text for floats; units as people
     read them, ``ppm`` for ``1e-6``: :func:`dronesense.quantities.text_units`)."""
-    fields = [_fmt(v) for v in row]
-    fields[_UNITS] = text_units(fields[_UNITS])
-    return fields
+    (utc, boot_ms, boot, sysid, lat, lon, alt, height, quantity, name, value, units, gap,
+     flag, source) = row
+    return [_text(utc), _num(boot_ms), _num(boot), _num(sysid), _num(lat), _num(lon),
+            _num(alt), _num(height), _text(quantity), _text(name), _num(value),
+            text_units(_text(units)), _num(gap), _num(flag), _text(source)]
 
 
 def _fmt_floats(values) -> list[str]:
@@ -114,6 +129,11 @@ class JournalWriter:
     ----------
     path
         The journal file (created or truncated).
+    hold
+        Keep the rows written (unformatted) until :meth:`flush`, which formats them and hands
+        them to the file at once: nothing reaches the file in between (the live recorder
+        flushes ``flight.tlog`` first, so the journal is never ahead of it). Default: rows go
+        to the file's buffer as they are written.
 
     Examples
     --------
@@ -126,15 +146,29 @@ class JournalWriter:
     2
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, hold: bool = False):
         self.path = Path(path)
         self._fh = open(self.path, "w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._fh, lineterminator="\n")
         self._csv.writerow(COLUMNS)
+        #: rows written (held ones included)
         self.rows = 0
+        self._held: list[SampleRow] | None = [] if hold else None
+        if hold:
+            self._fh.flush()  # the header only
+
+    @property
+    def held(self) -> int:
+        """Rows written but held until the next :meth:`flush` (``hold`` only)."""
+        return 0 if self._held is None else len(self._held)
 
     def write(self, rows: Iterable[SampleRow]) -> None:
         """Append rows (buffered until :meth:`flush`)."""
+        if self._held is not None:
+            n = len(self._held)
+            self._held.extend(rows)
+            self.rows += len(self._held) - n
+            return
         lines = [format_row(row) for row in rows]
         self._csv.writerows(lines)
         self.rows += len(lines)
@@ -146,13 +180,16 @@ class JournalWriter:
         self.rows += len(cols)
 
     def flush(self) -> None:
-        """Hand buffered rows to the operating system."""
+        """Hand buffered (and held) rows to the operating system."""
+        if self._held:
+            self._csv.writerows([format_row(row) for row in self._held])
+            self._held = []
         self._fh.flush()
 
     def close(self) -> None:
         """Flush and close."""
         if not self._fh.closed:
-            self._fh.flush()
+            self.flush()
             self._fh.close()
 
     def __enter__(self) -> JournalWriter:

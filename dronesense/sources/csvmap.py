@@ -67,7 +67,7 @@ from dronesense.quantities import convert_units, file_units, parse_units
 from dronesense.sources.tablecells import row_times, to_float, tzinfo_of
 
 __all__ = ["DEFAULT_MISSING", "TABLE_KEYS", "TIME_FORMATS", "Column", "Table", "TableMap",
-           "load_map_file", "read_table"]
+           "load_map_file", "map_ranges", "read_table"]
 
 #: Cells that mean "no value" whatever the map says.
 DEFAULT_MISSING = ("", "NA", "N/A", "NaN", "nan", "null", "None", "-999", "-999.9", "-999.99",
@@ -310,6 +310,44 @@ def load_map_file(path: str | Path, what: str = "column map") -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"not valid TOML: {err}", path=path) from None
+
+
+def map_ranges(path: str | Path) -> dict[str, tuple]:
+    """The ``[ranges]`` table of a map file: plausible ranges per quantity key, beyond which
+    paired samples are flagged ``out_of_range`` (kept, not gridded)::
+
+        [ranges]
+        ch4 = [1.5, 50]                                # in the quantity's units (ppm)
+        so2 = [0, 20, "ppm"]                           # or with units
+        temperature = { low = -10, high = 45, units = "degC" }
+
+    Returns ``{key: (low, high[, units])}`` (``{}`` without a table), shaped but not yet
+    checked: :func:`dronesense.flight.plausible.check_ranges` checks the values and units.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, or an entry is not a list or table of that shape.
+    """
+    doc = load_map_file(path, "map")
+    table = doc.get("ranges", {})
+    if not isinstance(table, dict):
+        raise InputError("[ranges]: expected a table of quantity = [low, high, units]",
+                         path=path)
+    out: dict[str, tuple] = {}
+    for key, entry in table.items():
+        if isinstance(entry, dict):
+            unknown = set(entry) - {"low", "high", "units"}
+            if unknown or not {"low", "high"} <= set(entry):
+                raise InputError(f"[ranges] {key}: expected {{ low = ..., high = ..., units = "
+                                 f'"..." }}, got {entry!r}', path=path)
+            entry = [entry["low"], entry["high"], *([entry["units"]] if "units" in entry
+                                                   else [])]
+        if not isinstance(entry, list) or len(entry) not in (2, 3):
+            raise InputError(f'[ranges] {key}: expected [low, high] or [low, high, "units"], '
+                             f"got {entry!r}", path=path)
+        out[key] = tuple(entry)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

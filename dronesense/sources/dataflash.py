@@ -17,6 +17,12 @@ id is the ``SYSID_THISMAV`` (or ``MAV_SYSID``) parameter when the log has it, el
 cut short mid-record (a pulled SD card, a download stopped early) is read to the cut and the
 cut is reported as a skipped region, like bytes the reader could not use in between.
 
+A FMT record no record can follow (a length under the 3-byte header, or columns that do not
+fill the length it gives) would make pymavlink's reader loop for ever or recurse once per
+record: pymavlink is handed a format table that refuses such a FMT record (an earlier FMT of
+the type stays), the FMT record is reported as a skipped region saying what and where, the
+records of that type are skipped as unreadable bytes, and every other record is read.
+
 Examples
 --------
 >>> log = read_dataflash("flight.bin")  # doctest: +SKIP
@@ -29,8 +35,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import mmap
-import re
+import struct
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,11 +176,11 @@ def read_dataflash(
     if head[:2] != b"\xa3\x95":
         raise InputError("not an ArduPilot DataFlash log (no A3 95 header)", path=path,
                          offset=0)
-    _check_fmt_lengths(path)
     quiet = io.StringIO()
+    refused: dict[int, str] = {}
     try:
         with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
-            reader = DFReader.DFReader_binary(str(path), zero_time_base=False)
+            reader = _bounded_reader(DFReader, refused)(str(path), zero_time_base=False)
     except Exception as err:  # pymavlink raises bare Exception, KeyError, struct.error, ...
         raise InputError(_fmt_problem(err, DFReader), path=path) from None
     log = DataflashLog(path=path, size=size)
@@ -219,6 +224,11 @@ def read_dataflash(
                 log.skipped.append(SkippedRegion(prev_end, start - prev_end, "corrupt record"))
             prev_end = end
             counts[mtype] = counts.get(mtype, 0) + 1
+            if mtype == "FMT" and _fmt_type(m) in refused:
+                problem = _fmt_record_problem(m, DFReader)
+                if problem is not None:
+                    log.skipped.append(SkippedRegion(start, end - start, problem))
+                    continue
             if progress is not None and end >= next_report:
                 progress(end, size)
                 next_report = end + (1 << 20)
@@ -255,20 +265,71 @@ def _time_ms(m, column: str = "TimeUS") -> float:
     return us / 1000.0
 
 
-_FMT_RE = re.compile(rb"\xa3\x95\x80(.)([\x00-\x02])([\x00-\x7f]{4})", re.DOTALL)
+class _FormatTable(dict):
+    """pymavlink's table of message formats (type -> ``DFFormat``) that refuses a format no
+    record can have, noting why in ``refused`` (type -> one line); an earlier format of the
+    type stays."""
+
+    def __init__(self, formats: dict, refused: dict[int, str]):
+        super().__init__(formats)
+        self.refused = refused
+
+    def __setitem__(self, ftype, fmt) -> None:
+        problem = _format_problem(fmt)
+        if problem is None:
+            super().__setitem__(ftype, fmt)
+        else:
+            self.refused.setdefault(ftype, problem)
 
 
-def _check_fmt_lengths(path: Path) -> None:
-    """Refuse a FMT record whose message length cannot hold its 3-byte header (pymavlink's
-    reader would loop for ever on such messages)."""
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        for m in _FMT_RE.finditer(data):
-            length = m.group(2)[0]
-            if length < 3:
-                name = m.group(3).rstrip(b"\x00").decode("ascii", "replace")
-                raise InputError(f"FMT record of {name or '?'} (type {m.group(1)[0]}): length "
-                                 f"{length} is not allowed (3 to 255 bytes)", path=path,
-                                 offset=m.start())
+def _format_problem(fmt) -> str | None:
+    """Why no record can have this format (``None``: it is usable)."""
+    shown = fmt.name if fmt.name.isascii() and fmt.name.isprintable() else ascii(fmt.name)
+    name = f"FMT record of {shown or '?'} (type {fmt.type})"
+    if not 3 <= fmt.len <= 255:
+        return f"{name}: length {fmt.len} is not allowed (3 to 255 bytes); its records skipped"
+    try:
+        size = struct.calcsize(fmt.msg_struct)
+    except struct.error:
+        return f"{name}: format {fmt.format!r} cannot be unpacked; its records skipped"
+    if size != fmt.len - 3:
+        return (f"{name}: its columns ({fmt.format}) take {size} bytes but its length "
+                f"{fmt.len} leaves {fmt.len - 3}; its records skipped")
+    return None
+
+
+def _bounded_reader(dfreader, refused: dict[int, str]):
+    """pymavlink's ``DFReader_binary`` reading through a :class:`_FormatTable` (both of its
+    indexers), so that no FMT record can make it loop; ``refused`` fills as it reads."""
+
+    class BoundedReader(dfreader.DFReader_binary):
+        def init_arrays(self, progress_callback=None):
+            self.formats = _FormatTable(self.formats, refused)
+            return super().init_arrays(progress_callback=progress_callback)
+
+        def init_arrays_fast(self, progress_callback=None):
+            self.formats = _FormatTable(self.formats, refused)
+            return super().init_arrays_fast(progress_callback=progress_callback)
+
+    return BoundedReader
+
+
+def _fmt_record_problem(m, dfreader) -> str | None:
+    """Why the format a FMT record defines cannot be used (``None``: it can)."""
+    try:
+        fmt = dfreader.DFFormat(int(m.Type), dfreader.null_term(m.Name), int(m.Length),
+                                dfreader.null_term(m.Format), dfreader.null_term(m.Columns))
+    except Exception as err:  # pymavlink raises what it meets on a bad format
+        return f"FMT record of type {m.Type}: {type(err).__name__}: {err}; its records skipped"
+    return _format_problem(fmt)
+
+
+def _fmt_type(m) -> int | None:
+    """The type a FMT record defines."""
+    try:
+        return int(m.Type)
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def _why(err: Exception) -> str:

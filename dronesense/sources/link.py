@@ -37,15 +37,24 @@ from collections import Counter
 from dataclasses import dataclass
 
 from dronesense.errors import InputError, ParameterError
+from dronesense.sources.datagrams import (
+    SO_TIMESTAMPNS,
+    header_sysid,
+    kernel_stamp_us,
+    packet_ok,
+    target_system,
+)
 
-__all__ = ["RETRY_S", "Chunk", "Endpoint", "Link", "bind_exclusive", "header_sysid", "now_us",
-           "parse_connection"]
+__all__ = ["LINGER_BELOW", "RETRY_S", "Chunk", "Endpoint", "Link", "bind_exclusive",
+           "header_sysid", "now_us", "parse_connection"]
 
 #: Receive buffer asked for on UDP sockets (the kernel may cap it at net.core.rmem_max).
 UDP_RCVBUF = 8 * 1024 * 1024
 #: Seconds between attempts to reopen a stream link that went down.
 RETRY_S = 1.0
-
+#: :meth:`Link.recv` lingers (its ``linger``) only after a read that gave fewer chunks than
+#: this: a stream slower than that many datagrams per linger time.
+LINGER_BELOW = 32
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -125,44 +134,6 @@ def bind_exclusive(sock: socket.socket, addr: tuple[str, int], conn: str) -> Non
         raise
 
 
-def header_sysid(data: bytes | bytearray) -> int | None:
-    """The system id in the header of the packet ``data`` starts with, if it starts with one.
-
-    Examples
-    --------
-    >>> header_sysid(bytes([0xFD, 9, 0, 0, 7, 42, 1, 0, 0, 0])), header_sysid(b"xx")
-    (42, None)
-    """
-    if len(data) >= 10 and data[0] == 0xFD:
-        return data[5]
-    if len(data) >= 8 and data[0] == 0xFE:
-        return data[3]
-    return None
-
-
-def _packet_ok(data: bytes) -> bool:
-    """Whether ``data`` starts with a whole MAVLink packet of a known type and good CRC."""
-    from pymavlink.dialects.v20 import ardupilotmega as mavlink
-
-    n = (data[1] + 12 + (13 if data[2] & 1 else 0)) if data[0] == 0xFD else data[1] + 8
-    try:
-        msg = mavlink.MAVLink(None).decode(bytearray(data[:n]))
-    except Exception:  # a bad CRC, a cut frame, ...: pymavlink raises several kinds
-        return False
-    return not msg.get_type().startswith(("UNKNOWN", "BAD_DATA"))
-
-
-def _target_system(data: bytes) -> int:
-    """The ``target_system`` of the first packet in ``data`` (0 if none or undecodable)."""
-    from pymavlink.dialects.v20 import ardupilotmega as mavlink
-
-    try:
-        msgs = mavlink.MAVLink(None).parse_buffer(bytearray(data)) or []
-    except Exception:  # pymavlink raises several kinds on bad bytes
-        return 0
-    return int(getattr(msgs[0], "target_system", 0) or 0) if msgs else 0
-
-
 def now_us() -> int:
     """The ground clock now, UNIX microseconds (the receive time of a :class:`Chunk`)."""
     return time.time_ns() // 1000
@@ -182,6 +153,9 @@ class Link:
     ----------
     rcvbuf
         UDP receive buffer the kernel granted (bytes), 0 for other links.
+    kernel_stamps
+        UDP: the receive time of each datagram is the kernel's (``SO_TIMESTAMPNS``, Linux),
+        not the time it was read.
     connected
         False while a TCP or serial link is down and being retried.
     identities
@@ -210,6 +184,8 @@ class Link:
         self._peer = None  # where replies go (UDP) / connection number (TCP)
         self._conn_no = 0
         self._next_try = 0.0
+        self._last_read = 0  # chunks the last read gave (see ``linger``)
+        self.kernel_stamps = False
         self.identities: dict[int, tuple[str, int]] = {}
         self.spoofed: Counter[int] = Counter()
         self.warnings: list[str] = []
@@ -229,6 +205,10 @@ class Link:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
                     self._peer = (ep.host, ep.port)
                 sock.setblocking(False)
+                if SO_TIMESTAMPNS is not None and hasattr(sock, "recvmsg"):
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                        self.kernel_stamps = True
                 self._sock = sock
                 self.connected = True
             elif ep.kind == "tcpin":
@@ -307,11 +287,20 @@ class Link:
             return [self._server]
         return []
 
-    def recv(self, timeout: float = 0.2, max_chunks: int = 512, also=()) -> list[Chunk]:
+    def recv(self, timeout: float = 0.2, max_chunks: int = 512, also=(),
+             linger: float = 0.0) -> list[Chunk]:
         """Wait up to ``timeout`` s for data; return every chunk that is ready.
 
         ``also`` are more objects to wait on (a :class:`Forwarder`'s sockets): the wait ends
         when any of them is readable too, so the caller can serve them without delay.
+
+        ``linger`` (seconds) batches wake-ups on UDP links whose datagrams carry the kernel's
+        receive time (:attr:`kernel_stamps`, Linux): when the last read gave fewer than
+        :data:`LINGER_BELOW` chunks (a slow, steady stream), the link waits that much longer
+        once data is there, so that one read takes many datagrams instead of one. Nothing is
+        lost by it (the kernel buffer holds them: :attr:`rcvbuf`), receive times stay those
+        of arrival, and a busy stream fills each read anyway and never lingers; data reaches
+        the caller at most ``linger`` later. Other links ignore it.
         """
         kind = self.endpoint.kind
         if not self.connected and kind in ("tcp", "serial") and time.monotonic() >= self._next_try:
@@ -337,30 +326,53 @@ class Link:
             return []
         if not any(r in waitables for r in ready):
             return []
-        if kind in ("udpin", "udpout"):
-            return self._recv_udp(max_chunks)
         if kind == "tcpin" and self._sock is None:
             self._accept()
             return []
+        if kind in ("udpin", "udpout"):
+            if linger > 0.0 and self._last_read < LINGER_BELOW and self.kernel_stamps:
+                time.sleep(linger)
+            out = self._recv_udp(max_chunks)
+            self._last_read = len(out)
+            return out
         if kind == "serial":
             return self._recv_serial()
         return self._recv_tcp()
 
     def _recv_udp(self, max_chunks: int) -> list[Chunk]:
+        """Every datagram that is ready (at most ``max_chunks``), each with its receive time:
+        the kernel's where it gives one, else the time it is read."""
         out = []
         sock = self._sock
+        stamped = self.kernel_stamps
+        identities = self.identities
         for _ in range(max_chunks):
             try:
-                data, addr = sock.recvfrom(65535)
+                if stamped:
+                    data, anc, _, addr = sock.recvmsg(65535, 64)
+                    recv_us = kernel_stamp_us(anc)
+                    if recv_us is None:  # no kernel time after all: read times, no linger
+                        recv_us = now_us()
+                        stamped = self.kernel_stamps = False
+                else:
+                    data, addr = sock.recvfrom(65535)
+                    recv_us = now_us()
             except BlockingIOError:
                 break
             except OSError as err:  # e.g. ECONNREFUSED from an ICMP for a reply we sent
                 if err.errno in (errno.ECONNREFUSED, errno.ECONNRESET):
                     continue
                 raise
-            out.append(Chunk(data, now_us(), addr, True))
+            out.append(Chunk(data, recv_us, addr, True))
             if self._peer is None:  # udpin: the first sender, until a system binds
                 self._peer = addr
+            # the usual case first: a packet of a system already bound to this address
+            n = len(data)
+            if n >= 10 and data[0] == 0xFD:
+                if identities.get(data[5]) == addr:
+                    continue
+            elif n >= 8 and data[0] == 0xFE and identities.get(data[3]) == addr:
+                continue
             self._check_identity(data, addr)
         return out
 
@@ -371,10 +383,10 @@ class Link:
             return
         bound = self.identities.get(sysid)
         if bound is None:
-            if _packet_ok(data):
+            if packet_ok(data):
                 self.identities[sysid] = addr
             return
-        if bound != addr and _packet_ok(data):
+        if bound != addr and packet_ok(data):
             self.spoofed[sysid] += 1
             if self.spoofed[sysid] == 1 or len(self.warnings) < self.MAX_WARNINGS:
                 self.warnings.append(
@@ -388,7 +400,7 @@ class Link:
         if not self.identities:
             return list(to) if to else ([] if self._peer is None else [self._peer])
         bound = list(dict.fromkeys(self.identities.values()))
-        target = _target_system(data)
+        target = target_system(data)
         if target and target in self.identities:
             return [self.identities[target]]
         allowed = [p for p in (to or ()) if p in bound]

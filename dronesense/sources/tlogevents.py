@@ -36,7 +36,18 @@ from dronesense.events import Event, Fix, Reading, Status, TimeSync
 from dronesense.sources.duplicates import WINDOW, duplicate_mask
 from dronesense.sources.tlogscan import PAIRING_TYPES, TlogScan
 
-__all__ = ["EventColumns", "event_columns", "float32_decimals"]
+__all__ = ["EVENT_FIELDS", "EventColumns", "event_columns", "float32_decimals"]
+
+#: The payload fields of each pairing type that :func:`event_columns` and the message adapter
+#: read (a scan keeping only these, and every ``_`` column, gives the same events).
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "GLOBAL_POSITION_INT": ("time_boot_ms", "lat", "lon", "alt", "relative_alt"),
+    "GPS_RAW_INT": ("fix_type",),
+    "NAMED_VALUE_FLOAT": ("time_boot_ms", "name", "value"),
+    "NAMED_VALUE_INT": ("time_boot_ms", "name", "value"),
+    "SYSTEM_TIME": ("time_boot_ms", "time_unix_usec"),
+    "HEARTBEAT": ("type", "autopilot", "base_mode", "custom_mode"),
+}
 
 _GCS = mavlink.MAV_TYPE_GCS
 _NO_AUTOPILOT = mavlink.MAV_AUTOPILOT_INVALID
@@ -182,23 +193,67 @@ def float32_decimals(values: np.ndarray) -> np.ndarray:
     return out[inv.ravel()]
 
 
-def _may_repeat(key: np.ndarray, source: np.ndarray, order: np.ndarray,
-                window: int = WINDOW) -> bool:
+def _shared(key: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the packets whose key another packet shares."""
+    if key.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    ranked = np.sort(key)
+    rep = ranked[1:] == ranked[:-1]
+    if not rep.any():  # no two packets alike: the usual log
+        return np.zeros(0, dtype=np.int64)
+    values = ranked[1:][rep]
+    del ranked, rep
+    values = values[np.r_[True, values[1:] != values[:-1]]]
+    at = np.minimum(np.searchsorted(values, key), values.size - 1)
+    return np.flatnonzero(values[at] == key)
+
+
+def _may_repeat(key: np.ndarray, source: np.ndarray, window: int = WINDOW) -> bool:
     """Whether some packet may repeat an earlier one under the rule: two packets with one key
     at most ``window`` packets of their source apart (or keys shared across sources). When
-    none are, there is no copy at all: the first copy would be one."""
-    by_source = np.lexsort((order, source))
-    index = np.empty(order.size, dtype=np.int64)  # the packet's index within its source
-    src_sorted = source[by_source]
-    first = np.r_[0, np.flatnonzero(np.diff(src_sorted)) + 1]
-    run = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
-    index[by_source] = run
-    by_key = np.lexsort((order, key))
-    same = key[by_key][1:] == key[by_key][:-1]
-    if not same.any():
+    none are, there is no copy at all: the first copy would be one. ``key`` and ``source``
+    are in file order; only the packets whose key is shared are sorted."""
+    shared = _shared(key)
+    if not shared.size:
         return False
+    n = key.size
+    index = np.arange(n)  # the packet's index within its source
+    if np.any(source != source[0]):
+        by_source = np.argsort(source, kind="stable")  # ties stay in file order
+        src_sorted = source[by_source]
+        first = np.r_[0, np.flatnonzero(np.diff(src_sorted)) + 1]
+        index[by_source] = index - np.repeat(first, np.diff(np.r_[first, n]))
+    by_key = shared[np.argsort(key[shared], kind="stable")]
+    same = key[by_key][1:] == key[by_key][:-1]
     a, b = by_key[:-1][same], by_key[1:][same]
     return bool(np.any((source[a] != source[b]) | (index[b] - index[a] <= window)))
+
+
+def _packet_keys(cols: dict[str, np.ndarray]) -> np.ndarray:
+    """A 64-bit key per packet, equal for packets with equal bytes (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        return (cols["_hash"] * np.uint64(0x9E3779B97F4A7C15)
+                ^ (cols["_sysid"].astype(np.uint64) << np.uint64(40)
+                   | cols["_compid"].astype(np.uint64) << np.uint64(32)
+                   | cols["_seq"].astype(np.uint64) << np.uint64(24)
+                   | cols["_crc"].astype(np.uint64) << np.uint64(8)
+                   | (cols["_length"].astype(np.uint64) & np.uint64(0xFF))))
+
+
+def _contents(path, key: np.ndarray, offset: np.ndarray, length: np.ndarray) -> list:
+    """What :func:`~dronesense.sources.duplicates.duplicate_mask` compares, per packet: the
+    bytes of packets whose key another packet shares, read back from the file (mapped, so
+    only their pages are read); a token equal to nothing else for the others (equal bytes
+    have equal keys, so those can be no copy and have none)."""
+    shared = _shared(key)
+    content: list = list(range(-1, -key.size - 1, -1))
+    if shared.size:
+        data = np.memmap(path, dtype=np.uint8, mode="r")
+        for i, a, n in zip(shared.tolist(), offset[shared].tolist(), length[shared].tolist(),
+                           strict=True):
+            content[i] = data[a:a + n].tobytes()
+        del data
+    return content
 
 
 def _duplicates(scan: TlogScan) -> dict[str, np.ndarray]:
@@ -211,29 +266,20 @@ def _duplicates(scan: TlogScan) -> dict[str, np.ndarray]:
     packet."""
     present = [n for n in PAIRING_TYPES if n in scan.messages and len(scan.order[n])]
     out = {n: np.zeros(len(scan.order[n]), dtype=bool) for n in present}
-    if not present:
+    if not present or scan.path is None:  # scans of bytes keep no file to read back
         return out
-    cat = {k: np.concatenate([scan.messages[n][k] for n in present])
-           for k in ("_sysid", "_compid", "_seq", "_crc", "_length", "_offset", "_hash")}
-    order = np.concatenate([scan.order[n] for n in present])
-    with np.errstate(over="ignore"):  # wrapping arithmetic: a 64-bit key per packet
-        key = (cat["_hash"] * np.uint64(0x9E3779B97F4A7C15)
-               ^ (cat["_sysid"].astype(np.uint64) << np.uint64(40)
-                  | cat["_compid"].astype(np.uint64) << np.uint64(32)
-                  | cat["_seq"].astype(np.uint64) << np.uint64(24)
-                  | cat["_crc"].astype(np.uint64) << np.uint64(8)
-                  | (cat["_length"].astype(np.uint64) & np.uint64(0xFF))))
-    if not _may_repeat(key, cat["_sysid"].astype(np.int64) << 8 | cat["_compid"], order):
+    msgs = scan.messages
+
+    def cat(k: str) -> np.ndarray:  # one column of every present type, in file order
+        return np.concatenate([msgs[n][k] for n in present])[perm]
+
+    perm = np.argsort(np.concatenate([scan.order[n] for n in present]), kind="stable")
+    key = np.concatenate([_packet_keys(msgs[n]) for n in present])[perm]
+    sysid, compid = cat("_sysid"), cat("_compid")
+    if not _may_repeat(key, sysid.astype(np.uint16) << 8 | compid):
         return out
-    perm = np.argsort(order, kind="stable")
-    data = np.fromfile(scan.path, dtype=np.uint8) if scan.path is not None else None
-    if data is None:  # pragma: no cover - scans of bytes keep no file to read back
-        return out
-    off, length = cat["_offset"][perm] + 8, cat["_length"][perm]
-    content = [data[a:a + n].tobytes() for a, n in zip(off.tolist(), length.tolist(),
-                                                       strict=True)]
-    dup = np.array(duplicate_mask(cat["_sysid"][perm], cat["_compid"][perm], cat["_seq"][perm],
-                                  content), dtype=bool)
+    content = _contents(scan.path, key, cat("_offset") + 8, cat("_length"))
+    dup = np.array(duplicate_mask(sysid, compid, cat("_seq"), content), dtype=bool)
     flat = np.empty_like(dup)
     flat[perm] = dup
     start = 0
@@ -258,7 +304,9 @@ def event_columns(scan: TlogScan) -> EventColumns | None:
 
     def keep(name: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
         cols = msgs[name]
-        good = ~dups[name] if name in dups else np.ones(len(scan.order[name]), dtype=bool)
+        if name not in dups or not dups[name].any():  # no copies: the columns as they are
+            return cols, scan.order[name]
+        good = ~dups[name]
         return {k: v[good] for k, v in cols.items()}, scan.order[name][good]
 
     hb, hb_order = keep("HEARTBEAT")

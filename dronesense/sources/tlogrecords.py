@@ -12,10 +12,13 @@ Two implementations give the identical result (:func:`find_records`, :func:`gath
 
 * compiled (numba, a project dependency): one pass walks the file, a second kernel gathers
   the wanted payloads; the kernels are cached on disk (``cache=True``);
-* vectorised numpy, without numba: every place a record could start is found at once, the
-  CRCs of all candidates of the same length are checked together (two bytes per step with a
-  65536-entry table), and the walk "accept a good record and jump over it, else skip to the
-  next good record" runs on the candidate array, taking runs of back-to-back records whole.
+* vectorised numpy, without numba: every place a record could start is found at once (the
+  magic bytes, then the timestamp and header of each read as one 8-byte word through an
+  overlapping view of the file), the CRCs of all candidates are checked together in file
+  order (:func:`~dronesense.sources.tlogcrc.frame_crcs`), and the walk "accept a good record
+  and jump over it, else skip to the next good record" runs on the candidate array, taking
+  runs of back-to-back records whole. The message ids a dialect defines and their
+  ``CRC_EXTRA`` come from :mod:`~dronesense.sources.tlogdialect` (no pymavlink dialect import).
 
 Examples
 --------
@@ -38,53 +41,33 @@ import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
-from pymavlink.dialects.v20 import all as all_dialects
+
+from dronesense.sources.tlogcrc import T8, Workspace, frame_crcs, x25_crc
+from dronesense.sources.tlogdialect import dialect
 
 __all__ = ["COMPILED_MIN_BYTES", "NUMBA", "TS_MAX", "TS_MIN", "SkippedRegion", "crc_extra_table",
-           "find_records", "gather_payloads", "kernels", "kernels_loaded", "x25_crc"]
+           "find_records", "gather_payloads", "kernels", "kernels_loaded", "words_at",
+           "x25_crc"]
 
 #: Plausible tlog timestamps: 2000-01-01 .. 2100-01-01 in UNIX microseconds.
 TS_MIN, TS_MAX = 946_684_800_000_000, 4_102_444_800_000_000
 
 
-def _crc_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Tables for the MAVLink X.25 CRC: one byte per step and two bytes per step."""
-    crc = np.arange(256, dtype=np.uint32)
-    tmp = crc & 0xFF
-    tmp = (tmp ^ (tmp << 4)) & 0xFF
-    t8 = ((tmp << 8) ^ (tmp << 3) ^ (tmp >> 4)) & 0xFFFF  # step(crc=i, byte=0), i < 256
-    x = np.arange(65536, dtype=np.uint32)
-    x = (x >> 8) ^ t8[x & 0xFF]  # the CRC is linear: two zero-byte steps from crc ^ word
-    x = (x >> 8) ^ t8[x & 0xFF]
-    return t8.astype(np.uint16), x.astype(np.uint16)
-
-
-_T8, _T16 = _crc_tables()
-
-
-def x25_crc(rows: np.ndarray) -> np.ndarray:
-    """MAVLink's X.25 (MCRF4XX) CRC of each row of a 2-D ``uint8`` array.
-
-    Works column by column, two bytes per step, so the cost is per byte column, not per
-    packet.
+def words_at(buf: np.ndarray, dtype: str) -> np.ndarray:
+    """The ``dtype`` word at every byte offset of ``buf`` (an overlapping read-only view:
+    ``words_at(buf, ">u8")[p]`` is the 8 bytes from ``p``, big-endian).
 
     Examples
     --------
-    >>> from pymavlink.generator.mavcrc import x25crc
-    >>> data = np.frombuffer(b"123456789", dtype=np.uint8)[None, :]
-    >>> int(x25_crc(data)[0]) == x25crc(b"123456789").crc
-    True
+    >>> buf = np.arange(10, dtype=np.uint8)
+    >>> hex(int(words_at(buf, ">u4")[3]))
+    '0x3040506'
     """
-    n, width = rows.shape
-    crc = np.full(n, 0xFFFF, dtype=np.uint16)
-    even = width - (width & 1)
-    if even:
-        words = np.ascontiguousarray(rows[:, :even]).view("<u2").T.copy()
-        for col in words:
-            crc = _T16[crc ^ col]
-    if width & 1:
-        crc = (crc >> 8) ^ _T8[(crc ^ rows[:, -1]) & 0xFF]
-    return crc
+    size = np.dtype(dtype).itemsize
+    if buf.size < size:
+        return np.zeros(0, dtype=dtype)
+    return np.lib.stride_tricks.as_strided(buf[:size].view(dtype), shape=(buf.size - size + 1,),
+                                           strides=(1,), writeable=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,50 +91,71 @@ def _gather(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(buf, width)[starts]
 
 
-def _candidates(buf: np.ndarray):
-    """Record candidates: (start, total length, header length, payload length, msgid,
-    complete) for every plausible timestamp + magic + sane header."""
-    n = buf.size
-    if n < 8 + 8:
-        e = np.zeros(0, dtype=np.int64)
-        return e, e, e, e, e
-    step = 1 << 22  # in slices of the file: temporaries of a few MB, not of the whole file
-    parts = [_candidates_in(buf, a, min(a + step, n - 8)) for a in range(0, n - 8, step)]
-    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+#: Bytes of the file per slice of the numpy walk (its temporaries stay a few MB).
+SLICE = 1 << 20
 
 
-def _candidates_in(buf: np.ndarray, lo: int, hi: int):
-    """:func:`_candidates` starting at offsets ``lo`` to ``hi`` (exclusive)."""
+def _slice(buf: np.ndarray, lo: int, hi: int, work: Workspace):
+    """Record candidates starting at offsets ``lo`` to ``hi`` (exclusive, ``hi <= size - 8``):
+    (start, total length) of every plausible timestamp + magic + sane header, and (start,
+    total length, header length, payload length, msgid) of those that are good records."""
     n = buf.size
     body = buf[8 + lo:8 + hi]
-    p = np.flatnonzero((body == 0xFE) | (body == 0xFD)) + lo
-    # timestamp prefilter on its two top bytes, then the exact range
-    p = p[(buf[p] == 0) & (buf[p + 1] >= 0x03) & (buf[p + 1] <= 0x0E)]
-    ts = _gather(buf, p, 8).view(">u8").ravel() if p.size else np.zeros(0, np.uint64)
+    shifted = work.get("shifted", body.size, np.uint8)
+    magic = work.get("magic", body.size, np.bool_)
+    np.subtract(body, 0xFD, dtype=np.uint8, out=shifted)
+    p = np.flatnonzero(np.less(shifted, 2, out=magic))  # magic byte 0xFD or 0xFE
+    p += lo
+    ts = words_at(buf, ">u8")[p]
     p = p[(ts >= TS_MIN) & (ts <= TS_MAX)]
-    # header fields (reads past the end are clamped; such records are incomplete anyway)
-    last = n - 1
-
-    def pad_at(k):
-        return buf[np.minimum(k, last)]
-    magic = pad_at(p + 8)
-    v2 = magic == 0xFD
-    # the narrowest integers that hold them (a record costs 16 bytes here, not 40)
-    plen = pad_at(p + 9).astype(np.int16)
-    flags = pad_at(p + 10)
+    # the 8 header bytes from the magic and the top bytes of a v2 msgid, as words; reads past
+    # the end of the file give its last byte (such records are incomplete anyway)
+    inner = p[p + 18 <= n]
+    head = words_at(buf, "<u8")[inner + 8].view(np.uint8).reshape(-1, 8)
+    high = words_at(buf, "<u2")[inner + 16]
+    if inner.size < p.size:
+        m = min(n, 32)
+        pad = np.full(m + 18, buf[n - 1], dtype=np.uint8)
+        pad[:m] = buf[n - m:]
+        q = p[inner.size:] - (n - m)
+        head = np.concatenate([head, words_at(pad, "<u8")[q + 8].view(np.uint8).reshape(-1, 8)])
+        high = np.concatenate([high, words_at(pad, "<u2")[q + 16]])
+    v2 = head[:, 0] == 0xFD
+    flags = head[:, 2]
     ok = ~v2 | ((flags & 0xFE) == 0)
-    p, v2, plen, flags = p[ok], v2[ok], plen[ok], flags[ok]
-    hdr = np.where(v2, np.int16(10), np.int16(6))
-    signed = np.where(v2 & ((flags & 1) == 1), np.int16(13), np.int16(0))
-    total = (hdr + plen + signed + 10).astype(np.int32)  # 8 + header + payload + 2 (+ 13)
-    msgid = np.where(
-        v2,
-        pad_at(p + 15).astype(np.int32) | (pad_at(p + 16).astype(np.int32) << 8)
-        | (pad_at(p + 17).astype(np.int32) << 16),
-        pad_at(p + 13).astype(np.int32),
-    )
-    # a header that does not fit is no candidate (it cannot be told from noise)
-    return p, total, hdr, plen, msgid
+    if not ok.all():
+        p, head, high, v2, flags = p[ok], head[ok], high[ok], v2[ok], flags[ok]
+    # the narrowest integers that hold them (a candidate costs 16 bytes here, not 40)
+    plen = head[:, 1].astype(np.int16)
+    hdr = np.where(v2, np.uint8(10), np.uint8(6))
+    total = plen.astype(np.int32)
+    total += np.where(v2, np.where((flags & 1) == 1, np.int32(33), np.int32(20)), np.int32(16))
+    msgid = np.where(v2, head[:, 7].astype(np.int32) | (high.astype(np.int32) << 8),
+                     head[:, 5].astype(np.int32))
+    good = np.flatnonzero(_crc_ok(buf, p, total, hdr, plen, msgid, work))
+    if good.size == p.size:  # the usual slice: every candidate is a good record
+        return p, total, (p, total, hdr, plen, msgid)
+    return p, total, (p[good], total[good], hdr[good], plen[good], msgid[good])
+
+
+def _crc_ok(buf, p, total, hdr, plen, msgid, work: Workspace) -> np.ndarray:
+    """Whether each candidate is complete, of an id a dialect defines and passes its CRC."""
+    known, extra = crc_extra_table()
+    msgid_k = np.minimum(msgid, known.size - 1)  # ids past the dialect: unknown
+    checked = (p + total <= buf.size) & known[msgid_k]
+    if checked.all():  # the usual slice: no need to pick the candidates out
+        length = hdr.astype(np.int64) + plen  # after the magic, through the extra
+        stored = words_at(buf, "<u2")[p + 8 + length]
+        return frame_crcs(buf, p + 9, length, extra[msgid_k], work) == stored
+    good = np.zeros(p.size, dtype=bool)
+    check = np.flatnonzero(checked)
+    if not check.size:
+        return good
+    pc = p[check]
+    length = hdr[check].astype(np.int64) + plen[check]
+    stored = words_at(buf, "<u2")[pc + 8 + length]
+    good[check] = frame_crcs(buf, pc + 9, length, extra[msgid_k[check]], work) == stored
+    return good
 
 
 @functools.cache
@@ -162,18 +166,11 @@ def crc_extra_table() -> tuple[np.ndarray, np.ndarray]:
     Examples
     --------
     >>> known, extra = crc_extra_table()
-    >>> hb = all_dialects.MAVLINK_MSG_ID_HEARTBEAT
-    >>> bool(known[hb]), int(extra[hb])
+    >>> bool(known[0]), int(extra[0])  # HEARTBEAT
     (True, 50)
     """
-    table = all_dialects.mavlink_map
-    size = max(table) + 2  # the last entry stands for every unknown id
-    known = np.zeros(size, dtype=bool)
-    extra = np.zeros(size, dtype=np.uint8)
-    for mid, cls in table.items():
-        known[mid] = True
-        extra[mid] = cls.crc_extra
-    return known, extra
+    d = dialect()
+    return d.known, d.extra
 
 
 #: The spec of numba when the compiled walk is available, else ``None`` (numba itself, and
@@ -198,28 +195,6 @@ def kernels():
 def kernels_loaded() -> bool:
     """Whether :func:`kernels` ran in this process (then the compiled walk costs no load)."""
     return kernels.cache_info().currsize > 0
-
-
-def _check_crc(buf, p, hdr, plen, msgid, idx) -> np.ndarray:
-    """CRC verdict for candidates ``idx`` (all complete with known ids)."""
-    good = np.zeros(idx.size, dtype=bool)
-    if not idx.size:
-        return good
-    key = hdr[idx] * 256 + plen[idx]
-    order = np.argsort(key, kind="stable")
-    skey = key[order]
-    bounds = np.flatnonzero(np.diff(skey)) + 1
-    for group in np.split(order, bounds):
-        sel = idx[group]
-        h, n = int(hdr[sel[0]]), int(plen[sel[0]])
-        width = h - 1 + n  # bytes after the magic, through the payload
-        data = np.empty((sel.size, width + 1), dtype=np.uint8)
-        data[:, :width] = _gather(buf, p[sel] + 9, width)
-        data[:, width] = crc_extra_table()[1][msgid[sel]]
-        crc_pos = p[sel] + 8 + h + n
-        stored = buf[crc_pos].astype(np.uint16) | (buf[crc_pos + 1].astype(np.uint16) << 8)
-        good[group] = x25_crc(data) == stored
-    return good
 
 
 def _walk(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -303,7 +278,7 @@ def _records_numba(buf: np.ndarray):
     """Accepted records and skipped regions by the compiled walk."""
     known, extra = crc_extra_table()
     (starts, ids, hdrs, plens, g_start, g_stop, g_cand,
-     g_cand_end) = kernels().walk_kernel(buf, known, extra, _T8, TS_MIN, TS_MAX)
+     g_cand_end) = kernels().walk_kernel(buf, known, extra, T8, TS_MIN, TS_MAX)
     size = buf.size
     skipped = []
     for a, b, c, ce in zip(g_start.tolist(), g_stop.tolist(), g_cand.tolist(),
@@ -318,34 +293,78 @@ def _records_numba(buf: np.ndarray):
     return starts, ids, hdrs, plens, skipped
 
 
+#: Threads of the numpy walk: the slices are independent and numpy releases the GIL inside
+#: its loops, so with 2 two cores check two halves of the file at once. One by default: on the
+#: shared 2-core benchmark machine (load average 5-10) two threads were no faster, or slower;
+#: set 2 on an idle machine with cores to spare (the scan is the same).
+THREADS = 1
+#: A smaller file is walked in one thread (starting one costs more than it saves).
+THREADED_MIN_BYTES = 8 * SLICE
+
+
+def _slices(buf: np.ndarray, bounds: list[tuple[int, int]], threads: int) -> list:
+    """:func:`_slice` of each (lo, hi), in order; ``threads`` share them in contiguous runs."""
+    if threads <= 1 or len(bounds) < 2:
+        work = Workspace()
+        return [_slice(buf, a, b, work) for a, b in bounds]
+    import threading
+
+    share = -(-len(bounds) // threads)
+    runs = [bounds[k:k + share] for k in range(0, len(bounds), share)]
+    results: list[list | None] = [None] * len(runs)
+    errors: list[BaseException] = []
+
+    def work_on(k: int) -> None:
+        try:
+            work = Workspace()
+            results[k] = [_slice(buf, a, b, work) for a, b in runs[k]]
+        except BaseException as err:  # pragma: no cover - re-raised in the caller
+            errors.append(err)
+
+    helpers = [threading.Thread(target=work_on, args=(k,), daemon=True)
+               for k in range(1, len(runs))]
+    for t in helpers:
+        t.start()
+    work_on(0)
+    for t in helpers:
+        t.join()
+    if errors:  # pragma: no cover - memory errors and the like
+        raise errors[0]
+    return [part for run in results for part in run]
+
+
 def _records_numpy(buf: np.ndarray):
     """Accepted records and skipped regions, vectorised (without numba)."""
     size = int(buf.size)
-    p, total, hdr, plen, msgid = _candidates(buf)
-    complete = p + total <= size
-    known_ids = crc_extra_table()[0]
-    msgid_k = np.minimum(msgid, known_ids.size - 1)  # ids past the dialect: unknown
-    known = known_ids[msgid_k]
-    check = np.flatnonzero(complete & known)
-    good = np.zeros(complete.shape, dtype=bool)  # ids no dialect defines: bit errors
-    for a in range(0, check.size, 1 << 17):  # in slices: the gathered packets stay small
-        part = check[a:a + (1 << 17)]
-        good[part] = _check_crc(buf, p, hdr, plen, msgid_k, part)
-    gidx = np.flatnonzero(good)
-    take, gaps = _walk(p[gidx], p[gidx] + total[gidx])
-    rec = gidx[take]  # candidate index of each accepted record, file order
+    # (a file shorter than 16 bytes holds no record: the walks look for none)
+    bounds = [(a, min(a + SLICE, size - 8)) for a in range(0, size - 8 if size >= 16 else 0,
+                                                           SLICE)]
+    parts = _slices(buf, bounds, THREADS if size >= THREADED_MIN_BYTES else 1)
+    if parts:
+        p, total, hdr, plen, msgid = (np.concatenate(x) for x in zip(*(g for *_, g in parts),
+                                                                     strict=True))
+    else:
+        p = np.zeros(0, dtype=np.int64)
+        total = plen = msgid = np.zeros(0, dtype=np.int32)
+        hdr = np.zeros(0, dtype=np.uint8)
+    end = p + total
+    if p.size and p[0] == 0 and end[-1] == size and np.array_equal(end[:-1], p[1:]):
+        return p, msgid, hdr, plen, []  # back-to-back records from the first byte to the last
+    take, gaps = _walk(p, end)  # index of each accepted record, file order
     skipped = []
-    for a, b in gaps:
-        b = size if b == -1 else b
-        if b > a:
-            skipped.append(SkippedRegion(a, b - a, _classify(buf, a, b, p, total)))
-    return p[rec], msgid[rec], hdr[rec].astype(np.uint8), plen[rec], skipped
+    if len(gaps) > 1 or gaps[0][0] < size:
+        cand = np.concatenate([c for c, *_ in parts]) if parts else p
+        cand_total = np.concatenate([t for _, t, _ in parts]) if parts else total
+        for a, b in gaps:
+            b = size if b == -1 else b
+            if b > a:
+                skipped.append(SkippedRegion(a, b - a, _classify(buf, a, b, cand, cand_total)))
+    return p[take], msgid[take], hdr[take], plen[take], skipped
 
 
 def _gather_numpy(buf, ps, hdr, plen, width):
-    hdr = hdr.astype(np.int64)
-    start = ps + 8 + hdr
-    n = plen.astype(np.int64)
+    start = ps + 8 + hdr.astype(np.int64)
+    n = np.minimum(plen.astype(np.int64), width)
     fits = start + width <= buf.size  # all but a short record at the very end of the file
     if fits.all():
         rows = _gather(buf, start, width)
@@ -354,15 +373,15 @@ def _gather_numpy(buf, ps, hdr, plen, width):
         keep = np.flatnonzero(fits)
         rows[keep] = _gather(buf, start[keep], width)
         for i in np.flatnonzero(~fits).tolist():  # complete records: their payload is there
-            k = min(int(n[i]), width)
-            rows[i, :k] = buf[start[i]:start[i] + k]
+            rows[i, :n[i]] = buf[start[i]:start[i] + n[i]]
+    # zero what was read past each payload (MAVLink 2 cuts trailing zeros), by payload length
     short = np.flatnonzero(n < width)
-    if short.size:  # MAVLink 2 cut trailing zeros: zero-pad (the bytes read past them)
-        rows[short] = np.where(np.arange(width) < n[short, None], rows[short], 0)
-    recv = _gather(buf, ps, 8).view(">u8").ravel().astype(np.int64) if ps.size \
-        else np.zeros(0, np.int64)
-    v2 = hdr == 10
-    seq = np.where(v2, buf[np.minimum(ps + 12, buf.size - 1)], buf[ps + 10])
-    sysid = np.where(v2, buf[np.minimum(ps + 13, buf.size - 1)], buf[ps + 11])
-    compid = np.where(v2, buf[np.minimum(ps + 14, buf.size - 1)], buf[ps + 12])
-    return rows, recv, seq.astype(np.uint8), sysid.astype(np.uint8), compid.astype(np.uint8)
+    if short.size:
+        lengths = n[short]
+        counts = np.bincount(lengths, minlength=width)
+        for k in np.flatnonzero(counts).tolist():
+            rows[short if counts[k] == short.size else short[lengths == k], k:] = 0
+    recv = words_at(buf, ">u8")[ps].astype(np.int64)
+    # sequence, system and component ids: 2 bytes further in a MAVLink 2 header
+    ids = words_at(buf, "<u4")[ps + np.where(hdr == 10, 12, 10)].view(np.uint8).reshape(-1, 4)
+    return rows, recv, ids[:, 0].copy(), ids[:, 1].copy(), ids[:, 2].copy()

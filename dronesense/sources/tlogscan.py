@@ -9,8 +9,9 @@ rule of :class:`~dronesense.sources.framing.TlogReader` (plausible timestamp, ma
 flags, complete, CRC for known ids), so both readers keep the same records; every skipped
 byte range is reported with its file offset. Then, per wanted message id, the payloads are
 gathered into a fixed-width, zero-padded array and viewed through a numpy structured dtype
-built from pymavlink's generated message class (field order, types and CRC_EXTRA are never
-copied by hand).
+built from pymavlink's message definitions (field order, types and CRC_EXTRA are never copied
+by hand: :mod:`~dronesense.sources.tlogdialect` generates them from pymavlink and checks the
+installed version, so the scanner does not import pymavlink's dialect modules).
 
 Examples
 --------
@@ -28,22 +29,23 @@ Examples
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.errors import InputError
+from dronesense.sources.tlogdialect import dialect, dtype_of, layout_dtype
 from dronesense.sources.tlogrecords import (
     COMPILED_MIN_BYTES,
     NUMBA,
     SkippedRegion,
-    crc_extra_table,
     find_records,
     gather_payloads,
     kernels_loaded,
+    words_at,
     x25_crc,
 )
 
@@ -70,36 +72,27 @@ PAIRING_TYPES = (
 #: vectorised numpy path (tests compare both).
 _numba = NUMBA
 
-_STRUCT_TO_NUMPY = {
-    "b": "i1", "B": "u1", "h": "<i2", "H": "<u2", "i": "<i4", "I": "<u4",
-    "q": "<i8", "Q": "<u8", "f": "<f4", "d": "<f8", "c": "S1",
-}
-
 
 def message_dtype(msgcls) -> np.dtype:
-    """Numpy structured dtype of a pymavlink message class's payload, in wire order.
+    """Numpy structured dtype of a message type's payload, in wire order.
+
+    Parameters
+    ----------
+    msgcls
+        A pymavlink message class, or the message name.
 
     Examples
     --------
+    >>> from pymavlink.dialects.v20 import ardupilotmega as mavlink
     >>> message_dtype(mavlink.MAVLink_named_value_float_message).names
     ('time_boot_ms', 'value', 'name')
+    >>> message_dtype("NAMED_VALUE_FLOAT") == message_dtype(
+    ...     mavlink.MAVLink_named_value_float_message)
+    True
     """
-    import re
-
-    fmt = msgcls.unpacker.format.lstrip("<")
-    parts = re.findall(r"(\d*)([a-zA-Z])", fmt)
-    names = msgcls.ordered_fieldnames
-    lengths = msgcls.array_lengths
-    fields = []
-    for name, alen, (count, code) in zip(names, lengths, parts, strict=True):
-        count = int(count) if count else 1
-        if code == "s":
-            fields.append((name, f"S{count}"))
-        elif count > 1 or alen:
-            fields.append((name, _STRUCT_TO_NUMPY[code], (count,)))
-        else:
-            fields.append((name, _STRUCT_TO_NUMPY[code]))
-    dtype = np.dtype(fields)
+    if isinstance(msgcls, str):
+        return layout_dtype(msgcls)
+    dtype = dtype_of(msgcls.unpacker.format, msgcls.ordered_fieldnames, msgcls.array_lengths)
     if dtype.itemsize != msgcls.unpacker.size:  # pragma: no cover - dialect sanity
         raise ValueError(f"dtype size {dtype.itemsize} != payload size {msgcls.unpacker.size}")
     return dtype
@@ -153,9 +146,22 @@ def _load(source: str | Path | bytes | bytearray | np.ndarray) -> tuple[np.ndarr
         return np.frombuffer(bytes(source), dtype=np.uint8), None
     path = Path(source)
     try:
-        return np.fromfile(path, dtype=np.uint8), path
+        return _map(path), path
     except OSError as err:
         raise InputError(f"cannot read tlog: {err.strerror or err}", path=path) from None
+
+
+def _map(path: Path) -> np.ndarray:
+    """The file's bytes, read-only: mapped from the page cache (no copy and no fresh memory
+    to fault in), or read when it cannot be mapped (empty, a pipe)."""
+    with open(path, "rb") as fh:
+        try:
+            # all pages mapped in one call (Linux); the mapping outlives the file handle
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            data = mmap.mmap(fh.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
+        except (ValueError, OSError, AttributeError):  # empty, not mappable, no PROT_READ
+            return np.frombuffer(fh.read(), dtype=np.uint8)
+    return np.frombuffer(data, dtype=np.uint8)
 
 
 def scan_tlog(
@@ -193,13 +199,18 @@ def scan_tlog(
     >>> scan.records, scan.skipped
     (0, [])
     """
-    known_ids = crc_extra_table()[0]
+    d = dialect()
     buf, path = _load(source)
     size = int(buf.size)
     if _numba is None:
         compiled = False
     elif compiled is None:
         compiled = size >= COMPILED_MIN_BYTES or kernels_loaded()
+    wanted = {}
+    for name in types:
+        if name not in d.ids:
+            raise InputError(f"unknown MAVLink message type {name!r}")
+        wanted[name] = d.ids[name]
     scan = TlogScan(path=path, size=size)
     step = (lambda k: progress(k, 4)) if progress else (lambda k: None)
     step(1)
@@ -207,43 +218,34 @@ def scan_tlog(
     step(2)
     scan.records = int(starts.size)
     scan.skipped = skipped
-    kid = np.minimum(rec_ids, known_ids.size - 1)
-    unknown = np.flatnonzero(~known_ids[kid])
-    if unknown.size:  # kept as records (as pymavlink does) but their CRC cannot be checked
-        for k in unknown.tolist():
-            total = 8 + int(hdrs[k]) + int(plens[k]) + 2
-            if hdrs[k] == 10 and buf[starts[k] + 10] & 1:
-                total += 13
-            scan.skipped.append(SkippedRegion(int(starts[k]), total,
-                                              f"unknown message id {int(rec_ids[k])}"))
-        scan.skipped.sort(key=lambda r: r.offset)
     step(3)
-    counts = np.bincount(kid, minlength=known_ids.size)
-    for mid in np.flatnonzero(counts * known_ids).tolist():
-        scan.counts[mavlink.mavlink_map[mid].msgname] = int(counts[mid])
-    if unknown.size:
-        uniq, cnt = np.unique(rec_ids[unknown], return_counts=True)
-        for mid, c in zip(uniq.tolist(), cnt.tolist(), strict=True):
-            scan.counts[f"UNKNOWN_{mid}"] = c
-    for name in types:
-        mid = getattr(mavlink, f"MAVLINK_MSG_ID_{name}", None)
-        if mid is None:
-            raise InputError(f"unknown MAVLink message type {name!r}")
+    # every accepted id is one a shipped dialect defines; pymavlink's ardupilotmega decodes the
+    # others as UNKNOWN_<id>
+    counts = np.bincount(rec_ids, minlength=1) if rec_ids.size else np.zeros(0, np.int64)
+    for mid in np.flatnonzero(counts).tolist():
+        scan.counts[d.names.get(mid, f"UNKNOWN_{mid}")] = int(counts[mid])
+    for name, mid in wanted.items():
         sel = np.flatnonzero(rec_ids == mid)
         scan.order[name] = sel
-        scan.messages[name] = _decode(buf, starts[sel], hdrs[sel], plens[sel],
-                                      mavlink.mavlink_map[mid], compiled)
+        scan.messages[name] = _decode(buf, starts[sel], hdrs[sel], plens[sel], name, compiled)
     step(4)
     return scan
 
 
-def _decode(buf, starts, hdr, plen, cls, compiled: bool) -> dict[str, np.ndarray]:
-    dtype = message_dtype(cls)
-    width = dtype.itemsize
+#: The odd multiplier of the payload hash (fixed: a scan gives the same hashes in any process).
+_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _decode(buf, starts, hdr, plen, name: str, compiled: bool) -> dict[str, np.ndarray]:
+    base = layout_dtype(name)
+    # rows padded to whole 8-byte words: the payload hash works on 64-bit words
+    width = -(-base.itemsize // 8) * 8
+    dtype = np.dtype({"names": base.names, "formats": [base.fields[f][0] for f in base.names],
+                      "offsets": [base.fields[f][1] for f in base.names], "itemsize": width})
     rows, recv, seq, sysid, compid = gather_payloads(buf, starts, hdr, plen, width,
                                                      compiled=compiled)
     rec = rows.view(dtype).ravel()
-    out = {name: rec[name] for name in dtype.names}
+    out = {f: rec[f] for f in dtype.names}
     out["_offset"] = starts
     out["_recv_us"] = recv
     out["_seq"] = seq
@@ -251,15 +253,15 @@ def _decode(buf, starts, hdr, plen, cls, compiled: bool) -> dict[str, np.ndarray
     out["_compid"] = compid
     # a 64-bit hash of the payload bytes (wrapping integer arithmetic): copies of one packet
     # share it, so duplicates are found without keeping the bytes
-    weights = np.random.default_rng(width).integers(1, 2**62, size=width, dtype=np.uint64)
-    weights |= np.uint64(1)
-    flat = rows.reshape(len(starts), width)
-    digest = np.empty(len(starts), dtype=np.uint64)
-    for a in range(0, len(starts), 1 << 15):  # in slices: the widened copy stays small
-        digest[a:a + (1 << 15)] = flat[a:a + (1 << 15)].astype(np.uint64) @ weights
+    words = rows.view("<u8")
+    digest = np.zeros(len(starts), dtype=np.uint64)
+    for j in range(words.shape[1]):
+        digest ^= words[:, j]
+        digest *= _HASH_MUL
+        digest ^= digest >> np.uint64(29)
     out["_hash"] = digest
     end = starts + 8 + hdr.astype(np.int64) + plen.astype(np.int64)  # the packet's CRC
-    out["_crc"] = buf[end].astype(np.uint16) | (buf[end + 1].astype(np.uint16) << 8)
+    out["_crc"] = words_at(buf, "<u2")[end].astype(np.uint16)
     signed = (hdr == 10) & ((buf[starts + 10] & 1) == 1) if len(starts) else hdr == 10
     out["_length"] = (end + 2 - starts - 8 + 13 * signed).astype(np.int32)
     return out

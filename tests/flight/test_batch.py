@@ -133,3 +133,28 @@ def test_float32_decimals_match_the_scalar_rule():
     want = np.array([float32_decimal(v) for v in values.astype(float).tolist()])
     same = (got == want) | (np.isnan(got) & np.isnan(want))
     assert same.all(), values[~same][:5]
+
+
+@pytest.mark.parametrize("name", ["faulty", "reboot", "both"])
+def test_a_log_paired_in_slices_gives_the_same_samples(logs, name):
+    """Garbage, corrupt packets, copies, a reboot, two vehicles: read in 16 KB slices (records
+    cut by the slice edges), the events, rows and summary are those of the whole file."""
+    from dronesense.sources.tlogchunks import tlog_event_columns
+
+    whole = event_columns(scan_tlog(logs[name]))
+    sliced = tlog_event_columns(logs[name], chunk_bytes=16_384)
+    assert sliced.events() == whole.events() and sliced.duplicates == whole.duplicates > 0
+    rows, summary = pair_logs([logs[name]], max_gap_s=1.0)
+    cols, chunked = pair_logs([logs[name]], max_gap_s=1.0, as_columns=True, chunk_bytes=16_384)
+    assert cols.rows() == rows
+    assert chunked.lines() == summary.lines()
+
+
+def test_readings_interpolated_in_blocks_give_the_same_rows(logs, monkeypatch):
+    from dronesense.flight import batch
+
+    cols = event_columns(scan_tlog(logs["faulty"]))
+    whole = Pipeline(lags={"ch4": 0.9}).run_arrays(cols)
+    monkeypatch.setattr(batch, "BLOCK", 97)  # blocks that cut the readings anywhere
+    assert len(whole) > 10 * 97
+    assert Pipeline(lags={"ch4": 0.9}).run_arrays(cols).rows() == whole.rows()

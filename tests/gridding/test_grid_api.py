@@ -171,18 +171,18 @@ def test_campaign_in_one_call_equals_gridding_all_samples():
     assert err.value.parameter == "spec"
 
 
-def test_auto_without_gstools_leaves_kriging_out_and_says_so(monkeypatch):
-    """A runtime install without the kriging extra still chooses a method (and says why
-    kriging was not tried)."""
+def test_auto_without_gstools_still_krigs(monkeypatch):
+    """A runtime install without the kriging extra still tries kriging: its exponential
+    variogram is fitted by dronesense itself, and gstools is never imported."""
     import sys
 
-    from dronesense.gridding import validation
+    from dronesense.gridding.methods import kriging
 
     monkeypatch.setitem(sys.modules, "gstools", None)  # import gstools -> ImportError
-    assert not validation.kriging_available()
+    assert kriging.kriging_available() and not kriging.kriging_available("Matern")
     coords, values = flight(noise=0.02, seed=3, layers=(10, 25, 40), extent=(-60, 60, -40, 40))[:2]
     samples = samples_dataset(coords, values)
     out = grid(samples, "ch4", spacing=(25, 25, 10), method="auto")
-    assert "Kriging" not in out.attrs["cross_validation_candidates"]
-    assert "gstools is not installed" in out.attrs["cross_validation_notes"]
+    assert "Kriging" in out.attrs["cross_validation_candidates"]
+    assert "gstools" not in out.attrs.get("cross_validation_notes", "")
     assert np.isfinite(out["ch4"].values).any()

@@ -53,7 +53,7 @@ def test_cv_rmse_close_to_true_rmse(data, method):
 
 def test_blocked_cv_is_more_honest_than_random_points(data):
     coords, values, _, spec = data
-    blocked = cross_validate(IDW(anisotropy=3.0), coords, values, spec=spec)
+    blocked = cross_validate(IDW(anisotropy=3.0), coords, values, spec=spec, blocks="voxels")
     random = cross_validate(IDW(anisotropy=3.0), coords, values, spec=spec,
                             groups=np.arange(values.size))
     assert random.rmse < 0.5 * blocked.rmse

@@ -222,19 +222,6 @@ def test_forwarder_survives_a_tcp_station_that_comes_and_goes_and_sends_garbage(
     fwd.close()
 
 
-class _Vehicle:
-    """Stands in for the vehicle link: keeps what the recorder relays to it."""
-
-    def __init__(self, up: bool = True):
-        self.up = up
-        self.sent: list[tuple[bytes, object]] = []
-
-    def send(self, data: bytes, to=None) -> bool:
-        if self.up:
-            self.sent.append((data, to))
-        return self.up
-
-
 def _packets(sysid: int, compid: int, *msgs) -> list[bytes]:
     mav = M.MAVLink(None, srcSystem=sysid, srcComponent=compid)
     return [bytes(m.pack(mav)) for m in msgs]
@@ -242,16 +229,28 @@ def _packets(sysid: int, compid: int, *msgs) -> list[bytes]:
 
 @pytest.mark.parametrize("control", [False, True], ids=["monitor", "control"])
 def test_uplink_framing_relay_and_record(tmp_path, control):
+    """The relayed uplink is routed by the vehicle link itself: a real loopback link whose
+    system 1 is bound to the vehicle's address (``Link.identities``) sends it there."""
     from dronesense.live.recorder import Recorder
     from dronesense.live.view import render, snapshot, status_line
-    from dronesense.sources.link import Chunk
+    from dronesense.sources.link import Chunk, Link
 
-    vehicle = _Vehicle()
+    link = Link("udpin:127.0.0.1:0")
+    vehicle = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    vehicle.bind(("127.0.0.1", 0))
+    vehicle.settimeout(5.0)
     fwd = Forwarder(f"udpout:127.0.0.1:{free_port()}")
-    rec = Recorder(tmp_path / "s", forward=fwd, control=vehicle if control else None)
+    rec = Recorder(tmp_path / "s", forward=fwd, control=link if control else None)
     down = _packets(1, 1, M.MAVLink_heartbeat_message(2, 3, 0, 0, 0, 3),
                     M.MAVLink_named_value_float_message(1000, b"CH4", 1.9))
-    rec.feed(Chunk(b"".join(down), 1_714_557_600_000_000, ("127.0.0.1", 5000), True))
+    vehicle.sendto(b"".join(down), link.address)
+    chunks: list = []
+    deadline = time.monotonic() + 10
+    while not chunks and time.monotonic() < deadline:
+        chunks = link.recv(0.2)
+    assert [c.data for c in chunks] == [b"".join(down)]
+    assert link.identities == {1: vehicle.getsockname()}
+    rec.feed(chunks[0])
     hb, req, cmd = _packets(GCS_SYSID, 190,
                             M.MAVLink_heartbeat_message(M.MAV_TYPE_GCS, 8, 0, 0, 0, 3),
                             M.MAVLink_mission_request_list_message(1, 1),
@@ -272,13 +271,16 @@ def test_uplink_framing_relay_and_record(tmp_path, control):
     assert up["messages"] == {"COMMAND_LONG": 1, "HEARTBEAT": 1, "MISSION_REQUEST_LIST": 1}
     raws = [p.raw for p in TlogReader(tmp_path / "s" / "flight.tlog")]
     if control:
-        assert [d for d, _ in vehicle.sent] == [hb, req, cmd]  # byte for byte, nothing else
-        assert vehicle.sent[1][1] == [("127.0.0.1", 5000)]  # routed to vehicle 1's address
+        # byte for byte, nothing else, at vehicle 1's bound address
+        assert [vehicle.recvfrom(4096)[0] for _ in range(3)] == [hb, req, cmd]
         assert up["relayed"] == 3 and up["not_relayed"] == 0
         assert raws == [*down, hb, req, cmd]
         assert "CONTROL" in status_line(snap)
     else:
-        assert vehicle.sent == [] and up["not_relayed"] == 3
+        vehicle.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            vehicle.recvfrom(4096)
+        assert up["not_relayed"] == 3
         assert raws == down
         assert "GCS sent 3 packets, not relayed (monitor only)" in status_line(snap)
     assert summary["packets"] == 2 and summary["samples"]["total"] == 1
@@ -286,20 +288,24 @@ def test_uplink_framing_relay_and_record(tmp_path, control):
     assert [format_row(r) for r in replay(tmp_path / "s")] == [
         format_row(r) for r in read_journal(tmp_path / "s")]
     fwd.close()
+    link.close()
+    vehicle.close()
 
 
 def test_uplink_to_a_vehicle_not_heard_yet_is_undeliverable(tmp_path):
     from dronesense.live.recorder import Recorder
-    from dronesense.sources.link import Chunk
+    from dronesense.sources.link import Chunk, Link
 
+    link = Link("udpin:127.0.0.1:0")  # no vehicle has spoken: nowhere to send
     fwd = Forwarder(f"udpout:127.0.0.1:{free_port()}")
-    rec = Recorder(tmp_path / "s", forward=fwd, control=_Vehicle(up=False))
+    rec = Recorder(tmp_path / "s", forward=fwd, control=link)
     (req,) = _packets(GCS_SYSID, 190, M.MAVLink_mission_request_list_message(1, 1))
     rec.feed_uplink(Chunk(req, 1_714_557_601_000_000, ("gcs", 1), True))
     up = rec.close()["forward"]["uplink"]
     assert up["undeliverable"] == 1 and up["relayed"] == 0
     assert list(TlogReader(tmp_path / "s" / "flight.tlog")) == []
     fwd.close()
+    link.close()
 
 
 def test_forward_control_needs_forward(tmp_path):

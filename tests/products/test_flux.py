@@ -231,8 +231,8 @@ def test_cli(flights, tmp_path):
     r = _cli("flux", str(flights["base"]), "-q", "ch4", "--source", "50.9934,6.9877",
              "--out", "flux.nc", "--plot", "curtain.png", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    first = r.stdout.splitlines()[0]
-    m = re.match(r"emission ch4: ([\d.]+) g/s ± ([\d.]+) g/s \(([\d.]+) kg/h", first)
+    m = re.search(r"^emission ch4: ([\d.]+) g/s ± ([\d.]+) g/s \(([\d.]+) kg/h", r.stdout,
+                  re.M)
     assert m and float(m.group(1)) == pytest.approx(TRUE_CH4, rel=0.3)
     assert "WIND messages" in r.stdout
     assert (tmp_path / "flux.nc").exists() and (tmp_path / "curtain.png").stat().st_size > 1000

@@ -48,7 +48,7 @@ def test_one_hz_log_with_slow_climbs_and_a_mast_file(one_hz):
     samples = read_samples(one_hz["tlog"], quantities=["ch4"])
     step = np.median(np.diff(samples["time_boot_ms"].values)) / 1000.0
     assert step == pytest.approx(1.0, abs=0.05)                      # a 1 Hz log
-    profile = wind_from_logs([one_hz["tlog"]])
+    profile = wind_from_logs([one_hz["tlog"]], per_sample=False)  # the fitted exponent
     res = estimate_flux(samples, "ch4", wind=read_wind(one_hz["mast"], MAST_MAP),
                         wind_exponent=profile.exponent, source=SOURCE)
     assert res.info["passes"] == 12                                   # none merged, none split

@@ -10,6 +10,7 @@ from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from pymavlink.generator.mavcrc import x25crc
 
+from dronesense.errors import InputError
 from dronesense.sources import tlogscan
 from dronesense.sources.framing import TlogReader, tlog_record
 from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog, x25_crc
@@ -159,3 +160,68 @@ def test_bytes_without_records_are_one_region():
     scan = scan_tlog(bytes(range(256)) * 3)
     assert scan.records == 0
     assert [(r.offset, r.length, r.reason) for r in scan.skipped] == [(0, 768, "not MAVLink")]
+
+
+def _same_scan(a, b):
+    assert (a.records, a.skipped, a.counts) == (b.records, b.skipped, b.counts)
+    for name, cols in a.messages.items():
+        assert np.array_equal(a.order[name], b.order[name])
+        for f, arr in cols.items():
+            assert arr.dtype == b.messages[name][f].dtype, (name, f)
+            assert np.array_equal(arr, b.messages[name][f]), (name, f)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_threaded_numpy_walk_equals_one_thread(seed, monkeypatch):
+    from dronesense.sources import tlogrecords
+
+    t0 = 1_714_557_600_000_000
+    data = bytearray(b"".join(tlog_record(t0 + k, p) for k, p in enumerate(_packets() * 30)))
+    rng = random.Random(seed)
+    for _ in range(30):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    for _ in range(8):
+        i = rng.randrange(len(data))
+        data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+    data = bytes(data[:len(data) - rng.randrange(0, 30)])
+    with monkeypatch.context() as m:  # slices of 512 bytes: records cross slice bounds
+        m.setattr(tlogrecords, "SLICE", 512)
+        m.setattr(tlogrecords, "THREADED_MIN_BYTES", 0)
+        m.setattr(tlogrecords, "THREADS", 2)
+        two = scan_tlog(data, compiled=False)
+        m.setattr(tlogrecords, "THREADS", 1)
+        one = scan_tlog(data, compiled=False)
+    _same_scan(two, one)
+    _same_scan(one, scan_tlog(data, compiled=False))
+
+
+def test_ids_only_other_dialects_define_are_counted_as_pymavlink_names_them(tmp_path):
+    from pymavlink.dialects.v20 import all as all_dialects
+
+    mid = min(set(all_dialects.mavlink_map) - set(mavlink.mavlink_map))
+    cls = all_dialects.mavlink_map[mid]
+    mav = all_dialects.MAVLink(None, srcSystem=1, srcComponent=1)
+    args = [b"x" if t == "char" else [0] * n if n else 0
+            for t, n in zip(cls.fieldtypes, cls.array_lengths, strict=True)]
+    hb = bytes(mavlink.MAVLink_heartbeat_message(1, 2, 3, 4, 5, 3).pack(mav))
+    t0 = 1_714_557_600_000_000
+    path = tmp_path / "other.tlog"
+    path.write_bytes(tlog_record(t0, hb) + tlog_record(t0 + 1, bytes(cls(*args).pack(mav)))
+                     + tlog_record(t0 + 2, hb))
+    ref = [p.msg.get_type() for p in TlogReader(path)]
+    for compiled in (False, True):
+        scan = scan_tlog(path, compiled=compiled)
+        assert scan.records == len(ref) == 3 and scan.skipped == []
+        assert scan.counts == {"HEARTBEAT": 2, f"UNKNOWN_{mid}": 1} == {
+            t: ref.count(t) for t in ref}
+
+
+def test_files_empty_or_missing(tmp_path):
+    empty = tmp_path / "empty.tlog"
+    empty.write_bytes(b"")
+    scan = scan_tlog(empty)
+    assert (scan.records, scan.size, scan.skipped, scan.path) == (0, 0, [], empty)
+    with pytest.raises(InputError, match="cannot read tlog"):
+        scan_tlog(tmp_path / "missing.tlog")
+    with pytest.raises(InputError, match="unknown MAVLink message type"):
+        scan_tlog(empty, types=["NO_SUCH_MESSAGE"])

@@ -17,7 +17,7 @@ class              estimate, spread                                             
 :class:`IDW`       inverse-distance weighting of block means (k-d tree)          ``support`` voxels
 :class:`KernelDMV` kernel DM+V (Lilienthal et al. 2009): mean, variance (stored  ``support`` voxels
                    as its root, ``<q>_std``), confidence
-:class:`Kriging`   ordinary kriging of block means, fitted variogram (gstools),   ``support`` voxels
+:class:`Kriging`   ordinary kriging of block means, fitted variogram (scipy),     ``support`` voxels
                    kriging variance (stored as ``<q>_standard_error``)
 ================== ============================================================= ==========
 

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
-from scipy import ndimage
 
 from dronesense.errors import InputError, NoUsableDataError, ParameterError
 from dronesense.gridding.blocks import block_statistics
@@ -32,6 +31,25 @@ def _coords(coordinates: Coordinates) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if not (x.shape == y.shape == z.shape):
         raise ValueError("x, y and z differ in length")
     return x, y, z
+
+
+def supported(has: np.ndarray, support: int) -> np.ndarray:
+    """The voxels a method of data ``support`` fills, from those with samples (``has``,
+    ``(z, y, x)``): within ``support`` voxels of a sample on the same level, and levels
+    between supported levels (filling the gap between flown layers), never above the top or
+    below the bottom one (no ground layer invented from the lowest flight level)."""
+    if support <= 0:
+        return has
+    from scipy import ndimage  # scipy loads when a method needs it (not for block means)
+
+    near = ndimage.maximum_filter(has, size=(1, 2 * support + 1, 2 * support + 1),
+                                  mode="constant")
+    below = np.zeros_like(near)
+    above = np.zeros_like(near)
+    for d in range(1, min(support, near.shape[0] - 1) + 1):
+        below[d:] |= near[:-d]
+        above[:-d] |= near[d:]
+    return near | (below & above)
 
 
 class BaseGridder:
@@ -150,22 +168,7 @@ class BaseGridder:
             raise InputError(f"{type(self).__name__} is not fitted yet: call fit() first")
 
     def _support_mask(self, count: np.ndarray) -> np.ndarray:
-        support = int(getattr(self, "support", 0) or 0)
-        has = count > 0
-        if support <= 0:
-            return has
-        # horizontally: within `support` voxels of a sample on the same level
-        near = ndimage.maximum_filter(has, size=(1, 2 * support + 1, 2 * support + 1),
-                                      mode="constant")
-        # vertically: only between supported levels (filling the gap between flown layers),
-        # never above the top or below the bottom one (no ground layer invented from the
-        # lowest flight level)
-        below = np.zeros_like(near)
-        above = np.zeros_like(near)
-        for d in range(1, min(support, near.shape[0] - 1) + 1):
-            below[d:] |= near[:-d]
-            above[:-d] |= near[d:]
-        return near | (below & above)
+        return supported(count > 0, int(getattr(self, "support", 0) or 0))
 
     def _variables(self, fields, count, quantity, spec):
         q = quantity.key

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
-from scipy import ndimage
 
 from dronesense.gridding.blocks import block_statistics
 from dronesense.gridding.methods.base import BaseGridder, spec_for
@@ -20,6 +20,38 @@ def _kernel_sum(sigma: float, truncate: float) -> float:
         return 1.0
     k = np.arange(-radius, radius + 1, dtype=float)
     return float(np.exp(-0.5 * (k / float(sigma)) ** 2).sum())
+
+
+def _linear(axes, values, points):
+    """Multilinear interpolation on a regular grid, extrapolated linearly beyond the outer
+    points: what ``scipy.interpolate.RegularGridInterpolator(axes, values,
+    bounds_error=False, fill_value=None)`` gives, without importing scipy.interpolate.
+
+    Examples
+    --------
+    >>> v = np.arange(8.0).reshape(2, 2, 2)
+    >>> axes = (np.array([0.0, 1.0]),) * 3
+    >>> _linear(axes, v, (np.array([0.5, 2.0]), np.array([0.5, 0.0]), np.array([0.5, 0.0])))
+    array([3.5, 8. ])
+    """
+    if any(len(a) < 2 for a in axes):
+        from scipy.interpolate import RegularGridInterpolator
+
+        interp = RegularGridInterpolator(axes, values, bounds_error=False, fill_value=None)
+        return interp(np.column_stack(points))
+    lower, frac = [], []
+    for grid, p in zip(axes, points, strict=True):
+        p = np.asarray(p, dtype=float)
+        i = np.clip(np.searchsorted(grid, p) - 1, 0, grid.size - 2)
+        lower.append(i)
+        frac.append((p - grid[i]) / (grid[i + 1] - grid[i]))
+    out = np.zeros(np.shape(points[0]))
+    for corner in itertools.product((0, 1), repeat=len(axes)):
+        weight = np.ones_like(out)
+        for up, f in zip(corner, frac, strict=True):
+            weight = weight * (f if up else 1.0 - f)
+        out = out + weight * values[tuple(i + up for i, up in zip(lower, corner, strict=True))]
+    return out
 
 
 # ----------------------------------------------------------------------------------------
@@ -73,6 +105,8 @@ class KernelDMV(BaseGridder):
         # sample's own voxel gets weight exp(0) = 1, as in the paper's unnormalised kernel.
         # (sqrt(2 pi) sigma approximates the sum only for sigma of about a voxel or more: a
         # kernel narrower than the voxel would otherwise lose most of its weight.)
+        from scipy import ndimage
+
         norm = math.prod(_kernel_sum(s, self._TRUNCATE) for s in sig)
         return ndimage.gaussian_filter(arr, sig, mode="constant", truncate=self._TRUNCATE) * norm
 
@@ -106,13 +140,9 @@ class KernelDMV(BaseGridder):
         self.mean_, self.variance_, self.confidence_ = self._maps(spec, coordinates, values)
 
     def _predict(self, coordinates):
-        from scipy.interpolate import RegularGridInterpolator
-
         spec = self.spec_
-        interp = RegularGridInterpolator((spec.z, spec.y, spec.x), self.mean_,
-                                         bounds_error=False, fill_value=None)
         x, y, z = coordinates
-        out = interp(np.column_stack([z, y, x]))
+        out = _linear((spec.z, spec.y, spec.x), self.mean_, (z, y, x))
         inside = spec.locate(x, y, z) >= 0
         return np.where(inside, out, np.nan)
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from dronesense.gridding.methods.base import BaseGridder
 from dronesense.gridding.methods.block import block_means
@@ -51,6 +50,8 @@ class IDW(BaseGridder):
     def _fit(self, coordinates, values, spec):
         self.block_coordinates_, self.block_values_, self.block_counts_ = block_means(
             coordinates, values, spec, self.block_spacing)
+        from scipy.spatial import cKDTree
+
         self.tree_ = cKDTree(self._scaled(self.block_coordinates_))
 
     def _weights(self, coordinates):

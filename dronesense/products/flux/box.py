@@ -133,7 +133,8 @@ def estimate_box_flux(samples: xr.Dataset, quantity: str, *, wind, background: f
     cx, cy = float(np.median(x[allidx])), float(np.median(y[allidx]))
     if sw is not None:  # the mean over the walls, as uncertain as a mean over their passes
         profile = sw.mean_profile(allidx, n_independent=max(len(gs) for gs in sides.values()))
-    walls = {key: _wall(gs, x, y, use, cx, cy, profile, spacing[1]) for key, gs in sides.items()}
+    walls = _to_corners({key: _wall(gs, x, y, use, cx, cy, profile, spacing[1])
+                         for key, gs in sides.items()})
     upwind = [w for (p, w) in walls.values() if p.cos_theta < -0.3]
     if background is None:
         if not upwind:
@@ -183,6 +184,9 @@ def estimate_box_flux(samples: xr.Dataset, quantity: str, *, wind, background: f
     if any("not estimable" in n for r in results for n in r.notes):
         notes.append("interpolation uncertainty not estimable on some walls (fewer than 3 "
                      "passes)")
+    for r in results:
+        notes += [f"wall {r.info['wall']}: {n}" for n in r.notes
+                  if n.startswith(("the passes disagree", "the flux is carried by"))]
     best = max(results, key=lambda r: r.emission)
     info = dict(best.info, background=background, background_error=background_error,
                 background_method=how, walls=len(results))
@@ -213,6 +217,29 @@ def _wall(legs: list[Leg], x, y, use, cx: float, cy: float, profile: WindProfile
     wall = Wall(s, use.height[idx], use.values[idx], use.time[idx], idx,
                 (float(s.min()), float(s.max())), passes, dz)
     return plane, wall
+
+
+def _to_corners(walls: dict[tuple[int, int], tuple[CurtainPlane, Wall]]
+                ) -> dict[tuple[int, int], tuple[CurtainPlane, Wall]]:
+    """Each wall's extent set to the box's corners: from the plane of one crossing wall to
+    that of the other. The legs are cut a few metres before each corner where the drone
+    turns; without this a plume leaving near a corner would pass between two walls."""
+    out = {}
+    for (k, sign), (plane, wall) in walls.items():
+        ends = []
+        for other in ((1 - k, -1), (1 - k, 1)):
+            if other in walls:
+                op = walls[other][0]
+                # where the crossing wall's plane meets this wall's line, as s along it
+                den = plane.along[0] * op.normal[0] + plane.along[1] * op.normal[1]
+                if abs(den) > 0.5:
+                    dx = op.centre[0] - plane.centre[0]
+                    dy = op.centre[1] - plane.centre[1]
+                    ends.append((dx * op.normal[0] + dy * op.normal[1]) / den)
+        if len(ends) == 2:
+            wall = replace(wall, s_range=(min(ends), max(ends)))
+        out[(k, sign)] = (plane, wall)
+    return out
 
 
 def _with_wind(plane: CurtainPlane, wind: WindProfile) -> CurtainPlane:

@@ -23,7 +23,8 @@ import numpy as np
 
 from dronesense.products.flux.wind import WindProfile
 
-__all__ = ["combined", "direction_uncertainty", "jackknife_spread", "uncertainty_budget"]
+__all__ = ["combined", "direction_uncertainty", "effective_passes", "ground_uncertainty",
+           "jackknife_spread", "small_sample_factor", "uncertainty_budget"]
 
 
 def direction_uncertainty(emission: float, cos_theta: float, direction_error: float) -> float:
@@ -41,19 +42,112 @@ def direction_uncertainty(emission: float, cos_theta: float, direction_error: fl
 #: difference carries ``1 + 2 (1/2)^2 = 1.5`` times a pass's error variance.
 JACKKNIFE_INFLATION = 1.5
 
+#: The same for the lowest or the top pass, refilled from its one neighbour: ``1 + 1 = 2``.
+EDGE_INFLATION = 2.0
 
-def jackknife_spread(estimates: Sequence[float]) -> float:
+
+def jackknife_spread(estimates: Sequence[float],
+                     inflation: Sequence[float] | None = None) -> float:
     """Delete-one jackknife standard error of the estimates made leaving out each pass,
-    corrected for the refilling of the left-out pass by its neighbours
-    (:data:`JACKKNIFE_INFLATION`)."""
+    each squared deviation divided by the variance inflation of its refill
+    (:data:`JACKKNIFE_INFLATION` for a pass between two others, :data:`EDGE_INFLATION` for
+    the lowest and the top; default all :data:`JACKKNIFE_INFLATION`).
+
+    Examples
+    --------
+    >>> round(jackknife_spread([9.8, 10.0, 10.2]), 4)
+    0.1886
+    >>> round(jackknife_spread([9.8, 10.0, 10.2], [2.0, 1.5, 2.0]), 4)
+    0.1633
+    """
     jk = np.asarray(estimates, dtype=float)
-    var = (jk.size - 1) / jk.size * np.sum((jk - jk.mean()) ** 2)
-    return float(math.sqrt(var / JACKKNIFE_INFLATION))
+    f = (np.full(jk.size, JACKKNIFE_INFLATION) if inflation is None
+         else np.asarray(inflation, dtype=float))
+    var = (jk.size - 1) / jk.size * np.sum((jk - jk.mean()) ** 2 / f)
+    return float(math.sqrt(var))
+
+
+def effective_passes(pass_flux: Sequence[float]) -> float:
+    """How many passes carry the flux: ``(Σ|F|)² / Σ F²`` of the flux each pass stands for.
+
+    Equal passes count fully; a plume carried by one low pass of twelve counts about one.
+
+    Examples
+    --------
+    >>> effective_passes([1.0, 1.0, 1.0, 1.0]), round(effective_passes([10.0, 1.0, 0.0]), 2)
+    (4.0, 1.2)
+    """
+    f = np.abs(np.asarray(pass_flux, dtype=float))
+    f = f[np.isfinite(f)]
+    total = float(np.sum(f * f))
+    return float(np.sum(f)) ** 2 / total if total > 0 else 0.0
+
+
+def small_sample_factor(n_effective: float) -> float:
+    """Widening of a jackknife standard error estimated from ``n_effective`` passes so that
+    it holds the truth as often as a 1σ interval should: the Student t quantile of
+    ``n_effective - 1`` degrees of freedom (at least 1) at 84.13 % over the normal one.
+
+    A jackknife from a handful of passes is itself uncertain: from two passes the spread
+    is as likely to be far too small as right (Tukey's jackknife is t-distributed with
+    ``n - 1`` degrees of freedom; with passes of unequal weight the effective number, as
+    Welch-Satterthwaite does for unequal variances).
+
+    Examples
+    --------
+    >>> [round(small_sample_factor(n), 2) for n in (2, 3, 6, 12, 100)]
+    [1.84, 1.32, 1.11, 1.05, 1.01]
+    """
+    from scipy import stats
+
+    df = max(float(n_effective) - 1.0, 1.0)
+    return float(stats.t.ppf(ONE_SIGMA, df) / stats.norm.ppf(ONE_SIGMA))
+
+
+def ground_uncertainty(extrapolated: float, heights: np.ndarray | None = None,
+                       line_flux: np.ndarray | None = None) -> float:
+    """Uncertainty (g/s) of the flux ``extrapolated`` below the lowest pass by the constant
+    rule: uniform between that rule and the trend of the two lowest passes carried down to
+    the ground (clipped at zero), ``|E − E_trend| / (2√3)``.
+
+    A plume that reaches the ground (its flux per metre of height not growing from the
+    lowest pass to the next) leaves little doubt below the lowest pass; one whose flux grows
+    upwards (an elevated plume) may have little below it, and its trend says how little.
+    Without the passes' ``heights`` and along-curtain integrals ``line_flux`` (lowest first),
+    or with a trend that cannot be drawn, the range is zero to the rule:
+    ``|E| / (2√3)``.
+
+    Examples
+    --------
+    >>> round(ground_uncertainty(1.0), 3)                       # no passes: zero to the rule
+    0.289
+    >>> z = np.array([5.0, 10.0, 15.0])
+    >>> round(ground_uncertainty(1.0, z, np.array([1.0, 1.0, 0.8])), 3)  # on the ground
+    0.0
+    >>> round(ground_uncertainty(1.0, z, np.array([1.0, 2.0, 3.0])), 3)  # elevated: to 0 at 0 m
+    0.144
+    """
+    e = abs(float(extrapolated))
+    if heights is None or line_flux is None or len(heights) < 2:
+        return e / (2 * math.sqrt(3))
+    z1, z2 = float(heights[0]), float(heights[1])
+    f1, f2 = float(line_flux[0]), float(line_flux[1])
+    if not (z2 - z1 > 0.5 and z1 > 0 and f1 > 0 and math.isfinite(f2)):
+        return e / (2 * math.sqrt(3))
+    z = np.linspace(0.0, z1, 41)
+    trend = np.maximum(f1 + (f1 - f2) * (z1 - z) / (z2 - z1), 0.0)
+    ratio = float(np.mean(trend)) / f1
+    return e * abs(1.0 - ratio) / (2 * math.sqrt(3))
+
+
+#: Probability below +1σ of a normal distribution.
+ONE_SIGMA = 0.8413447460685429
 
 
 def uncertainty_budget(emission: float, *, background_error: float, unit_total: float,
                        wind: WindProfile, cos_theta: float,
-                       jackknife: Sequence[float] = ()) -> dict[str, float]:
+                       jackknife: Sequence[float] = (),
+                       jackknife_inflation: Sequence[float] | None = None) -> dict[str, float]:
     """Uncertainty parts (g/s) of ``emission``.
 
     Parameters
@@ -71,12 +165,15 @@ def uncertainty_budget(emission: float, *, background_error: float, unit_total: 
         Cosine of the angle between the wind and the curtain normal.
     jackknife
         Emissions with each pass left out in turn (fewer than 3: no interpolation part).
+    jackknife_inflation
+        Per left-out pass, the variance inflation of its refill (:func:`jackknife_spread`).
     """
     return {
         "background": abs(background_error) * unit_total,
         "wind_speed": abs(emission) * wind.speed_error / wind.speed,
         "wind_direction": direction_uncertainty(emission, cos_theta, wind.direction_error),
-        "interpolation": jackknife_spread(jackknife) if len(jackknife) >= 3 else 0.0,
+        "interpolation": (jackknife_spread(jackknife, jackknife_inflation)
+                          if len(jackknife) >= 3 else 0.0),
     }
 
 

@@ -47,9 +47,11 @@ Morales et al. 2022). :func:`estimate_flux` does it in steps:
    :mod:`dronesense.sources.onboard_wind`) interpolated to each sample's time and projected on
    the curtain normal sample by sample (:mod:`~dronesense.products.flux.wind_series`).
 7. **Uncertainty.** Background (± its uncertainty), wind speed and direction (± their
-   uncertainties), interpolation (delete-one-pass jackknife; with fewer than 3 passes a note
-   says it is not estimable), ground extrapolation (the flux below the lowest pass, uniform
-   between zero and the constant rule), added in quadrature.
+   uncertainties), interpolation (delete-one-pass jackknife, widened by Student's t for the
+   number of passes that carry the flux; with fewer than 3 passes a note says it is not
+   estimable), ground extrapolation (the flux below the lowest pass, uniform between the
+   constant rule and the trend of the two lowest passes), added in quadrature
+   (:mod:`~dronesense.products.flux.budget`).
 
 Each step is a module of :mod:`dronesense.products.flux`: ``inputs``, ``plane``,
 ``background``, ``interpolation``, ``air``, ``wind``, ``budget``, ``notes``; this module runs
@@ -217,7 +219,7 @@ def estimate_flux(
     >>> round(true, 3), round(res.emission, 3), abs(res.emission - true) < 0.02 * true
     (0.17, 0.17, True)
     >>> res.lines()[0]
-    'emission pm2p5: 0.17 g/s ± 0.024 g/s (0.613 kg/h ± 0.085 kg/h)'
+    'emission pm2p5: 0.17 g/s ± 0.025 g/s (0.613 kg/h ± 0.089 kg/h)'
     >>> res.info["passes"], round(res.info["background"], 3), res.notes
     (10, 10.0, [])
     """

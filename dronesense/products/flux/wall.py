@@ -8,7 +8,6 @@ interpolated product of each sample's enhancement and its own wind normal to the
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,15 @@ from dronesense.geo import LocalFrame
 from dronesense.gridding.methods.base import BaseGridder
 from dronesense.products.flux.air import AirConversion, concentration_conversion
 from dronesense.products.flux.background import Background, estimate_background, noise_level
-from dronesense.products.flux.budget import combined, uncertainty_budget
+from dronesense.products.flux.budget import (
+    EDGE_INFLATION,
+    JACKKNIFE_INFLATION,
+    combined,
+    effective_passes,
+    ground_uncertainty,
+    small_sample_factor,
+    uncertainty_budget,
+)
 from dronesense.products.flux.interpolation import (
     CurtainGrid,
     CurtainInterpolation,
@@ -35,6 +42,11 @@ from dronesense.products.flux.wind_series import SampleWind
 from dronesense.quantities import display_units
 
 __all__ = ["Flux", "Wall", "WallOptions", "estimate_wall"]
+
+
+#: Pass-to-pass scatter (relative 1σ of the jackknife) above which a note says the passes
+#: disagree: beyond the ~10 % a smooth plume a few passes thick gives by interpolation alone.
+PASS_SCATTER = 0.15
 
 
 @dataclass(frozen=True)
@@ -161,24 +173,43 @@ def estimate_wall(samples: xr.Dataset, wall: Wall, plane: CurtainPlane, frame: L
                                    heights=grid.z_c)
     flux = _flux(enh, fill(), unit, grid, air.factor, z_low)
     n_tr = int(wall.passes.transects.sum())
-    jack = _jackknife(fill, wall.passes, air.factor, grid) if opts.jackknife else []
+    jack, inflation = (_jackknife(fill, wall, air.factor, grid) if opts.jackknife
+                       else ([], None))
     components = uncertainty_budget(flux.emission, background_error=bg.error,
                                     unit_total=flux.unit_total, wind=wind,
-                                    cos_theta=plane.cos_theta, jackknife=jack)
-    components["ground_extrapolation"] = abs(flux.extrapolated) / (2 * math.sqrt(3))
+                                    cos_theta=plane.cos_theta, jackknife=jack,
+                                    jackknife_inflation=inflation)
+    zs, line = pass_lines(wall, enh_s * un)
+    n_eff = effective_passes(line * pass_thickness(zs, z_ceiling, opts.ground))
+    if len(jack) >= 3:
+        components["interpolation"] *= small_sample_factor(n_eff)
+    components["ground_extrapolation"] = ground_uncertainty(
+        flux.extrapolated, zs, line if opts.ground == "constant" else None)
     unc = combined(components)
     shown = display_units(opts.units, opts.quantity)
     noise = noise_level(wall.v)
     notes = quality_notes(QualityFacts(
         plane.cos_theta, flux.peak, noise, bg.error, flux.emission, unc, shown, flux.enhancement,
         flux.extrapolated_fraction, z_low, extra.get("source_distance_m")))
+    scatter = components.get("interpolation", 0.0) / abs(flux.emission) if flux.emission else 0
+    if scatter > PASS_SCATTER and flux.emission > 2 * unc:
+        notes.append(f"the passes disagree: leaving each out in turn moves the emission by "
+                     f"±{100 * scatter:.0f}% (the plume moved or changed strength between or "
+                     "during the passes, meander and gusts, or is thin for the pass spacing); "
+                     "this flight alone is not good to ±10%: repeat the curtain or fly more "
+                     "passes")
+    if opts.jackknife and len(jack) >= 3 and n_eff < 3:
+        notes.append(f"the flux is carried by about {n_eff:.1f} of the {n_tr} passes: the "
+                     "interpolation uncertainty from so few is widened (Student t); fly more "
+                     "passes through the plume")
     if opts.jackknife and len(jack) < 3:
         notes.append(f"interpolation uncertainty not estimable from {n_tr} pass"
                      f"{'es' if n_tr != 1 else ''} (the pass jackknife needs at least 3): "
                      "the uncertainty lacks that part")
         components.pop("interpolation", None)
     info = _info(opts, shown, bg, flux.peak, noise, air, wind, plane,
-                 _describe(gridder, opts.method), frame, wall, len(jack), extra)
+                 _describe(gridder, opts.method), frame, wall, len(jack),
+                 {"effective_passes": round(n_eff, 2), **extra})
     lat_s, lon_s, _ = frame.inverse(plane.centre[0] + grid.s_c * plane.along[0],
                                     plane.centre[1] + grid.s_c * plane.along[1])
     cells = CurtainCells(grid.s_c, grid.z_c, grid.s_edges, grid.z_edges, lat_s, lon_s,
@@ -194,14 +225,47 @@ def estimate_wall(samples: xr.Dataset, wall: Wall, plane: CurtainPlane, frame: L
                       flux.extrapolated_fraction, dataset, notes, info)
 
 
-def _jackknife(fill: CurtainInterpolation, passes: Passes, conversion: np.ndarray,
-               grid: CurtainGrid) -> list[float]:
-    """Emissions with each transect left out in turn (none with fewer than 3 transects)."""
+def pass_lines(wall: Wall, flux_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per transect, lowest first: its median height (m) and the integral of
+    ``flux_values`` along the curtain (quantity units x m/s x m)."""
+    tids = np.flatnonzero(wall.passes.transects)
+    line, zs = [], []
+    for r in tids:
+        k = np.flatnonzero(wall.passes.ids == r)
+        order = np.argsort(wall.s[k])
+        line.append(float(np.trapezoid(flux_values[k][order], wall.s[k][order])))
+        zs.append(float(np.median(wall.z[k])))
+    zs_a, line_a = np.array(zs, dtype=float), np.array(line, dtype=float)
+    order = np.argsort(zs_a, kind="stable")
+    return zs_a[order], line_a[order]
+
+
+def pass_thickness(zs: np.ndarray, z_ceiling: float, ground: str) -> np.ndarray:
+    """The height each transect (at sorted heights ``zs``) stands for: halfway to its
+    neighbours, the lowest down to the ground under the ``constant`` rule, the top up to
+    ``z_ceiling``."""
+    if zs.size == 0:
+        return np.zeros(0)
+    mid = (zs[1:] + zs[:-1]) / 2
+    bottom = 0.0 if ground == "constant" else float(zs[0])
+    edges = np.concatenate([[bottom], mid, [max(z_ceiling, float(zs[-1]))]])
+    return np.clip(np.diff(edges), 0.0, None)
+
+
+def _jackknife(fill: CurtainInterpolation, wall: Wall, conversion: np.ndarray,
+               grid: CurtainGrid) -> tuple[list[float], list[float] | None]:
+    """Emissions with each transect left out in turn (none with fewer than 3 transects),
+    and the variance inflation of each refill (the lowest and top pass have one
+    neighbour)."""
+    passes = wall.passes
     tids = np.flatnonzero(passes.transects)
     if tids.size < 3:
-        return []
+        return [], None
     w = conversion[:, None] * grid.area
-    return [float(np.sum(fill(passes.ids != r) * w)) for r in tids]
+    z = np.array([np.median(wall.z[passes.ids == r]) for r in tids])
+    edge = (z == z.min()) | (z == z.max())
+    inflation = np.where(edge, EDGE_INFLATION, JACKKNIFE_INFLATION).tolist()
+    return [float(np.sum(fill(passes.ids != r) * w)) for r in tids], inflation
 
 
 def _describe(gridder: BaseGridder, method: str | BaseGridder) -> str:

@@ -20,7 +20,9 @@ import numpy as np
 
 from dronesense.errors import ParameterError
 
-__all__ = ["WindProfile", "WindSamples", "as_wind", "parse_wind", "wind_from_reports"]
+__all__ = ["CALIBRATION", "DIRECTION_CALIBRATION_DEG", "ReportSeries", "WindProfile",
+           "WindSamples", "as_wind", "effective_count", "parse_wind", "series_from_reports",
+           "wind_from_reports"]
 
 
 @dataclass(frozen=True)
@@ -167,8 +169,46 @@ speed_error=0.4, direction_error=10.0, source='user')
                          f"(speed, from_deg) pair, got {value!r}")
 
 
-#: Reports this far apart (s) count as independent for the uncertainty of the mean wind.
-DECORRELATION_S = 60.0
+#: Systematic share of a wind's speed that no amount of averaging removes (calibration of an
+#: anemometer, bias of an autopilot's wind estimate), one sigma; the same for every source.
+CALIBRATION = 0.05
+
+#: Systematic direction uncertainty of a wind (alignment of a vane or sonic, heading of the
+#: vehicle), degrees.
+DIRECTION_CALIBRATION_DEG = 3.0
+
+
+def effective_count(values: np.ndarray) -> float:
+    """Number of independent values in a series ordered in time, from its autocorrelation.
+
+    ``n / (1 + 2 Σ (1 - k/n) ρ_k)``, the sum over the lags ``k`` before the autocorrelation
+    ``ρ_k`` first drops to zero or below (Bayley & Hammersley 1946; Bretherton et al. 1999):
+    the variance of the mean of ``n`` correlated values is that of ``n_eff`` independent ones.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> round(effective_count(rng.normal(size=400)) / 400, 1)      # white noise
+    1.0
+    >>> x = np.convolve(rng.normal(size=2000), np.ones(20) / 20, "valid")   # 20-sample runs
+    >>> 40 < effective_count(x) < 160
+    True
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n < 3:
+        return float(max(n, 1))
+    x = x - x.mean()
+    var = float(np.dot(x, x))
+    if var <= 0:
+        return float(n)
+    acf = np.correlate(x, x, mode="full")[n - 1:] / var
+    below = np.flatnonzero(acf[1:] <= 0)
+    m = int(below[0]) if below.size else n - 1
+    k = np.arange(1, m + 1)
+    tau = 1.0 + 2.0 * float(np.sum((1.0 - k / n) * acf[1:m + 1]))
+    return float(min(n, max(1.0, n / tau)))
 
 
 class WindSamples(Protocol):
@@ -190,11 +230,19 @@ def wind_from_reports(reports: WindSamples, *, reference_height: float = 10.0,
     the ground) are ignored. The direction is the vector mean; the speed at
     ``reference_height`` and the power-law exponent are fitted to ``log u`` against ``log z``
     when the heights span at least a factor of 2 (exponent clipped to 0-0.6), else the
-    exponent is 0 (or ``exponent`` when given). Uncertainties: the spread of the reported
-    speeds about the profile and of the directions, divided by the square root of the number
-    of independent minutes the reports span (:data:`DECORRELATION_S`: the error of a mean
-    over the flight, not of one report; reports without times count as one), at least 10 %
-    and 10° (an autopilot's wind estimate is no better).
+    exponent is 0 (or ``exponent`` when given).
+
+    Uncertainties are those of the mean wind over the flight, from the reports' own spread:
+    the standard deviation of the speeds about the profile (of the directions about their
+    mean) divided by the square root of the number of independent reports
+    (:func:`effective_count`, from the autocorrelation of the time-ordered reports: gusts
+    that last 20 s make 1 Hz reports far from independent; reports without times count as
+    one), combined with a systematic :data:`CALIBRATION` share of the speed and
+    :data:`DIRECTION_CALIBRATION_DEG`, the same as for a measured wind series. The scatter of
+    the wind from pass to pass is not part of it: each pass's concentrations carry it, and
+    the pass jackknife of the flux estimate measures it. An estimator bias the reports
+    cannot show (an EKF without drag or airspeed fusion) is not in these figures: give the
+    wind with its error (``--wind 3.2±0.6@240±15``) if it is known to be worse.
 
     Parameters
     ----------
@@ -224,7 +272,7 @@ def wind_from_reports(reports: WindSamples, *, reference_height: float = 10.0,
     >>> round(w.speed, 3), round(w.from_deg, 1), round(w.exponent, 3)
     (3.0, 240.0, 0.1)
     >>> w.describe()
-    '3.00 ± 0.30 m/s at 10 m from 240° ± 10°, power law exponent 0.10 (4 WIND messages in f.tlog)'
+    '3.00 ± 0.15 m/s at 10 m from 240° ± 3°, power law exponent 0.10 (4 WIND messages in f.tlog)'
     >>> wind_from_reports(rep, min_height=30.0) is None
     True
     """
@@ -250,13 +298,71 @@ def wind_from_reports(reports: WindSamples, *, reference_height: float = 10.0,
     u_ref = float(np.exp(np.mean(np.log(speed) - exponent * lz)))
     resid = speed - u_ref * np.exp(exponent * lz)
     times = getattr(reports, "time", None)
-    n_eff = 1.0
-    if times is not None and np.isfinite(np.asarray(times, float)[use]).sum() > 1:
-        n_eff = max(1.0, float(np.ptp(np.asarray(times, float)[use])) / DECORRELATION_S)
-    speed_err = max(float(np.std(resid)) / math.sqrt(n_eff), 0.1 * u_ref)
-    dir_sd /= math.sqrt(n_eff)
+    n_s = n_d = 1.0
+    if times is not None and np.isfinite(np.asarray(times, float)[use]).sum() > 2:
+        order = np.argsort(np.asarray(times, float)[use], kind="stable")
+        n_s = effective_count(resid[order])
+        turn = (direction - from_deg + 180.0) % 360.0 - 180.0
+        n_d = effective_count(turn[order])
+    speed_err = math.hypot(CALIBRATION * u_ref, float(np.std(resid)) / math.sqrt(n_s))
+    dir_err = math.hypot(DIRECTION_CALIBRATION_DEG, dir_sd / math.sqrt(n_d))
     where = f" in {source}" if source else ""
     return WindProfile(u_ref, from_deg, reference_height=reference_height,
                        exponent=float(exponent), speed_error=speed_err,
-                       direction_error=max(dir_sd, 10.0),
+                       direction_error=dir_err,
                        source=f"{int(use.sum())} WIND messages{where}")
+
+
+@dataclass(frozen=True)
+class ReportSeries:
+    """An autopilot's wind reports as a wind series at the vehicle (a
+    :class:`~dronesense.products.flux.wind_series.WindSeriesLike`): ``time`` (UTC s),
+    ``u``/``v`` (m/s towards east/north), ``height`` NaN (measured where the vehicle is),
+    per-record ``speed_error`` (m/s) and ``direction_error`` (degrees)."""
+
+    time: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    height: np.ndarray
+    speed_error: np.ndarray
+    direction_error: np.ndarray
+    source: str
+
+
+def series_from_reports(reports: WindSamples, *, min_height: float = 2.0,
+                        source: str = "") -> ReportSeries | None:
+    """An autopilot's wind reports (with their times) as a wind series at the vehicle, for
+    ``estimate_flux(..., wind=series)``: each sample then takes the wind of its own time,
+    so the flux is the mean of concentration x wind rather than the mean concentration x
+    the mean wind (which, in gusts, overstates it by about the squared relative gust spread
+    plus the luck of which gusts the plume passes met).
+
+    Reports below ``min_height`` (on the ground) or without a time are dropped. Each record
+    carries 0.1 m/s + :data:`CALIBRATION` of its speed and 5° (the defaults of a measured
+    series, ``docs/flux.md``). ``None`` with fewer than 3 usable reports.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> rep = SimpleNamespace(time=np.array([0.0, 1.0, 2.0, 3.0]),
+    ...                       height=np.array([0.0, 10.0, 10.0, 10.0]),
+    ...                       speed=np.array([1.0, 3.0, 3.0, 4.0]),
+    ...                       direction=np.array([0.0, 270.0, 270.0, 180.0]))
+    >>> s = series_from_reports(rep, source="f.tlog")
+    >>> (s.u.round(3) + 0.0).tolist(), (s.v.round(3) + 0.0).tolist(), s.source
+    ([3.0, 3.0, 0.0], [0.0, 0.0, 4.0], '3 WIND messages in f.tlog, per sample')
+    """
+    t = np.asarray(getattr(reports, "time", np.full(len(reports.speed), np.nan)), float)
+    z = np.asarray(reports.height, dtype=float)
+    speed = np.asarray(reports.speed, dtype=float)
+    direction = np.asarray(reports.direction, dtype=float)
+    use = np.isfinite(t) & np.isfinite(z) & (z >= min_height) & np.isfinite(speed)
+    use &= np.isfinite(direction)
+    if use.sum() < 3:
+        return None
+    a = np.radians(direction[use])
+    sp = speed[use]
+    where = f" in {source}" if source else ""
+    return ReportSeries(t[use], -sp * np.sin(a), -sp * np.cos(a), np.full(sp.size, np.nan),
+                        0.1 + CALIBRATION * sp, np.full(sp.size, 5.0),
+                        f"{int(use.sum())} WIND messages{where}, per sample")

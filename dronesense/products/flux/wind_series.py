@@ -29,12 +29,9 @@ from typing import Protocol
 import numpy as np
 
 from dronesense.errors import NoUsableDataError
-from dronesense.products.flux.wind import WindProfile
+from dronesense.products.flux.wind import CALIBRATION, DIRECTION_CALIBRATION_DEG, WindProfile
 
 __all__ = ["SampleWind", "WindSeriesLike", "is_wind_series", "wind_at_samples"]
-
-#: Relative calibration uncertainty of a measured wind series (systematic, one sigma).
-CALIBRATION = 0.05
 
 
 class WindSeriesLike(Protocol):
@@ -87,7 +84,8 @@ class SampleWind:
         n = max(1, n_independent)
         s_err = math.hypot(CALIBRATION * speed,
                            float(np.median(self.speed_error[sel])) / math.sqrt(n))
-        d_err = math.hypot(3.0, float(np.median(self.direction_error[sel])) / math.sqrt(n))
+        d_err = math.hypot(DIRECTION_CALIBRATION_DEG,
+                           float(np.median(self.direction_error[sel])) / math.sqrt(n))
         return WindProfile(speed, math.degrees(math.atan2(-u, -v)) % 360.0,
                            reference_height=reference_height, speed_error=s_err,
                            direction_error=d_err,

@@ -2,7 +2,8 @@
 
 A product is an ``xarray.Dataset`` as dronesense writes it: paired samples (a CF trajectory,
 ``featureType = "trajectory"``), a 3D grid (dims ``z, y, x``) or a flux result (the curtain
-netCDF of :func:`~dronesense.products.flux.io.write_flux`, with ``emission_rate``).
+netCDF of :func:`~dronesense.products.flux.io.write_flux`, with ``emission_rate``; several
+curtains or a box's walls as groups, :func:`flux_groups`).
 :func:`product_kind` tells them apart; :func:`samples_part`, :func:`grid_part` and
 :func:`flux_part` turn each into what the page draws; :func:`provenance` says where it came
 from (``history``, ``source``, version, ``id``).
@@ -36,7 +37,8 @@ import xarray as xr
 from dronesense.errors import InputError
 from dronesense.quantities import display_units
 
-__all__ = ["flag_notes", "flux_part", "grid_part", "product_kind", "provenance", "samples_part"]
+__all__ = ["flag_notes", "flux_groups", "flux_part", "grid_part", "product_kind", "provenance",
+           "samples_part"]
 
 #: At most this many samples go into a report (evenly thinned beyond).
 MAX_SAMPLES = 40_000
@@ -230,6 +232,24 @@ def flux_part(ds: xr.Dataset) -> dict:
             part[dim] = _num(ds[dim].values)
     part["ends"] = _curtain_ends(ds)
     return part
+
+
+def flux_groups(ds: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
+    """The curtains or walls of a multi-curtain or box flux file (groups named in its
+    ``flux_groups`` attribute, :func:`~dronesense.products.flux.io.write_flux`), read from
+    the file the Dataset was opened from; ``[]`` for a flux file of one curtain."""
+    names = str(ds.attrs.get("flux_groups", "")).split()
+    source = ds.encoding.get("source")
+    if not names or not source:
+        return []
+    out = []
+    for name in names:
+        try:
+            with xr.open_dataset(source, group=name) as g:
+                out.append((name, g.load()))
+        except (OSError, ValueError) as err:
+            raise InputError(f"cannot read flux group {name}: {err}", path=source) from None
+    return out
 
 
 def _curtain_ends(ds: xr.Dataset) -> list[str]:

@@ -34,6 +34,7 @@ from dronesense._version import __version__
 from dronesense.errors import InputError
 from dronesense.geoformats import json_safe
 from dronesense.products.report.content import (
+    flux_groups,
     flux_part,
     grid_part,
     product_kind,
@@ -83,6 +84,8 @@ def build_report(products: Iterable[tuple[str, xr.Dataset]], title: str | None =
                 dates.append(part["time"])
         else:
             doc["fluxes"].append({"label": label, **flux_part(ds)})
+            doc["fluxes"] += [{"label": f"{label}, {name.replace('_', ' ')}", **flux_part(g)}
+                              for name, g in flux_groups(ds)]
             for key, into in (("geospatial_lat_min", lats), ("geospatial_lon_min", lons)):
                 if key in ds.attrs:
                     into.append(float(ds.attrs[key]))
