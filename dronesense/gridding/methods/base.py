@@ -40,10 +40,17 @@ def supported(has: np.ndarray, support: int) -> np.ndarray:
     below the bottom one (no ground layer invented from the lowest flight level)."""
     if support <= 0:
         return has
-    from scipy import ndimage  # scipy loads when a method needs it (not for block means)
-
-    near = ndimage.maximum_filter(has, size=(1, 2 * support + 1, 2 * support + 1),
-                                  mode="constant")
+    near = has.copy()  # a square of 2 support + 1 voxels on each level (separable: y, then x)
+    for axis in (1, 2):
+        grown = near.copy()
+        n = near.shape[axis]
+        for d in range(1, min(support, n - 1) + 1):
+            lo = [slice(None)] * 3
+            hi = [slice(None)] * 3
+            lo[axis], hi[axis] = slice(d, None), slice(None, n - d)
+            grown[tuple(lo)] |= near[tuple(hi)]
+            grown[tuple(hi)] |= near[tuple(lo)]
+        near = grown
     below = np.zeros_like(near)
     above = np.zeros_like(near)
     for d in range(1, min(support, near.shape[0] - 1) + 1):
