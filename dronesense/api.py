@@ -30,7 +30,8 @@ __all__ = ["estimate_flux", "read_samples", "read_wind", "wind_from_logs", "wind
 
 def read_samples(path_or_paths, *, lags: Mapping[str, float | str] | str | None = None,
                  names=None, max_gap_s: float = 1.0, quantities: Sequence[str] | None = None,
-                 csv_map=None, record_map: dict | None = None, prefer_journal: bool = True):
+                 csv_map=None, record_map: dict | None = None, prefer_journal: bool = True,
+                 ranges: Mapping | None = None):
     """Samples of any input as the CF trajectory :class:`xarray.Dataset` (dimension ``obs``).
 
     Parameters
@@ -52,11 +53,21 @@ def read_samples(path_or_paths, *, lags: Mapping[str, float | str] | str | None 
     quantities
         Keep only these quantity keys (default: all).
     csv_map
-        Column map of a CSV track (:func:`dronesense.sources.csvtrack.read_csv_track`).
+        Column map of a CSV track (:func:`dronesense.sources.csvtrack.read_csv_track`): a
+        :class:`~dronesense.sources.csvtrack.CsvMap` or the path of its TOML file, whose
+        ``[ranges]`` table applies.
     record_map
         Custom DataFlash record mapping.
     prefer_journal
         Read a session folder's live journal rather than pairing its ``flight.tlog`` again.
+    ranges
+        Plausible ranges of the logs paired, by quantity key: ``{"ch4": (0, 100)}`` in the
+        quantity's units (ppm) or ``{"temperature": (-30, 50, "degC")}``. Samples outside
+        are kept and flagged ``out_of_range`` (6). They replace the defaults
+        (:data:`dronesense.quantities.PLAUSIBLE_RANGES`) and the ``csv_map``'s ``[ranges]``
+        quantity by quantity; ``None``: those of an enclosing
+        :func:`dronesense.flight.plausible.using_ranges` block, if any. Samples files read
+        as they are keep their flags.
 
     Returns
     -------
@@ -72,7 +83,7 @@ def read_samples(path_or_paths, *, lags: Mapping[str, float | str] | str | None 
         A missing or unreadable input, nothing usable in a log, no samples (of
         ``quantities``).
     ParameterError
-        A parameter value that cannot be used (``max_gap_s``, ``lags``).
+        A parameter value that cannot be used (``max_gap_s``, ``lags``, ``ranges``).
     TypeError
         ``path_or_paths`` is not a path or a sequence of paths.
 
@@ -97,8 +108,13 @@ def read_samples(path_or_paths, *, lags: Mapping[str, float | str] | str | None 
         from dronesense.quantities import NameTable
 
         names = NameTable.from_file(names)
+    if ranges is not None:
+        from dronesense.flight.plausible import check_ranges
+
+        ranges = check_ranges(ranges)  # before a long pairing
     options = {"max_gap_s": float(max_gap_s)}
-    for key, value in (("lags", lags), ("csv_map", csv_map), ("record_map", record_map)):
+    for key, value in (("lags", lags), ("csv_map", csv_map), ("record_map", record_map),
+                       ("ranges", ranges)):
         if value is not None:
             options[key] = value
     return load_dataset(paths, quantities=quantities, prefer_journal=prefer_journal,
@@ -123,7 +139,7 @@ def _source_logs(samples) -> list[Path]:
 
 
 def wind_from_logs(logs, *, reference_height: float = 10.0, exponent: float | None = None,
-                   per_sample: bool = True):
+                   per_sample: bool = True, samples=None):
     """The wind of the autopilot's ``WIND`` messages in telemetry logs.
 
     The reports of every log are read (:func:`dronesense.sources.wind.read_wind_reports`).
@@ -134,6 +150,12 @@ def wind_from_logs(logs, *, reference_height: float = 10.0, exponent: float | No
     per cent). Otherwise, or with an ``exponent`` given, they are fitted together to one
     power-law profile (:func:`dronesense.products.flux.wind.wind_from_reports`). The one way
     the command line and the API take the wind from a log.
+
+    ``samples`` (the samples Dataset the wind is for) puts a ``.tlog``'s reports on the
+    samples' own clock (the vehicle boot time of the position before each report, through
+    the samples' ``time_boot_ms`` -> ``time``) rather than the ground station's receive
+    time, which differs when the station's clock is off or a simulator ran faster than real
+    time; a series that still does not cover the samples falls back to one profile.
 
     Returns
     -------
@@ -153,11 +175,73 @@ def wind_from_logs(logs, *, reference_height: float = 10.0, exponent: float | No
                                  for k in ("time", "height", "speed", "direction")),
                                name=", ".join(r.name for r in reports))]
     if per_sample and exponent is None:
-        series = series_from_reports(reports[0], source=reports[0].name)
-        if series is not None:
+        series = series_from_reports(_on_samples_clock(reports[0], samples),
+                                     source=reports[0].name)
+        if series is not None and _covers(series.time, samples):
             return series
+        if series is not None:  # the reports' clock does not match the samples'
+            return wind_from_reports(reports[0], reference_height=reference_height,
+                                     source=f"{reports[0].name}; their times do not cover "
+                                     "the samples', so one profile")
     return wind_from_reports(reports[0], reference_height=reference_height, exponent=exponent,
                              source=reports[0].name)
+
+
+def _sample_seconds(samples, boot: bool = True):
+    """(UTC s, boot ms or ``None``) of the samples with a time (and, with ``boot``, a vehicle
+    boot time), or ``None``."""
+    import numpy as np
+
+    if samples is None or "time" not in samples.variables:
+        return None
+    t = samples["time"].values
+    if not np.issubdtype(t.dtype, np.datetime64):
+        return None
+    ok = ~np.isnat(t)
+    ms = None
+    if boot:
+        if "time_boot_ms" not in samples.variables:
+            return None
+        ms = np.asarray(samples["time_boot_ms"].values, dtype=float)
+        ok &= np.isfinite(ms)
+        ms = ms[ok]
+    if ok.sum() < 2:
+        return None
+    return t[ok].astype("datetime64[us]").astype(np.int64) / 1e6, ms
+
+
+def _on_samples_clock(reports, samples):
+    """``reports`` with their times on the samples' clock where both carry the vehicle boot
+    time and the samples come from one boot (one offset between boot and UTC time)."""
+    import dataclasses
+
+    import numpy as np
+
+    both = _sample_seconds(samples)
+    if both is None or getattr(reports, "boot_ms", None) is None:
+        return reports
+    utc, boot = both
+    offset = utc - boot / 1000.0
+    lo, mid, hi = np.percentile(offset, [5, 50, 95])
+    if hi - lo > 2.0:  # several boots or clock steps: keep the receive times
+        return reports
+    return dataclasses.replace(reports, time=np.asarray(reports.boot_ms) / 1000.0 + mid)
+
+
+def _covers(times, samples) -> bool:
+    """Whether wind records at ``times`` span at least half of the samples' time span."""
+    import numpy as np
+
+    both = _sample_seconds(samples, boot=False)
+    if both is None:
+        return True
+    t0, t1 = both[0].min(), both[0].max()
+    w = np.asarray(times, dtype=float)
+    w = w[np.isfinite(w)]
+    if w.size == 0:
+        return False
+    overlap = min(t1, w.max()) - max(t0, w.min())
+    return overlap >= 0.5 * max(t1 - t0, 1.0)
 
 
 def wind_from_source(samples):
@@ -175,7 +259,7 @@ def wind_from_source(samples):
         ``WIND`` messages sent in the air: the wind has to be given.
     """
     logs = _source_logs(samples)
-    profile = wind_from_logs(logs)
+    profile = wind_from_logs(logs, samples=samples)
     if profile is None:
         where = (f"the logs the samples came from ({', '.join(p.name for p in logs)}) hold "
                  "no WIND messages sent in the air" if logs else

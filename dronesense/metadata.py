@@ -120,6 +120,16 @@ def _iso(value) -> str:
     return np.datetime_as_string(np.datetime64(str(value).rstrip("Z"), "s"), unit="s") + "Z"
 
 
+def _datetimes(values) -> np.ndarray:
+    """``values`` (datetime64, or ISO texts with or without ``Z``, empty/NaT/None for none) as
+    datetime64[us]; datetime64 arrays are converted whole, texts one by one."""
+    arr = np.asarray(values).ravel()
+    if np.issubdtype(arr.dtype, np.datetime64):
+        return arr.astype("datetime64[us]")
+    return np.array([np.datetime64(str(x).rstrip("Z"), "us") if str(x) not in ("", "NaT", "None")
+                     else np.datetime64("NaT") for x in arr], dtype="datetime64[us]")
+
+
 def coverage(*, lat: Sequence[float] | None = None, lon: Sequence[float] | None = None,
              altitude: Sequence[float] | None = None,
              time: Sequence | None = None) -> dict[str, object]:
@@ -140,8 +150,7 @@ def coverage(*, lat: Sequence[float] | None = None, lon: Sequence[float] | None 
         out["geospatial_vertical_units"] = "m"
         out["geospatial_vertical_positive"] = "up"
     if time is not None:
-        t = np.array([np.datetime64(str(x).rstrip("Z"), "us") if str(x) not in ("", "NaT", "None")
-                      else np.datetime64("NaT") for x in np.asarray(time).ravel()])
+        t = _datetimes(time)
         t = t[~np.isnat(t)] if t.size else t
         if t.size:
             start, end = t.min(), t.max()

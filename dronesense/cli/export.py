@@ -21,9 +21,11 @@ from collections import Counter
 
 from dronesense.cli.options import (
     add_log_options,
+    add_range_option,
     command_history,
     log_options,
     output_path,
+    plausible_ranges,
     positive,
 )
 
@@ -79,8 +81,9 @@ def register(subparsers) -> None:
                    help="wmo-uasdc: longest time between the two pressure or humidity readings "
                    "interpolated to a temperature reading; one without is left out (2 s)")
     g = p.add_argument_group("pairing (flight logs; a session dir is re-paired from its "
-                             "flight.tlog when --lag or --max-gap is given)")
+                             "flight.tlog when --lag, --max-gap or --range is given)")
     add_log_options(g)
+    add_range_option(g)
     g.add_argument("--max-gap", type=positive, metavar="S",
                    help="longest time between fixes that still gives a position (1 s)")
     p.set_defaults(func=run)
@@ -92,7 +95,9 @@ def run(args) -> int:
     from dronesense.samples.files import read_sample_rows
 
     options = log_options(args)
-    repair = bool(args.lag) or args.max_gap is not None
+    if args.ranges:
+        options["ranges"] = plausible_ranges(args)
+    repair = bool(args.lag) or args.max_gap is not None or bool(args.ranges)
     if args.profile:
         return run_profile(args, options, repair)
     rows, summary = read_sample_rows(

@@ -18,12 +18,14 @@ from pathlib import Path
 
 from dronesense.cli.options import (
     add_log_options,
+    add_range_option,
     finite,
     log_options,
     non_negative,
     output_file,
     parse_floats,
     parse_latlon,
+    plausible_ranges,
     positive,
     probability,
 )
@@ -95,6 +97,7 @@ def register(subparsers) -> None:
     p.add_argument("--molar-mass", type=positive, metavar="G_PER_MOL",
                    help="molar mass of a gas dronesense does not know")
     add_log_options(p)
+    add_range_option(p)
     p.add_argument("--no-jackknife", action="store_true",
                    help="skip the pass jackknife (interpolation uncertainty)")
     p.add_argument("--out", type=output_file, metavar="flux.nc|flux.json",
@@ -136,7 +139,12 @@ def _load(args):
     from dronesense.sources.session_folder import SessionFolder
 
     path = Path(args.input)
-    kind = samples_kind(path)  # None: a flight log (or a session without samples) to pair
+    ranges = plausible_ranges(args) if getattr(args, "ranges", None) else None
+    # None: a flight log (or a session without samples, or one paired again for --range)
+    kind = samples_kind(path, prefer_journal=ranges is None)
+    if kind is not None and ranges is not None:
+        raise ParameterError("--range", f"{path} holds samples paired before; give the flight "
+                             "log (or session folder) to pair it with these ranges")
     tlog = None
     if path.is_dir():
         folder = SessionFolder(path)
@@ -144,7 +152,8 @@ def _load(args):
     elif kind is None and detect_kind(path) in ("tlog", "ulog"):
         tlog = path
     if kind is None:
-        return load_dataset(path, **log_options(args)), tlog
+        return load_dataset(path, prefer_journal=False, ranges=ranges,
+                            **log_options(args)), tlog
     return load_dataset(path), tlog
 
 
@@ -167,7 +176,7 @@ def _window(text: str | None):
     return start, end
 
 
-def _wind(args, tlog: Path | None):
+def _wind(args, tlog: Path | None, samples=None):
     """The wind: ``--wind`` (a value, or a file with ``--wind-map``), or fitted to the WIND
     messages of ``--wind-log`` or the input."""
     from dronesense.api import read_wind, wind_from_logs
@@ -199,7 +208,8 @@ def _wind(args, tlog: Path | None):
     if not log.exists():
         raise InputError("no such file", path=log)
     wind = wind_from_logs([log], reference_height=args.wind_height,
-                          exponent=args.wind_exponent, per_sample=not args.wind_profile)
+                          exponent=args.wind_exponent, per_sample=not args.wind_profile,
+                          samples=samples)
     if wind is None:
         raise InputError("no WIND messages in flight: give --wind SPEED@FROM_DEG", path=log)
     return wind
@@ -213,7 +223,7 @@ def run(args) -> int:
     samples, tlog = _load(args)
     usable_samples(samples, args.quantity)  # the quantity is there, before asking for the wind
     try:
-        wind = _wind(args, tlog)
+        wind = _wind(args, tlog, samples)
     except ParameterError as err:
         if err.parameter in _WIND_OPTIONS:
             raise ParameterError(_WIND_OPTIONS[err.parameter], err.detail) from None

@@ -6,8 +6,15 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dronesense.cli.options import finite, output_path, parse_floats, parse_spacing
-from dronesense.errors import InputError
+from dronesense.cli.options import (
+    add_range_option,
+    finite,
+    output_path,
+    parse_floats,
+    parse_spacing,
+    plausible_ranges,
+)
+from dronesense.errors import InputError, ParameterError
 
 if TYPE_CHECKING:  # numpy and xarray load when the command runs, not for ``--help``
     import xarray as xr
@@ -22,7 +29,8 @@ def register(subparsers) -> None:
         description="Grid the paired samples of one quantity onto a 3D grid in a local "
                     "east/north/up frame and write a CF netCDF (or Zarr) file.",
     )
-    p.add_argument("input", help="session directory or samples .csv journal, .nc or .parquet")
+    p.add_argument("input", help="session directory or samples .csv journal, .nc or .parquet "
+                                 "(or a flight log, paired first)")
     p.add_argument("--quantity", "-q", required=True, help="quantity key (ch4, pm2p5, ...)")
     p.add_argument("--spacing", help="voxel size DX,DY,DZ in metres (or DXY,DZ or D)")
     p.add_argument("--method", default="block",
@@ -49,6 +57,7 @@ def register(subparsers) -> None:
     p.add_argument("--zarr-format", dest="zarr_format", type=int, choices=[2, 3], default=2,
                    help="Zarr version of a .zarr output: 2 (default, consolidated metadata; "
                         "read by netCDF-C and GDAL) or 3")
+    add_range_option(p)
     p.set_defaults(func=run)
 
 
@@ -63,10 +72,16 @@ def run(args: argparse.Namespace) -> int:
     from dronesense.gridding.dataset import write_grid
     from dronesense.gridding.grid import grid
     from dronesense.gridding.spec import GridSpec
-    from dronesense.samples.files import load_dataset
+    from dronesense.samples.files import load_dataset, samples_kind
 
     inp = Path(args.input)
-    samples = load_dataset(inp)
+    if args.ranges:  # a log (a session's flight.tlog) paired with these ranges
+        if samples_kind(inp, prefer_journal=False) is not None:
+            raise ParameterError("--range", f"{inp} holds samples paired before; give the "
+                                 "flight log (or session folder) to pair it with these ranges")
+        samples = load_dataset(inp, prefer_journal=False, ranges=plausible_ranges(args))
+    else:
+        samples = load_dataset(inp)
     out = Path(args.out) if args.out else _default_out(inp, args.quantity)
     if out.suffix not in (".nc", ".zarr"):
         raise InputError("output must end in .nc or .zarr", path=out)

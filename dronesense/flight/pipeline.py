@@ -31,7 +31,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from dronesense.events import Event, Fix, TimeSync
@@ -67,6 +67,10 @@ class Pipeline:
     sensors
         Serial sensor prefixes (``pms5003``): their ``SENSOR.NAME`` readings map to the same
         quantities as ``NAME`` (:meth:`~dronesense.quantities.NameTable.add_sensor`).
+    ranges
+        Plausible ranges replacing the defaults quantity by quantity (``{"ch4": (0, 100)}``,
+        :func:`~dronesense.flight.plausible.check_ranges`); ``None``: those of the enclosing
+        :func:`~dronesense.flight.plausible.using_ranges` block, else the defaults.
 
     Attributes
     ----------
@@ -78,7 +82,7 @@ class Pipeline:
 
     def __init__(self, names: NameTable | None = None, max_gap_s: float = 1.0,
                  lags: dict[str, float] | None = None, clock=None,
-                 sensors: Iterable[str] = ()):
+                 sensors: Iterable[str] = (), ranges: Mapping | None = None):
         sensors = list(sensors)
         if sensors:
             names = (names if names is not None else NameTable.default()).copy()
@@ -86,7 +90,7 @@ class Pipeline:
                 names.add_sensor(s)
         self.adapter = MessageAdapter()
         # implausible values flagged OUT_OF_RANGE, kept (dronesense.flight.plausible)
-        self.pairer = CheckedPairer(names, max_gap_s=max_gap_s, lags=lags)
+        self.pairer = CheckedPairer(names, max_gap_s=max_gap_s, lags=lags, ranges=ranges)
         self.clock = clock
 
     def push_message(self, msg, recv_us: int | None) -> list[SampleRow]:

@@ -12,13 +12,18 @@ a pairing flag keep it.
 (the streaming path of :class:`~dronesense.flight.pipeline.Pipeline`); :func:`flag_columns`
 applies the same check to :class:`~dronesense.flight.columns.SampleColumns`.
 
-Ranges the user sets (``pair --range ch4=0:100``, a map file's ``[ranges]`` table:
-:func:`dronesense.sources.csvmap.map_ranges`) are checked by :func:`check_ranges` and replace
-the defaults quantity by quantity; :func:`using_ranges` makes them the ranges of every
-pairing run inside it (the pairers made there, :func:`flag_rows` and :func:`flag_columns`
-given no ``ranges``)::
+Ranges the user sets replace the defaults quantity by quantity, checked by
+:func:`check_ranges` (:mod:`dronesense.sources.ranges`). They are a parameter of every
+pairing run: ``ranges=`` of :func:`dronesense.read_samples`,
+:func:`~dronesense.flight.postflight.pair_logs`, :class:`~dronesense.flight.pipeline.Pipeline`
+and :class:`CheckedPairer`; a CSV map's ``[ranges]`` table
+(:attr:`dronesense.sources.csvtrack.CsvMap.ranges`) applies whenever the map is used, and
+``--range`` on the command line replaces its entry of that quantity. :func:`using_ranges`
+sets the ranges of every run inside it that is given no ``ranges`` (an explicit ``ranges``
+wins over the block); :func:`ranges_in_force` is the rule::
 
-    with using_ranges({"ch4": (0.0, 100.0, "ppm")}):
+    samples = dronesense.read_samples("flight.tlog", ranges={"ch4": (0.0, 100.0, "ppm")})
+    with using_ranges({"ch4": (0.0, 100.0, "ppm")}):          # the same
         samples = dronesense.read_samples("flight.tlog")
 
 Examples
@@ -37,109 +42,26 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import math
 from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from dronesense.errors import ParameterError
 from dronesense.flight.pairing import Pairer
 from dronesense.flight.rows import Flag, SampleRow
-from dronesense.quantities import (
-    PLAUSIBLE_RANGES,
-    QUANTITIES,
-    NameTable,
-    file_units,
-    parse_units,
-    plausible_range,
-)
+from dronesense.quantities import PLAUSIBLE_RANGES, NameTable, plausible_range
+from dronesense.sources.ranges import check_ranges, parse_range
 
-__all__ = ["CheckedPairer", "active_ranges", "check_ranges", "flag_columns", "flag_rows",
-           "parse_range", "using_ranges"]
+__all__ = ["CheckedPairer", "active_ranges", "block_ranges", "check_ranges", "flag_columns",
+           "flag_rows", "parse_range", "ranges_in_force", "using_ranges"]
 
 _UNSET = object()
 
 #: The ranges of the pairing runs in a :func:`using_ranges` block (``None``: the defaults).
 _ACTIVE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("plausible_ranges",
                                                                       default=None)
-
-
-def check_ranges(ranges: Mapping, parameter: str = "ranges"
-                 ) -> dict[str, tuple[float, float, str]]:
-    """User ranges as ``{key: (low, high, units)}``, each checked.
-
-    An entry is ``(low, high)`` in the quantity's own units (``ch4``: ``1e-6``, i.e. ppm;
-    :data:`dronesense.quantities.QUANTITIES`) or ``(low, high, units)`` in any units that
-    convert to them (``"ppb"``, ``"K"``); a key dronesense does not know needs its units.
-
-    Raises
-    ------
-    ParameterError
-        Named ``parameter``, for a range that is not two finite numbers low < high, or units
-        that are not units or do not convert to the quantity's.
-
-    Examples
-    --------
-    >>> check_ranges({"ch4": (0, 100), "temperature": [250, 320, "K"]})
-    {'ch4': (0.0, 100.0, '1e-6'), 'temperature': (250.0, 320.0, 'K')}
-    >>> check_ranges({"ch4": (5, 1)})
-    Traceback (most recent call last):
-    ...
-    dronesense.errors.ParameterError: ranges: ch4: the low end 5 is not below the high end 1
-    """
-    out: dict[str, tuple[float, float, str]] = {}
-    for key, entry in ranges.items():
-        where = f"{key}: "
-        items = list(entry) if isinstance(entry, list | tuple) else None
-        if items is None or len(items) not in (2, 3):
-            raise ParameterError(parameter, f"{where}expected (low, high) or (low, high, "
-                                 f"units), got {entry!r}")
-        try:
-            lo, hi = (float(v) for v in items[:2])
-        except (TypeError, ValueError):
-            raise ParameterError(parameter, f"{where}expected numbers, got {items[0]!r} and "
-                                 f"{items[1]!r}") from None
-        if isinstance(items[0], bool) or isinstance(items[1], bool) or not (
-                math.isfinite(lo) and math.isfinite(hi)):
-            raise ParameterError(parameter, f"{where}expected finite numbers, got {items[0]!r} "
-                                 f"and {items[1]!r}")
-        if not lo < hi:
-            raise ParameterError(parameter, f"{where}the low end {lo:g} is not below the high "
-                                 f"end {hi:g}")
-        q = QUANTITIES.get(key)
-        units = file_units(str(items[2])) if len(items) == 3 else (q.units if q else None)
-        if units is None:
-            raise ParameterError(parameter, f"{where}dronesense does not know {key!r}: give "
-                                 "its units (low, high, units)")
-        if parse_units(units) is None:
-            raise ParameterError(parameter, f"{where}{items[2]!r} are not units UDUNITS-2 "
-                                 "knows (e.g. ppm, ppb, hPa, degC, K, ug m-3)")
-        if q is not None and not parse_units(units).is_convertible(parse_units(q.units)):
-            raise ParameterError(parameter, f"{where}{items[2]!r} do not convert to the units "
-                                 f"of {key} ({q.display_units})")
-        out[str(key)] = (lo, hi, units)
-    return out
-
-
-def parse_range(text: str, parameter: str = "--range") -> tuple[str, tuple[float, float, str]]:
-    """``KEY=LOW:HIGH[:UNITS]`` (units default: the quantity's) as ``(key, (low, high,
-    units))``, checked by :func:`check_ranges`.
-
-    >>> parse_range("ch4=0:100"), parse_range("temperature=-40:50:degC")
-    (('ch4', (0.0, 100.0, '1e-6')), ('temperature', (-40.0, 50.0, 'degC')))
-    """
-    key, sep, rest = text.partition("=")
-    parts = rest.split(":")
-    if not sep or not key.strip() or len(parts) not in (2, 3):
-        raise ParameterError(parameter, f"expected QUANTITY=LOW:HIGH or QUANTITY=LOW:HIGH:UNITS "
-                             f"(e.g. ch4=0:100), got {text!r}")
-    key = key.strip()
-    try:
-        values = [float(parts[0]), float(parts[1]), *parts[2:]]
-    except ValueError:
-        raise ParameterError(parameter, f"{key}: expected numbers LOW:HIGH, got "
-                             f"{rest!r}") from None
-    return key, check_ranges({key: values}, parameter)[key]
+#: The user's entries of the enclosing :func:`using_ranges` blocks only (``None`` outside).
+_USER: contextvars.ContextVar[dict | None] = contextvars.ContextVar("user_ranges",
+                                                                   default=None)
 
 
 def active_ranges() -> dict[str, tuple[float, float, str]] | None:
@@ -160,12 +82,41 @@ def using_ranges(ranges: Mapping | None) -> Iterator[dict[str, tuple[float, floa
     >>> CheckedPairer().ranges is None  # outside: the defaults
     True
     """
-    merged = {**(active_ranges() or PLAUSIBLE_RANGES), **check_ranges(ranges or {})}
-    token = _ACTIVE.set(merged)
+    user = {**(_USER.get() or {}), **check_ranges(ranges or {})}
+    merged = {**PLAUSIBLE_RANGES, **user}
+    token, user_token = _ACTIVE.set(merged), _USER.set(user)
     try:
         yield merged
     finally:
         _ACTIVE.reset(token)
+        _USER.reset(user_token)
+
+
+def block_ranges() -> dict[str, tuple[float, float, str]]:
+    """The ranges the enclosing :func:`using_ranges` blocks set (``{}`` outside one): the
+    user's entries only, without the defaults."""
+    return dict(_USER.get() or {})
+
+
+def ranges_in_force(ranges: Mapping | None = None, *, table: Mapping | None = None
+                    ) -> dict[str, tuple[float, float, str]] | None:
+    """The ranges a pairing run checks against, quantity by quantity: the explicit
+    ``ranges`` if given (checked by :func:`check_ranges`), else those of the enclosing
+    :func:`using_ranges` block, over a map file's ``table`` (its ``[ranges]``, checked), over
+    the defaults :data:`~dronesense.quantities.PLAUSIBLE_RANGES`. ``None`` when nothing
+    replaces a default.
+
+    >>> with using_ranges({"ch4": (1.5, 3.0)}):
+    ...     ranges_in_force({"co2": (400, 600)}, table={"ch4": (0, 50, "ppm")})["ch4"]  # map
+    (0.0, 50.0, '1e-6')
+    >>> ranges_in_force() is None
+    True
+    """
+    user = block_ranges() if ranges is None else check_ranges(ranges)
+    table = check_ranges(table or {}, "[ranges]")
+    if not (user or table):
+        return None
+    return {**PLAUSIBLE_RANGES, **table, **user}
 
 
 def flag_rows(rows: list[SampleRow], ranges=None, cache: dict | None = None) -> int:
@@ -209,14 +160,20 @@ def flag_columns(cols, ranges=None) -> int:
 
 class CheckedPairer(Pairer):
     """:class:`~dronesense.flight.pairing.Pairer` whose rows are checked against the
-    plausible ranges (``ranges``: default those of the enclosing :func:`using_ranges` block,
-    else :data:`~dronesense.quantities.PLAUSIBLE_RANGES`)."""
+    plausible ranges: the defaults :data:`~dronesense.quantities.PLAUSIBLE_RANGES` with each
+    quantity in ``ranges`` (checked by :func:`check_ranges`) replaced; ``ranges=None``: those
+    of the enclosing :func:`using_ranges` block (an explicit ``ranges`` wins over the block).
+
+    >>> CheckedPairer(ranges={"ch4": (1.5, 3.0)}).ranges["ch4"]
+    (1.5, 3.0, '1e-6')
+    """
 
     def __init__(self, names: NameTable | None = None, max_gap_s: float = 1.0,
                  lags: dict[str, float] | None = None,
-                 ranges: dict[str, tuple[float, float, str]] | None = None):
+                 ranges: Mapping | None = None):
         super().__init__(names, max_gap_s=max_gap_s, lags=lags)
-        self.ranges = active_ranges() if ranges is None else ranges
+        self.ranges = (active_ranges() if ranges is None
+                       else {**PLAUSIBLE_RANGES, **check_ranges(ranges)})
         self._limits: dict = {}
         #: Rows flagged out of range so far.
         self.out_of_range = 0

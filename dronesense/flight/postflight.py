@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ from dronesense.flight.columns import SampleColumns
 from dronesense.flight.lag import split_lags
 from dronesense.flight.maxgap import track_max_gap
 from dronesense.flight.pipeline import Pipeline
+from dronesense.flight.plausible import ranges_in_force
 from dronesense.flight.rows import SampleRow
 from dronesense.flight.summary import Summary, clock_lines
 from dronesense.quantities import NameTable
@@ -102,7 +104,8 @@ def pair_log(log: LogEvents, *, names: NameTable, declared: Mapping[str, float],
              auto: set[str], auto_all: bool, max_gap_s: float | None, summary: Summary,
              path: str | Path | None = None, wanted: set[str] | None = None,
              progress: Progress | None = None, lag_options: dict | None = None,
-             as_columns: bool = False) -> list[SampleRow] | SampleColumns:
+             as_columns: bool = False, ranges: Mapping | None = None
+             ) -> list[SampleRow] | SampleColumns:
     """The rows of one log already read (:func:`~dronesense.sources.logs.load_events`): its
     lags, then every event through one :class:`~dronesense.flight.pipeline.Pipeline`; what
     was found goes to ``summary`` (see :func:`pair_logs` for the parameters)."""
@@ -125,7 +128,7 @@ def pair_log(log: LogEvents, *, names: NameTable, declared: Mapping[str, float],
     lags = log_lags(boots, declared, auto, auto_all, summary, path, wanted=wanted,
                     lag_options=lag_options)
     del boots  # the per-boot copies of the events, not needed to pair (memory of big logs)
-    pipe = Pipeline(names, max_gap_s, lags)
+    pipe = Pipeline(names, max_gap_s, lags, ranges=ranges)
     if log.columns is not None:  # a tlog as arrays: the same rules at once, the same rows
         cols = pipe.run_arrays(log.columns)
         summary.add_vehicles(path, pipe.pairer.states)
@@ -155,6 +158,7 @@ def pair_logs(
     as_columns: bool = False,
     key: bytes | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    ranges: Mapping | None = None,
 ) -> tuple[list[SampleRow] | SampleColumns, Summary]:
     """Pair the readings of one or more logs with their positions.
 
@@ -179,7 +183,8 @@ def pair_logs(
     quantities
         Keep only rows of these quantity keys (all if omitted).
     csv_map, record_map
-        Column mapping for CSV tracks, custom record mapping for DataFlash logs.
+        Column mapping for CSV tracks (a :class:`~dronesense.sources.csvtrack.CsvMap` or the
+        path of its file; its ``[ranges]`` apply), custom record mapping for DataFlash logs.
     progress
         ``progress(description, done, total)``.
     lag_options
@@ -195,6 +200,12 @@ def pair_logs(
         A tlog larger than this is read in slices of this many bytes
         (:func:`~dronesense.sources.tlogchunks.scan_tlog_chunked`: the same samples, with
         memory set by the positions and readings kept rather than by the file).
+    ranges
+        Plausible ranges by quantity key, ``(low, high)`` in the quantity's units or
+        ``(low, high, units)``: paired samples outside are kept and flagged ``out_of_range``.
+        They replace the defaults and the ``csv_map``'s ``[ranges]`` quantity by quantity;
+        ``None``: those of the enclosing :func:`~dronesense.flight.plausible.using_ranges`
+        block, if any (:func:`~dronesense.flight.plausible.ranges_in_force`).
 
     Returns
     -------
@@ -205,8 +216,19 @@ def pair_logs(
     NoUsableDataError
         If no log gave a single usable reading, with the reason.
     ParameterError
-        For a lag that is neither seconds nor ``"auto"``.
+        For a lag that is neither seconds nor ``"auto"``, or a range that is not one
+        (:func:`~dronesense.flight.plausible.check_ranges`).
     """
+    table: Mapping = {}
+    if csv_map is not None:  # its [ranges] apply
+        from dronesense.sources.csvtrack import CsvMap, load_csv_map
+
+        if isinstance(csv_map, str | Path):
+            csv_map = load_csv_map(csv_map)
+        table = getattr(csv_map, "ranges", None) or {}
+    ranges = ranges_in_force(ranges, table=table)
+    if ranges is not None and csv_map is not None and isinstance(csv_map, CsvMap):
+        csv_map = replace(csv_map, ranges=ranges)  # its notes quote the ranges in force
     names = names if names is not None else NameTable.default()
     declared, more_auto, more_all = split_lags(lags)
     auto = set(auto or ()) | more_auto
@@ -226,7 +248,8 @@ def pair_logs(
             reasons.append(f"{path}: no positions, readings or clock messages")
         out = pair_log(log, names=names, declared=declared, auto=auto, auto_all=auto_all,
                        max_gap_s=max_gap_s, summary=summary, path=path, wanted=wanted,
-                       progress=progress, lag_options=lag_options, as_columns=as_columns)
+                       progress=progress, lag_options=lag_options, as_columns=as_columns,
+                       ranges=ranges)
         if log.events and not len(out):
             reasons.append(f"{path}: no sensor readings"
                            + (f" of {', '.join(sorted(wanted))}" if wanted else ""))

@@ -27,6 +27,8 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from dronesense.gridding.gaussian import gaussian_filter1d
+
 __all__ = ["detect_layers", "fit_levels", "level_offset"]
 
 #: Samples within this distance (m) of a density peak belong to its layer.
@@ -59,8 +61,6 @@ def detect_layers(z: ArrayLike, *, ground: float | None = None, min_share: float
     numpy.ndarray
         Layer heights, ascending (empty when the flight has no layers).
     """
-    from scipy.ndimage import gaussian_filter1d
-
     z = np.asarray(z, dtype=float).ravel()
     z = z[np.isfinite(z)]
     if z.size < 20 or np.ptp(z) < resolution:
@@ -68,7 +68,7 @@ def detect_layers(z: ArrayLike, *, ground: float | None = None, min_share: float
     lo = math.floor(z.min() / resolution) * resolution - 4 * smooth
     edges = lo + resolution * np.arange(math.ceil((z.max() - lo) / resolution) + 9)
     counts, _ = np.histogram(z, edges)
-    density = gaussian_filter1d(counts.astype(float), smooth / resolution, mode="constant")
+    density = gaussian_filter1d(counts.astype(float), smooth / resolution)
     centres = edges[:-1] + resolution / 2
     flown = density[(centres >= z.min()) & (centres <= z.max())]
     baseline = float(np.median(flown)) if flown.size else 0.0

@@ -25,7 +25,10 @@ Examples
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,8 +51,9 @@ from dronesense.gridding.methods.idw import IDW
 from dronesense.gridding.methods.kriging import Kriging, kriging_available
 from dronesense.gridding.spec import GridSpec
 
-__all__ = ["BLOCKS", "KRIGING_MAX_SAMPLES", "CVScores", "MethodChoice", "candidates",
-           "choose_method", "cross_validate", "fold_design", "line_spacing", "track_segments"]
+__all__ = ["BLOCKS", "KRIGING_MAX_SAMPLES", "SCORING_THREADS", "CVScores", "MethodChoice",
+           "candidates", "choose_method", "cross_validate", "fold_design", "line_spacing",
+           "track_segments"]
 
 
 @dataclass
@@ -384,6 +388,7 @@ def choose_method(
     tracks: ArrayLike | None = None,
     order: ArrayLike | None = None,
     blocks: str = "voxels",
+    workers: int | None = None,
 ) -> MethodChoice:
     """The method (and kernel width) of lowest blocked cross-validation RMSE.
 
@@ -408,6 +413,10 @@ def choose_method(
         Smallest fraction of held-out samples a method must predict to be chosen.
     statistic
         Estimate of the block-statistics candidate (``mean`` or ``median``).
+    workers
+        Threads scoring the candidates side by side (default: the CPU count, at most
+        :data:`SCORING_THREADS`; 1 scores them one after the other). The scores do not
+        depend on it: each candidate is scored by itself on the same fold design.
 
     Examples
     --------
@@ -430,9 +439,41 @@ def choose_method(
     # matched to the voxels of the candidate reaching farthest from data
     design = fold_design(coordinates, v, spec=spec, folds=folds, tracks=tracks, order=order,
                          blocks=blocks, support=max(_support(m) for m in methods))
-    scored = [(m, cross_validate(m, coordinates, v, spec=spec, folds=folds, tracks=tracks,
-                                 order=order, design=design)) for m in methods]
+    scores = _score_all(methods, coordinates, v, spec=spec, folds=folds, tracks=tracks,
+                        order=order, design=design, workers=workers)
+    scored = list(zip(methods, scores, strict=True))
     usable = [(m, s) for m, s in scored if s.coverage >= min_coverage and np.isfinite(s.rmse)]
     pool = usable or [(m, s) for m, s in scored if np.isfinite(s.rmse)] or scored
     best, score = min(pool, key=lambda ms: ms[1].rmse if np.isfinite(ms[1].rmse) else np.inf)
     return MethodChoice(best, score, scored, notes)
+
+
+#: Most threads :func:`choose_method` scores candidates with by default.
+SCORING_THREADS = 4
+
+
+def _score_all(methods: list[BaseGridder], coordinates: Sequence[ArrayLike], v: np.ndarray, *,
+               workers: int | None, **options: Any) -> list[CVScores]:
+    """:func:`cross_validate` of every method, in their order, on ``workers`` threads
+    (numpy and scipy release the GIL in the heavy parts); the slowest-looking candidates
+    (kriging, then the others as listed) start first so the threads finish together."""
+    if workers is None:
+        workers = min(os.cpu_count() or 1, SCORING_THREADS)
+    workers = max(1, min(int(workers), len(methods)))
+
+    def score(m: BaseGridder) -> CVScores:
+        return cross_validate(m, coordinates, v, **options)
+
+    if workers == 1:
+        return [score(m) for m in methods]
+    # the modules the methods import when first used, imported here once: not by several
+    # threads at the same time
+    lazy = ["scipy.spatial.distance"]
+    if any(isinstance(m, Kriging) for m in methods):
+        lazy += ["scipy.linalg", "scipy.optimize"]
+    for name in lazy:
+        importlib.import_module(name)
+    start = sorted(range(len(methods)), key=lambda i: not isinstance(methods[i], Kriging))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {i: pool.submit(score, methods[i]) for i in start}
+        return [futures[i].result() for i in range(len(methods))]

@@ -63,11 +63,19 @@ from pathlib import Path
 
 import numpy as np
 
-from dronesense.errors import InputError, NoUsableDataError
+from dronesense.errors import InputError, NoUsableDataError, ParameterError
 from dronesense.events import Event, Fix, Reading, TimeSync
-from dronesense.quantities import NameTable, plausible_range, units_transform
+from dronesense.quantities import PLAUSIBLE_RANGES, NameTable, plausible_range, units_transform
 from dronesense.sources.barometric import pressure_altitude
-from dronesense.sources.csvmap import TABLE_KEYS, Column, TableMap, load_map_file, read_table
+from dronesense.sources.csvmap import (
+    TABLE_KEYS,
+    Column,
+    TableMap,
+    load_map_file,
+    map_ranges,
+    read_table,
+)
+from dronesense.sources.ranges import check_ranges
 
 __all__ = ["PRESETS", "CsvMap", "CsvTrack", "load_csv_map", "read_csv_track"]
 
@@ -125,6 +133,11 @@ class CsvMap:
         sea level (default: relative to the take-off pressure).
     ground_altitude
         Altitude (m above mean sea level) of the take-off point.
+    ranges
+        Plausible ranges by quantity key (the map file's ``[ranges]`` table), each
+        ``(low, high)`` or ``(low, high, units)``: they replace the defaults quantity by
+        quantity whenever the map is used (a user's explicit ``ranges`` replace them in turn:
+        :func:`dronesense.flight.plausible.ranges_in_force`); the notes quote them.
     """
 
     time: str | tuple[str, ...] = "time"
@@ -150,6 +163,7 @@ class CsvMap:
     pressure_units: str = "hPa"
     reference_pressure: float = math.nan
     ground_altitude: float = math.nan
+    ranges: dict[str, tuple] = field(default_factory=dict)
 
     def table_map(self) -> TableMap:
         """The :class:`~dronesense.sources.csvmap.TableMap` that reads the file."""
@@ -182,6 +196,14 @@ def load_csv_map(path: str | Path) -> CsvMap:
     path = Path(path)
     doc = load_map_file(path, "CSV column map")
     spec = dict(doc.get("csv", doc))
+    # [ranges] is a table of its own, beside [csv] (or of a map without one): no column key
+    if spec.pop("ranges", None) is not None and "csv" in doc:
+        raise InputError("[csv.ranges]: put the plausible ranges in a top-level [ranges] "
+                         "table", path=path)
+    try:
+        ranges = check_ranges(map_ranges(path), "[ranges]")
+    except ParameterError as err:
+        raise InputError(str(err), path=path) from None
     preset = spec.pop("preset", None)
     merged: dict = {}
     if preset is not None:
@@ -196,7 +218,8 @@ def load_csv_map(path: str | Path) -> CsvMap:
     bad = set(merged) - known
     if bad:
         raise InputError(f"unknown CSV map keys: {', '.join(sorted(bad))} (known: "
-                         f"{', '.join(sorted(known - {'values'}))}, values, preset)", path=path)
+                         f"{', '.join(sorted(known - {'values', 'ranges'}))}, values, preset)",
+                         path=path)
     # the reading keys are checked the way every map checks them
     table = TableMap.from_dict({k: v for k, v in merged.items() if k in TABLE_KEYS}, path=path)
     for key in TABLE_KEYS:
@@ -209,7 +232,7 @@ def load_csv_map(path: str | Path) -> CsvMap:
             except (TypeError, ValueError):
                 raise InputError(f"{key}: expected a number, got {merged[key]!r}",
                                  path=path) from None
-    return CsvMap(values=values, **merged)
+    return CsvMap(values=values, ranges=ranges, **merged)
 
 
 def _value_entry(column: str, v, path) -> tuple:
@@ -409,10 +432,13 @@ def _fill_altitude(t, alt, height, has_pos, lines, notes):
 
 
 def _note_implausible(values, cmap: CsvMap, names: NameTable, lines, notes) -> None:
-    """One note per value column with readings outside its quantity's plausible range."""
+    """One note per value column with readings outside its quantity's plausible range (the
+    ranges in force: the defaults with ``cmap.ranges`` in their place)."""
+    ranges = ({**PLAUSIBLE_RANGES, **check_ranges(cmap.ranges, "csv_map ranges")}
+              if cmap.ranges else None)
     for column, v in values.items():
         q = names.lookup(cmap.values[column][0])
-        limits = plausible_range(q.key, q.units) if q is not None else None
+        limits = plausible_range(q.key, q.units, ranges) if q is not None else None
         if limits is None:
             continue
         out = np.isfinite(v) & ((v < limits[0]) | (v > limits[1]))

@@ -21,9 +21,10 @@ A slice without a wanted record in its margin is cut at any record the walk acce
 without any record there (a stretch of bytes longer than the slice that holds no record) is
 read again larger, so a cut always falls on a record start.
 
-:func:`load_tlog_chunked` turns such a scan into the :class:`~dronesense.sources.logs.LogEvents`
-that post-flight pairing takes (the tlog branch of :func:`~dronesense.sources.logs.load_events`
-for a file larger than one slice); :func:`tlog_event_columns` gives only its event columns.
+:func:`load_tlog_chunked` turns such a scan into the
+:class:`~dronesense.sources.logevents.LogEvents` that post-flight pairing takes (what the tlog
+branch of :func:`~dronesense.sources.logs.load_events` gives for a file larger than one slice,
+without a signing key); :func:`tlog_event_columns` gives only its event columns.
 
 Examples
 --------
@@ -55,6 +56,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.errors import InputError, ParameterError
 from dronesense.sources.kinds import detect_kind
+from dronesense.sources.logevents import LazyEvents, LogEvents, tlog_events
 from dronesense.sources.session_folder import SessionFolder
 from dronesense.sources.tlogevents import EVENT_FIELDS, EventColumns, event_columns
 from dronesense.sources.tlogrecords import COMPILED_MIN_BYTES, find_records
@@ -194,6 +196,7 @@ def scan_tlog_chunked(
             piece["_offset"] = piece["_offset"] + pos
             parts[name].append(piece)
             orders[name].append(scan.order[name][:k] + out.records)
+            del cols, piece  # nothing of this slice's scan outlives it
         out.skipped.extend(SkippedRegion(r.offset + pos, r.length, r.reason)
                            for r in scan.skipped if r.offset < cut)
         out.records += records
@@ -237,16 +240,15 @@ def _tlog_of(path: Path) -> Path | None:
 
 
 def load_tlog_chunked(path: str | Path, *, chunk_bytes: int = CHUNK_BYTES,
-                      progress: Callable[[str, float, float], None] | None = None):
-    """The :class:`~dronesense.sources.logs.LogEvents` of a tlog (or a session's
+                      progress: Callable[[str, float, float], None] | None = None
+                      ) -> LogEvents | None:
+    """The :class:`~dronesense.sources.logevents.LogEvents` of a tlog (or a session's
     ``flight.tlog``) larger than ``chunk_bytes``, scanned in slices keeping only what pairing
     reads (:data:`~dronesense.sources.tlogevents.EVENT_FIELDS`).
 
     ``None`` when the path is not such a file, or a session with serial payload readings
     (then :func:`~dronesense.sources.logs.load_events` reads it: the same events).
     """
-    from dronesense.sources.logs import LazyEvents, LogEvents, tlog_events
-
     path = Path(path)
     if not path.exists():
         return None
@@ -259,7 +261,7 @@ def load_tlog_chunked(path: str | Path, *, chunk_bytes: int = CHUNK_BYTES,
     cb = (lambda d, t: progress(f"scan {tlog.name}", d, t)) if progress else None
     scan = scan_tlog_chunked(tlog, chunk_bytes=chunk_bytes, fields=EVENT_FIELDS, progress=cb)
     log.size, log.messages, log.skipped = scan.size, scan.records, scan.skipped
-    cols = event_columns(scan)
+    cols = event_columns(scan, release=True)  # the scan is kept only if this is None
     if cols is not None:
         log.columns = cols
         log.events = LazyEvents(cols)
@@ -272,4 +274,5 @@ def tlog_event_columns(path: str | Path, *, chunk_bytes: int = CHUNK_BYTES
                        ) -> EventColumns | None:
     """:func:`~dronesense.sources.tlogevents.event_columns` of a tlog file, scanned in slices
     (``None`` where the message-by-message adapter must read it)."""
-    return event_columns(scan_tlog_chunked(path, chunk_bytes=chunk_bytes, fields=EVENT_FIELDS))
+    return event_columns(scan_tlog_chunked(path, chunk_bytes=chunk_bytes, fields=EVENT_FIELDS),
+                         release=True)

@@ -273,8 +273,16 @@ def _duplicates(scan: TlogScan) -> dict[str, np.ndarray]:
     def cat(k: str) -> np.ndarray:  # one column of every present type, in file order
         return np.concatenate([msgs[n][k] for n in present])[perm]
 
+    key = np.empty(sum(len(scan.order[n]) for n in present), dtype=np.uint64)
+    start = 0
+    for n in present:  # filled a type at a time: one type's temporaries at once
+        m = len(scan.order[n])
+        key[start:start + m] = _packet_keys(msgs[n])
+        start += m
+    if not _shared(key).size:  # no two packets alike (the usual log): no copy, no sorting
+        return out
     perm = np.argsort(np.concatenate([scan.order[n] for n in present]), kind="stable")
-    key = np.concatenate([_packet_keys(msgs[n]) for n in present])[perm]
+    key = key[perm]
     sysid, compid = cat("_sysid"), cat("_compid")
     if not _may_repeat(key, sysid.astype(np.uint16) << 8 | compid):
         return out
@@ -290,9 +298,17 @@ def _duplicates(scan: TlogScan) -> dict[str, np.ndarray]:
     return out
 
 
-def event_columns(scan: TlogScan) -> EventColumns | None:
+#: Scan columns only the repeated-packet rule reads (:func:`_duplicates`).
+_DUPLICATE_ONLY = ("_offset", "_hash", "_crc", "_seq", "_length")
+
+
+def event_columns(scan: TlogScan, *, release: bool = False) -> EventColumns | None:
     """The events of a scanned tlog as columns (see the module docstring); ``None`` when a
-    HEARTBEAT names a ground station or no autopilot, for the message-by-message adapter."""
+    HEARTBEAT names a ground station or no autopilot, for the message-by-message adapter.
+
+    With ``release``, the scan's columns are let go as soon as they are read (the scan is
+    emptied, unless ``None`` is returned): the peak memory of a big log is lower.
+    """
     msgs = scan.messages
     for name in PAIRING_TYPES:
         if name not in msgs:
@@ -301,13 +317,20 @@ def event_columns(scan: TlogScan) -> EventColumns | None:
     if np.any((hb["type"] == _GCS) | (hb["autopilot"] == _NO_AUTOPILOT)):
         return None
     dups = _duplicates(scan)
+    if release:
+        for cols in msgs.values():
+            for k in _DUPLICATE_ONLY:
+                cols.pop(k, None)
 
     def keep(name: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        cols = msgs[name]
+        if release:
+            cols, order = msgs.pop(name), scan.order.pop(name)
+        else:
+            cols, order = msgs[name], scan.order[name]
         if name not in dups or not dups[name].any():  # no copies: the columns as they are
-            return cols, scan.order[name]
+            return cols, order
         good = ~dups[name]
-        return {k: v[good] for k, v in cols.items()}, scan.order[name][good]
+        return {k: v[good] for k, v in cols.items() if k not in _DUPLICATE_ONLY}, order[good]
 
     hb, hb_order = keep("HEARTBEAT")
     hb_key = hb["_sysid"].astype(np.int64) << 8 | hb["_compid"].astype(np.int64)
@@ -318,9 +341,10 @@ def event_columns(scan: TlogScan) -> EventColumns | None:
         return (cols["_compid"] == 1) | (_latest_before(hb_key, hb_order, key, order) >= 0)
 
     def base(cols, order, sel) -> dict[str, np.ndarray]:
-        return {"order": order[sel].astype(np.int64), "sysid": cols["_sysid"][sel].astype(np.int32),
+        return {"order": order[sel].astype(np.int64, copy=False),
+                "sysid": cols["_sysid"][sel].astype(np.int32),
                 "time_boot_ms": cols["time_boot_ms"][sel].astype(np.float64),
-                "recv_us": cols["_recv_us"][sel].astype(np.int64)}
+                "recv_us": cols["_recv_us"][sel].astype(np.int64, copy=False)}
 
     gps, gps_order = keep("GPS_RAW_INT")
     ap = autopilot(gps, gps_order)
@@ -343,9 +367,11 @@ def event_columns(scan: TlogScan) -> EventColumns | None:
     lat[bad] = 0.0
     lon[bad] = 0.0
     fixes.update(lat=lat, lon=lon, alt_amsl=alt, height=height, ok=ok)
+    del gps, pos, pos_order, sel, lat_i, lon_i, last_gps, fix_type, bad  # let them go
 
     names: list[str] = []
     parts = []
+    part = None
     for name in ("NAMED_VALUE_FLOAT", "NAMED_VALUE_INT"):
         cols, order = keep(name)
         if not len(order):
@@ -362,8 +388,9 @@ def event_columns(scan: TlogScan) -> EventColumns | None:
         part["value"] = (float32_decimals(cols["value"]) if name == "NAMED_VALUE_FLOAT"
                          else cols["value"].astype(np.float64))
         parts.append(part)
+    del cols, order, part
     if parts:
-        readings = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        readings = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
         if len(parts) > 1:
             perm = np.argsort(readings["order"], kind="stable")
             readings = {k: v[perm] for k, v in readings.items()}

@@ -69,6 +69,8 @@ def read_wind_reports(path: str | Path | bytes) -> WindReports | None:
     ok = k >= 0
     height = np.full(k.size, np.nan)
     height[ok] = gpi["relative_alt"][k[ok]] / 1000.0
+    boot_ms = np.full(k.size, np.nan)
+    boot_ms[ok] = gpi["time_boot_ms"][k[ok]]
     name = Path(path).name if isinstance(path, str | Path) else ""
     return WindReports(
         time=np.asarray(wind["_recv_us"], dtype=float) / 1e6,
@@ -76,6 +78,7 @@ def read_wind_reports(path: str | Path | bytes) -> WindReports | None:
         speed=np.asarray(wind["speed"], dtype=float),
         direction=np.asarray(wind["direction"], dtype=float),
         name=name,
+        boot_ms=boot_ms,
     )
 
 

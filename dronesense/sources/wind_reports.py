@@ -39,6 +39,10 @@ class WindReports:
         Direction the wind comes from, degrees clockwise from north.
     name
         File name of the log (empty for bytes).
+    boot_ms
+        Vehicle boot time (ms) of the latest position before each report (NaN before the
+        first one), to put the reports on the samples' clock; ``None`` where the log has no
+        such time (a ULog's reports are on the GPS clock already).
     """
 
     time: np.ndarray
@@ -46,6 +50,7 @@ class WindReports:
     speed: np.ndarray
     direction: np.ndarray
     name: str = ""
+    boot_ms: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.speed.size)

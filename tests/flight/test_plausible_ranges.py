@@ -24,36 +24,22 @@ from dronesense.flight.postflight import pair_logs
 from dronesense.flight.rows import Flag
 from dronesense.quantities import PLAUSIBLE_RANGES
 from dronesense.sources.csvmap import map_ranges
-from tests.support.paths import MAPS, REAL_FLIGHTS
-
-RAVEN = REAL_FLIGHTS / "little-raven-vulcano-flight1.txt"
-MAP = MAPS / "little-raven-vulcano.toml"
-needs_raven = pytest.mark.skipif(not RAVEN.exists(), reason="real-flight data not beside "
-                                                            "the clone")
+from tests.support.raven import MAP, RAVEN, flag_counts, needs_raven, outside, raw_rows
 
 
 @pytest.fixture(scope="module")
 def raw():
-    with open(RAVEN, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _outside(raw, column: str, lo: float, hi: float) -> int:
-    return sum(not lo <= float(r[column]) <= hi for r in raw)
-
-
-def _flags(rows) -> Counter:
-    return Counter((r.quantity, int(r.flag)) for r in rows)
+    return raw_rows()
 
 
 @needs_raven
-def test_tighter_ranges_flag_exactly_the_raw_values_outside(raw):
+def test_tighter_ranges_flag_exactly_the_raw_valuesoutside(raw):
     default, _ = pair_logs([RAVEN], csv_map=MAP)
     with using_ranges({"co2": (400.0, 600.0), "temperature": (285.15, 298.15, "K")}):
         rows, _ = pair_logs([RAVEN], csv_map=MAP)
-    before, after = _flags(default), _flags(rows)
-    want_co2 = _outside(raw, "CO2 / ppm", 400.0, 600.0)
-    want_t = _outside(raw, "temperature / C", 12.0, 25.0)     # 285.15-298.15 K
+    before, after = flag_counts(default), flag_counts(rows)
+    want_co2 = outside(raw, "CO2 / ppm", 400.0, 600.0)
+    want_t = outside(raw, "temperature / C", 12.0, 25.0)     # 285.15-298.15 K
     assert (want_co2, want_t) == (224, 186)
     assert after[("co2", Flag.OUT_OF_RANGE)] == want_co2 > before[("co2", Flag.OUT_OF_RANGE)]
     assert after[("temperature", Flag.OUT_OF_RANGE)] == want_t
@@ -82,13 +68,13 @@ def test_map_ranges_and_the_range_option(raw, tmp_path):
             return Counter((r["quantity"], int(r["flag"])) for r in csv.DictReader(fh))
 
     got = pair()
-    assert got[("co2", Flag.OUT_OF_RANGE)] == _outside(raw, "CO2 / ppm", 400, 600)
-    assert got[("so2", Flag.OUT_OF_RANGE)] == _outside(raw, "SO2 / ppm", 0, 0.6) > 0
+    assert got[("co2", Flag.OUT_OF_RANGE)] == outside(raw, "CO2 / ppm", 400, 600)
+    assert got[("so2", Flag.OUT_OF_RANGE)] == outside(raw, "SO2 / ppm", 0, 0.6) > 0
     # --range replaces the map's entry of its quantity (co2, here in ppb), not the others
     got = pair("--range", "co2=450000:550000:ppb", "--range", "humidity=0:30")
-    assert got[("co2", Flag.OUT_OF_RANGE)] == _outside(raw, "CO2 / ppm", 450, 550)
-    assert got[("so2", Flag.OUT_OF_RANGE)] == _outside(raw, "SO2 / ppm", 0, 0.6)
-    assert got[("humidity", Flag.OUT_OF_RANGE)] == _outside(raw, "humidity / %", 0, 30) > 0
+    assert got[("co2", Flag.OUT_OF_RANGE)] == outside(raw, "CO2 / ppm", 450, 550)
+    assert got[("so2", Flag.OUT_OF_RANGE)] == outside(raw, "SO2 / ppm", 0, 0.6)
+    assert got[("humidity", Flag.OUT_OF_RANGE)] == outside(raw, "humidity / %", 0, 30) > 0
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -13,7 +13,14 @@ import pytest
 
 from dronesense.api import estimate_flux, read_samples, read_wind, wind_from_logs
 from dronesense.products.flux.box import estimate_box_flux
-from dronesense.products.flux.budget import effective_passes, small_sample_factor
+from dronesense.products.flux.budget import (
+    EDGE_INFLATION,
+    JACKKNIFE_INFLATION,
+    effective_passes,
+    jackknife_spread,
+    lowest_by_trend,
+    small_sample_factor,
+)
 from dronesense.products.flux.wind import effective_count, wind_from_reports
 from dronesense.sources.wind_reports import WindReports
 from firmware_sim.scenarios import AREA_SOURCE_FIELD, fly_like_a_log, gusty, set_sensor
@@ -86,6 +93,65 @@ def test_jackknife_from_few_passes_is_widened_as_student_t():
     assert effective_passes([5.0, 0.1, 0.1, 0.0]) < 1.1
 
 
+def _wall_jackknife(flux: np.ndarray, h: np.ndarray) -> list[float]:
+    """Emissions ``Σ F h`` with each pass refilled from its neighbours: the mean of the two
+    between, the one neighbour at the lowest and the top."""
+    e = float(np.sum(flux * h))
+    out = [e - h[0] * (flux[0] - flux[1])]
+    out += [e - h[i] * (flux[i] - (flux[i - 1] + flux[i + 1]) / 2)
+            for i in range(1, flux.size - 1)]
+    return [*out, e - h[-1] * (flux[-1] - flux[-2])]
+
+
+def test_lowest_pass_refilled_by_the_trend_counts_its_error_not_the_profile():
+    # a wall whose flux per metre falls steeply with height (a box wall), 7 passes with
+    # independent errors of known size: the lowest pass's replicate, over its inflation,
+    # should carry that pass's error variance (h σ)², not the slope
+    z = np.arange(3.0, 40.0, 6.0)
+    h = np.full(z.size, 6.0)
+    truth = 10.0 - 0.25 * z
+    sigma = 0.3
+    rng = np.random.default_rng(3)
+    old, new = [], []
+    f = [EDGE_INFLATION] + [JACKKNIFE_INFLATION] * (z.size - 2) + [EDGE_INFLATION]
+    for _ in range(4000):
+        flux = truth + sigma * rng.normal(size=z.size)
+        e = float(np.sum(flux * h))
+        jk = _wall_jackknife(flux, h)
+        jk2, f2 = lowest_by_trend(jk, f, e, z, flux, np.full(z.size, 160.0), h, 0)
+        assert f2[0] == pytest.approx(6.0) and f2[1:] == f[1:] and jk2[1:] == jk[1:]
+        old.append((jk[0] - e) ** 2 / f[0])
+        new.append((jk2[0] - e) ** 2 / f2[0])
+    assert np.mean(new) == pytest.approx((h[0] * sigma) ** 2, rel=0.1)
+    # refilled from the next pass alone, the slope made it ten times too large
+    assert np.mean(old) > 10 * (h[0] * sigma) ** 2
+    # and the whole jackknife, as the spread of an emission of independent passes
+    spread = jackknife_spread(jk2, f2)
+    assert 0.5 * sigma * np.sqrt(np.sum(h * h)) < spread < 2 * sigma * np.sqrt(np.sum(h * h))
+
+
+def test_lowest_level_of_two_legs_or_uneven_spacing_keeps_the_neighbour_refill():
+    jk, f = [9.0, 10.0, 10.2, 9.9], [2.0, 1.5, 1.5, 2.0]
+    ext = np.array([150.0, 80.0, 70.0, 150.0])
+    h = np.array([6.0, 3.0, 6.0, 9.0])
+    # the two lowest passes are one loop cut in two legs: each is refilled from the other
+    assert lowest_by_trend(jk, f, 10.0, np.array([3.0, 3.8, 9.0, 15.0]), np.ones(4), ext,
+                           h, 0) == (jk, f)
+    # a trend drawn over 3 m carried 9 m down: not a trend
+    assert lowest_by_trend(jk, f, 10.0, np.array([3.0, 12.0, 15.0, 21.0]), np.ones(4),
+                           np.full(4, 150.0), h, 0) == (jk, f)
+    # a loop cut in two legs above the lowest pass is one level, its flux per metre pooled
+    # (F per metre 1/150 at 3 m, 0.5/150 at (8.6·80 + 9.4·70)/150 m, 0 at 15 m: on a line)
+    z2 = (8.6 * 80 + 9.4 * 70) / 150
+    g = (z2 - 3.0) / (15.0 - z2)
+    jk2, f2 = lowest_by_trend(jk, f, 10.0, np.array([3.0, 8.6, 9.4, 15.0]),
+                              np.array([1.0, 0.5 * 80 / 150, 0.5 * 70 / 150, 0.0]),
+                              np.array([150.0, 80.0, 70.0, 150.0]), h, 0)
+    assert f2[0] == pytest.approx(1 + (1 + g) ** 2 + g ** 2)
+    per_unit = 6.0 + 0.5 * 80 / 150 * 3.0 + 0.5 * 70 / 150 * 6.0
+    assert jk2[0] == pytest.approx(10.0 - 10.0 / per_unit * 6.0 * (1.0 - (0.5 + 0.5 * g)))
+
+
 @pytest.fixture(scope="module")
 def worst_curtain(tmp_path_factory):
     """A 5 Hz curtain in gusty veering wind whose passes alias the plume's meander
@@ -134,3 +200,6 @@ def test_box_flight_in_gusty_wind_within_ten_percent(tmp_path):
     assert abs(res.emission - 2.0) <= res.uncertainty < 0.3 * 2.0
     assert set(res.components) == {"background", "wind_speed", "wind_direction",
                                    "interpolation", "ground_extrapolation"}
+    # its passes agree (the net's jackknife within ±15 %): no note
+    assert res.components["interpolation"] < 0.15 * res.emission
+    assert not any("passes disagree" in n for n in res.notes)

@@ -159,3 +159,28 @@ def test_series_must_cover_the_samples():
                       series.speed_error, series.direction_error, "late mast")
     with pytest.raises(NoUsableDataError, match="is it the same day and in UTC"):
         estimate_flux(ds, "pm2p5", wind=late)
+
+
+def test_autopilot_wind_per_sample_follows_the_samples_clock():
+    """The station's receive clock may be off (or a simulator ran faster than real time):
+    the WIND reports are put on the samples' clock through the vehicle boot time, so a day's
+    offset between the two clocks changes nothing, and a one-profile fit is the fallback."""
+    import dronesense as ds
+    from dronesense.api import wind_from_logs
+    from dronesense.products.flux.wind import WindProfile
+
+    log = ds.datasets.sample_flight()
+    samples = ds.read_samples(log, quantities=["ch4"])
+    shifted = samples.assign(time=samples["time"] + np.timedelta64(1, "D"))
+    a = wind_from_logs([log], samples=samples)
+    b = wind_from_logs([log], samples=shifted)
+    assert not isinstance(b, WindProfile)                          # still per sample
+    t0, t1 = (float(x) / 1e9 for x in shifted["time"].values.astype("int64")[[0, -1]])
+    assert t0 - 60 < np.nanmin(b.time) and np.nanmax(b.time) < t1 + 60
+    np.testing.assert_allclose(b.time - a.time, 86400.0, atol=1e-3)
+    source = (50.9934, 6.9877)
+    assert ds.estimate_flux(shifted, "ch4", source=source).emission == pytest.approx(
+        ds.estimate_flux(samples, "ch4", source=source).emission, rel=1e-9)
+    # samples without the vehicle boot time: receive times, which do not cover a day later
+    bare = shifted.drop_vars("time_boot_ms")
+    assert isinstance(wind_from_logs([log], samples=bare), WindProfile)

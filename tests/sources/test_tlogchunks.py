@@ -157,3 +157,43 @@ def test_small_files_sessions_with_payload_and_others_are_left_to_load_events(tm
 def test_a_slice_shorter_than_a_record_is_refused():
     with pytest.raises(ParameterError, match="chunk_bytes"):
         scan_tlog_chunked(CURTAIN, chunk_bytes=100)
+
+
+def test_load_events_and_open_source_read_a_big_tlog_in_slices(tmp_path, monkeypatch):
+    """Over one slice, `load_events` (and so `open_source`) reads slices: the same log."""
+    from dronesense.sources.dispatch import open_source
+
+    path = _damaged(5, tmp_path)
+    session = tmp_path / "session"
+    session.mkdir()
+    (session / "flight.tlog").write_bytes(path.read_bytes())
+    whole = {p: load_events(p) for p in (path, session)}
+    scans = []
+    real = tlogchunks.scan_tlog_chunked
+
+    def counted(*args, **kwargs):
+        scans.append(kwargs["chunk_bytes"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tlogchunks, "scan_tlog_chunked", counted)
+    monkeypatch.setattr(tlogchunks, "CHUNK_BYTES", 4096)
+    for p, ref in whole.items():
+        for log in (load_events(p), open_source(p)):
+            assert (log.kind, log.path, log.size, log.messages, log.skipped, log.notes) == (
+                ref.kind, ref.path, ref.size, ref.messages, ref.skipped, ref.notes)
+            assert log.columns is not None and len(log.events) == len(ref.events)
+            assert list(log.events) == list(ref.events)
+    assert scans == [4096] * 4
+
+
+def test_load_events_reads_whole_a_session_with_payload_or_a_signed_read(tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setattr(tlogchunks, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(tlogchunks, "scan_tlog_chunked", None)  # any slicing would fail
+    session = tmp_path / "session"
+    session.mkdir()
+    (session / "flight.tlog").write_bytes(CURTAIN.read_bytes())
+    (session / "payload.csv").write_text(
+        "after_packet,recv_us,sysid,time_boot_ms,name,value,source\n")
+    assert load_events(session).messages == scan_tlog(CURTAIN).records
+    assert load_events(CURTAIN, key=bytes(32)).messages == scan_tlog(CURTAIN).records

@@ -9,12 +9,14 @@ import math
 import numpy as np
 
 from dronesense.gridding.blocks import block_statistics
+from dronesense.gridding.gaussian import gaussian_filter
 from dronesense.gridding.methods.base import BaseGridder, spec_for
 
 
 def _kernel_sum(sigma: float, truncate: float) -> float:
     """Sum of the unnormalised discrete Gaussian ``exp(-k²/2σ²)`` that
-    :func:`scipy.ndimage.gaussian_filter` uses (radius ``int(truncate σ + 0.5)``)."""
+    :func:`~dronesense.gridding.gaussian.gaussian_filter` uses (radius
+    ``int(truncate σ + 0.5)``, as :func:`scipy.ndimage.gaussian_filter`)."""
     radius = int(truncate * float(sigma) + 0.5)
     if radius == 0:
         return 1.0
@@ -105,10 +107,8 @@ class KernelDMV(BaseGridder):
         # sample's own voxel gets weight exp(0) = 1, as in the paper's unnormalised kernel.
         # (sqrt(2 pi) sigma approximates the sum only for sigma of about a voxel or more: a
         # kernel narrower than the voxel would otherwise lose most of its weight.)
-        from scipy import ndimage
-
         norm = math.prod(_kernel_sum(s, self._TRUNCATE) for s in sig)
-        return ndimage.gaussian_filter(arr, sig, mode="constant", truncate=self._TRUNCATE) * norm
+        return gaussian_filter(arr, sig, truncate=self._TRUNCATE) * norm
 
     def _maps(self, spec, coordinates, values):
         sig = self._sigmas(spec)

@@ -34,7 +34,7 @@ from dronesense.products.flux.inputs import check_parameters, usable_samples
 from dronesense.products.flux.plane import CurtainPlane, Passes
 from dronesense.products.flux.result import FluxResult
 from dronesense.products.flux.segments import Leg, find_legs, main_axis
-from dronesense.products.flux.wall import Wall, WallOptions, estimate_wall
+from dronesense.products.flux.wall import PASS_SCATTER, Wall, WallOptions, estimate_wall
 from dronesense.products.flux.wind import WindProfile
 from dronesense.products.flux.wind_series import SampleWind
 
@@ -184,14 +184,29 @@ def estimate_box_flux(samples: xr.Dataset, quantity: str, *, wind, background: f
     if any("not estimable" in n for r in results for n in r.notes):
         notes.append("interpolation uncertainty not estimable on some walls (fewer than 3 "
                      "passes)")
+    notes += _disagree_note(comps["interpolation"], net, results)
     for r in results:
         notes += [f"wall {r.info['wall']}: {n}" for n in r.notes
-                  if n.startswith(("the passes disagree", "the flux is carried by"))]
+                  if n.startswith("the flux is carried by")]
     best = max(results, key=lambda r: r.emission)
     info = dict(best.info, background=background, background_error=background_error,
                 background_method=how, walls=len(results))
     extrap = sum(r.extrapolated_fraction * r.emission for r in results) / net if net else 0.0
     return BoxFlux(quantity, net, unc, comps, extrap, best.grid, notes, info, walls=results)
+
+
+def _disagree_note(interpolation: float, net: float, walls: list[FluxResult]) -> list[str]:
+    """The passes disagree when the walls' pass jackknives together move the net emission
+    by more than :data:`~dronesense.products.flux.wall.PASS_SCATTER` of it: a wall carrying a
+    small part of the net may scatter widely without making the box worse than ±10 %."""
+    scatter = interpolation / abs(net) if net else 0.0
+    if not (scatter > PASS_SCATTER and net > 0):
+        return []
+    worst = max(walls, key=lambda r: r.components.get("interpolation", 0.0))
+    return [f"the passes disagree: leaving each out in turn moves the net emission by "
+            f"±{100 * scatter:.0f}%, most on wall {worst.info['wall']} (the plume moved or "
+            "changed strength between or during the passes, meander and gusts); this flight "
+            "alone is not good to ±10%: repeat the box or fly more loops"]
 
 
 def _wall(legs: list[Leg], x, y, use, cx: float, cy: float, profile: WindProfile,

@@ -24,7 +24,8 @@ import numpy as np
 from dronesense.products.flux.wind import WindProfile
 
 __all__ = ["combined", "direction_uncertainty", "effective_passes", "ground_uncertainty",
-           "jackknife_spread", "small_sample_factor", "uncertainty_budget"]
+           "jackknife_spread", "lowest_by_trend", "small_sample_factor",
+           "uncertainty_budget"]
 
 
 def direction_uncertainty(emission: float, cos_theta: float, direction_error: float) -> float:
@@ -65,6 +66,69 @@ def jackknife_spread(estimates: Sequence[float],
          else np.asarray(inflation, dtype=float))
     var = (jk.size - 1) / jk.size * np.sum((jk - jk.mean()) ** 2 / f)
     return float(math.sqrt(var))
+
+
+def lowest_by_trend(jackknife: Sequence[float], inflation: Sequence[float] | None,
+                    emission: float, heights: np.ndarray, line_flux: np.ndarray,
+                    extent: np.ndarray, thickness: np.ndarray,
+                    lowest: int) -> tuple[list[float], list[float] | None]:
+    """The jackknife with the lowest pass's replicate refilled by the trend of the two
+    levels above it instead of by the next pass alone.
+
+    Left out, the lowest pass is refilled from its one neighbour: where the flux per metre
+    of height falls or grows steadily with height (a box's walls, whose plume hugs the
+    ground) that change of profile, not the pass's own error, makes the replicate. Refilled
+    by the straight line through the next two levels (``g = (z2 - z1) / (z3 - z2)``), the
+    replicate moves by what the lowest pass departs from that line,
+    ``k h1 (F1 - F_trend)`` with ``k`` the emission per unit of ``Σ F h``; its variance
+    inflation is ``1 + (1 + g)² + g²``.
+
+    ``heights``, ``line_flux`` (the integral along the pass), ``extent`` (m of the curtain
+    the pass covers) and ``thickness`` (m of height it stands for) are per pass, lowest first
+    (:func:`~dronesense.products.flux.wall.pass_lines`); passes less than 1.5 m apart in
+    height make one level, their flux per metre of extent pooled (a loop cut into two legs).
+    ``lowest`` is the lowest pass's position in ``jackknife``. A lowest level of several
+    passes (each refilled from the others), a trend carried further down than it was drawn
+    over (``g`` outside 0.5-2) or a wall with no flux leave the jackknife as it is.
+
+    Examples
+    --------
+    >>> z = np.array([3.0, 9.0, 15.0, 21.0]); h = np.array([6.0, 6.0, 6.0, 9.0])
+    >>> jk, f = lowest_by_trend([8.0, 9.5, 10.1, 10.0], [2.0, 1.5, 1.5, 2.0], 10.0, z,
+    ...                         np.array([1.0, 0.6, 0.2, 0.1]), np.full(4, 100.0), h, 0)
+    >>> [round(v, 3) for v in jk], f
+    ([10.0, 9.5, 10.1, 10.0], [6.0, 1.5, 1.5, 2.0])
+    """
+    jk = [float(v) for v in jackknife]
+    z = np.asarray(heights, dtype=float)
+    fl = np.asarray(line_flux, dtype=float)
+    ext = np.asarray(extent, dtype=float)
+    th = np.asarray(thickness, dtype=float)
+    per_unit = float(np.sum(fl * th))
+    if len(jk) < 3 or z.size < 3 or per_unit == 0 or not math.isfinite(emission):
+        return jk, inflation
+    levels: list[list[int]] = []
+    for i in range(z.size):
+        if levels and z[i] - z[levels[-1][0]] < LEVEL_GAP:
+            levels[-1].append(i)
+        else:
+            levels.append([i])
+    if len(levels) < 3 or len(levels[0]) > 1 or ext[0] <= 0:
+        return jk, inflation
+    lz = [float(np.average(z[lv], weights=np.maximum(ext[lv], 1e-9))) for lv in levels[1:3]]
+    dens = [float(np.sum(fl[lv]) / max(float(np.sum(ext[lv])), 1e-9)) for lv in levels[1:3]]
+    g = (lz[0] - z[0]) / (lz[1] - lz[0])
+    if not (0.5 <= g <= 2.0 and all(math.isfinite(d) for d in dens)):
+        return jk, inflation
+    trend = (dens[0] + (dens[0] - dens[1]) * g) * ext[0]
+    f = list(inflation) if inflation is not None else [JACKKNIFE_INFLATION] * len(jk)
+    jk[lowest] = float(emission - emission / per_unit * th[0] * (fl[0] - trend))
+    f[lowest] = float(1.0 + (1.0 + g) ** 2 + g ** 2)
+    return jk, f
+
+
+#: Passes closer than this in height (m) are one level of the curtain.
+LEVEL_GAP = 1.5
 
 
 def effective_passes(pass_flux: Sequence[float]) -> float:

@@ -219,7 +219,7 @@ def estimate_flux(
     >>> round(true, 3), round(res.emission, 3), abs(res.emission - true) < 0.02 * true
     (0.17, 0.17, True)
     >>> res.lines()[0]
-    'emission pm2p5: 0.17 g/s ± 0.025 g/s (0.613 kg/h ± 0.089 kg/h)'
+    'emission pm2p5: 0.17 g/s ± 0.024 g/s (0.613 kg/h ± 0.085 kg/h)'
     >>> res.info["passes"], round(res.info["background"], 3), res.notes
     (10, 10.0, [])
     """

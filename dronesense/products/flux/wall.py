@@ -25,6 +25,7 @@ from dronesense.products.flux.budget import (
     combined,
     effective_passes,
     ground_uncertainty,
+    lowest_by_trend,
     small_sample_factor,
     uncertainty_budget,
 )
@@ -173,14 +174,18 @@ def estimate_wall(samples: xr.Dataset, wall: Wall, plane: CurtainPlane, frame: L
                                    heights=grid.z_c)
     flux = _flux(enh, fill(), unit, grid, air.factor, z_low)
     n_tr = int(wall.passes.transects.sum())
+    zs, line = pass_lines(wall, enh_s * un)
+    thickness = pass_thickness(zs, z_ceiling, opts.ground)
+    n_eff = effective_passes(line * thickness)
     jack, inflation = (_jackknife(fill, wall, air.factor, grid) if opts.jackknife
                        else ([], None))
+    if len(jack) >= 3:
+        jack, inflation = lowest_by_trend(jack, inflation, flux.emission, zs, line,
+                                          pass_extents(wall), thickness, _lowest(wall))
     components = uncertainty_budget(flux.emission, background_error=bg.error,
                                     unit_total=flux.unit_total, wind=wind,
                                     cos_theta=plane.cos_theta, jackknife=jack,
                                     jackknife_inflation=inflation)
-    zs, line = pass_lines(wall, enh_s * un)
-    n_eff = effective_passes(line * pass_thickness(zs, z_ceiling, opts.ground))
     if len(jack) >= 3:
         components["interpolation"] *= small_sample_factor(n_eff)
     components["ground_extrapolation"] = ground_uncertainty(
@@ -240,6 +245,18 @@ def pass_lines(wall: Wall, flux_values: np.ndarray) -> tuple[np.ndarray, np.ndar
     return zs_a[order], line_a[order]
 
 
+def pass_extents(wall: Wall) -> np.ndarray:
+    """Per transect, in the order of :func:`pass_lines`: the length (m) of curtain it
+    covers."""
+    tids = np.flatnonzero(wall.passes.transects)
+    ext, zs = [], []
+    for r in tids:
+        k = wall.passes.ids == r
+        ext.append(float(np.ptp(wall.s[k])))
+        zs.append(float(np.median(wall.z[k])))
+    return np.array(ext, dtype=float)[np.argsort(np.array(zs, dtype=float), kind="stable")]
+
+
 def pass_thickness(zs: np.ndarray, z_ceiling: float, ground: str) -> np.ndarray:
     """The height each transect (at sorted heights ``zs``) stands for: halfway to its
     neighbours, the lowest down to the ground under the ``constant`` rule, the top up to
@@ -266,6 +283,12 @@ def _jackknife(fill: CurtainInterpolation, wall: Wall, conversion: np.ndarray,
     edge = (z == z.min()) | (z == z.max())
     inflation = np.where(edge, EDGE_INFLATION, JACKKNIFE_INFLATION).tolist()
     return [float(np.sum(fill(passes.ids != r) * w)) for r in tids], inflation
+
+
+def _lowest(wall: Wall) -> int:
+    """Position, among the transects in order of their id, of the lowest one."""
+    tids = np.flatnonzero(wall.passes.transects)
+    return int(np.argmin([np.median(wall.z[wall.passes.ids == r]) for r in tids]))
 
 
 def _describe(gridder: BaseGridder, method: str | BaseGridder) -> str:
