@@ -144,7 +144,7 @@ def wind_from_logs(logs, *, reference_height: float = 10.0, exponent: float | No
 
     The reports of every log are read (:func:`dronesense.sources.wind.read_wind_reports`).
     With ``per_sample`` (default) and reports that carry their times they become a wind
-    series at the vehicle (:func:`dronesense.products.flux.wind.series_from_reports`): each
+    series at the vehicle (:func:`dronesense.sources.wind.reports_as_series`): each
     sample takes the wind of its own time, so the flux is the mean of concentration x wind,
     not mean concentration x mean wind (in gusts one profile overstates the flux by a few
     per cent). Otherwise, or with an ``exponent`` given, they are fitted together to one
@@ -159,24 +159,25 @@ def wind_from_logs(logs, *, reference_height: float = 10.0, exponent: float | No
 
     Returns
     -------
-    dronesense.products.flux.wind.ReportSeries or WindProfile or None
+    dronesense.sources.wind.WindSeries or dronesense.products.flux.wind.WindProfile or None
         ``None`` when no log holds a usable ``WIND`` message (none, or all on the ground).
     """
     import numpy as np
 
-    from dronesense.products.flux.wind import series_from_reports, wind_from_reports
-    from dronesense.sources.wind import WindReports, read_wind_reports
+    from dronesense.products.flux.wind import wind_from_reports
+    from dronesense.sources.wind import WindReports, read_wind_reports, reports_as_series
 
     reports = [r for r in (read_wind_reports(Path(p)) for p in logs) if r is not None]
     if not reports:
         return None
     if len(reports) > 1:
+        boot = (np.concatenate([r.boot_ms for r in reports])
+                if all(r.boot_ms is not None for r in reports) else None)
         reports = [WindReports(*(np.concatenate([getattr(r, k) for r in reports])
                                  for k in ("time", "height", "speed", "direction")),
-                               name=", ".join(r.name for r in reports))]
+                               name=", ".join(r.name for r in reports), boot_ms=boot)]
     if per_sample and exponent is None:
-        series = series_from_reports(_on_samples_clock(reports[0], samples),
-                                     source=reports[0].name)
+        series = reports_as_series(_on_samples_clock(reports[0], samples))
         if series is not None and _covers(series.time, samples):
             return series
         if series is not None:  # the reports' clock does not match the samples'
@@ -250,7 +251,7 @@ def wind_from_source(samples):
 
     Returns
     -------
-    dronesense.products.flux.wind.ReportSeries or WindProfile
+    dronesense.sources.wind.WindSeries or dronesense.products.flux.wind.WindProfile
 
     Raises
     ------

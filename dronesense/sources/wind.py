@@ -41,7 +41,17 @@ from dronesense.sources.kinds import ULOG_MAGIC
 from dronesense.sources.tlogscan import scan_tlog
 from dronesense.sources.wind_reports import WindReports
 
-__all__ = ["WindReports", "WindSeries", "read_wind_reports"]
+__all__ = ["DIRECTION_ERROR", "WindReports", "WindSeries", "measured_speed_error",
+           "read_wind_reports", "reports_as_series"]
+
+#: One-sigma direction error of a measured wind record, degrees (unless a file says).
+DIRECTION_ERROR = 5.0
+
+
+def measured_speed_error(speed: np.ndarray) -> np.ndarray:
+    """One-sigma speed error of measured wind records (m/s) unless a file says: 0.1 m/s plus
+    5 % of the speed (calibration)."""
+    return 0.1 + 0.05 * np.asarray(speed, dtype=float)
 
 
 def read_wind_reports(path: str | Path | bytes) -> WindReports | None:
@@ -135,3 +145,36 @@ class WindSeries:
     def from_deg(self) -> np.ndarray:
         """Direction the wind comes from, degrees clockwise from north."""
         return np.degrees(np.arctan2(-self.u, -self.v)) % 360.0
+
+
+def reports_as_series(reports: WindReports, *, min_height: float = 2.0) -> WindSeries | None:
+    """An autopilot's wind reports (with their times) as a wind series at the vehicle
+    (``height`` NaN: each sample takes the wind of its own time at its own height), with the
+    errors of any measured series (:func:`measured_speed_error`, :data:`DIRECTION_ERROR`).
+    Reports below ``min_height`` (on the ground) or without a time are dropped; ``None``
+    with fewer than 3 left.
+
+    Examples
+    --------
+    >>> rep = WindReports(time=np.array([0.0, 1.0, 2.0, 3.0]),
+    ...                   height=np.array([0.0, 10.0, 10.0, 10.0]),
+    ...                   speed=np.array([1.0, 3.0, 3.0, 4.0]),
+    ...                   direction=np.array([0.0, 270.0, 270.0, 180.0]), name="f.tlog")
+    >>> s = reports_as_series(rep)
+    >>> (s.u.round(3) + 0.0).tolist(), (s.v.round(3) + 0.0).tolist(), s.source
+    ([3.0, 3.0, 0.0], [0.0, 0.0, 4.0], '3 WIND messages in f.tlog, per sample')
+    """
+    t = np.asarray(reports.time, dtype=float)
+    z = np.asarray(reports.height, dtype=float)
+    speed = np.asarray(reports.speed, dtype=float)
+    direction = np.asarray(reports.direction, dtype=float)
+    use = np.isfinite(t) & np.isfinite(z) & (z >= min_height) & np.isfinite(speed)
+    use &= np.isfinite(direction)
+    if use.sum() < 3:
+        return None
+    a = np.radians(direction[use])
+    sp = speed[use]
+    where = f" in {reports.name}" if reports.name else ""
+    return WindSeries(t[use], -sp * np.sin(a), -sp * np.cos(a), np.full(sp.size, np.nan),
+                      measured_speed_error(sp), np.full(sp.size, DIRECTION_ERROR),
+                      f"{int(use.sum())} WIND messages{where}, per sample")

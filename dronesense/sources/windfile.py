@@ -13,7 +13,7 @@ import numpy as np
 
 from dronesense.errors import InputError
 from dronesense.sources.onboard_wind import earth_wind
-from dronesense.sources.wind import WindSeries
+from dronesense.sources.wind import DIRECTION_ERROR, WindSeries, measured_speed_error
 
 __all__ = ["WIND_MAP_KEYS", "load_wind_map", "read_wind_csv"]
 
@@ -25,7 +25,8 @@ WIND_MAP_KEYS = {
     "roll": "degree", "pitch": "degree", "yaw": "degree",
     "vn": "m s-1", "ve": "m s-1", "vd": "m s-1",
 }
-_NUMBERS = {"height": 10.0, "speed_error": None, "direction_error": 5.0, "sonic_error": 0.1,
+_NUMBERS = {"height": 10.0, "speed_error": None, "direction_error": DIRECTION_ERROR,
+            "sonic_error": 0.1,
             "attitude_error": 1.0, "heading_error": 3.0, "velocity_error": 0.1}
 
 
@@ -124,7 +125,7 @@ def read_wind_csv(path: str | Path, wind_map: dict | str | Path) -> WindSeries:
     t, u, v = t[ok], u[ok], v[ok]
     speed = np.hypot(u, v)
     s_err = (np.full(u.size, float(nums["speed_error"])) if nums["speed_error"] is not None
-             else 0.1 + 0.05 * speed)
+             else measured_speed_error(speed))
     n = u.size
     return WindSeries(t, u, v, np.full(n, float(nums["height"])), s_err,
                       np.full(n, float(nums["direction_error"])),

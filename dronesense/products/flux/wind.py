@@ -20,8 +20,8 @@ import numpy as np
 
 from dronesense.errors import ParameterError
 
-__all__ = ["CALIBRATION", "DIRECTION_CALIBRATION_DEG", "ReportSeries", "WindProfile",
-           "WindSamples", "as_wind", "effective_count", "parse_wind", "series_from_reports",
+__all__ = ["CALIBRATION", "DIRECTION_CALIBRATION_DEG", "WindProfile",
+           "WindSamples", "as_wind", "effective_count", "parse_wind",
            "wind_from_reports"]
 
 
@@ -312,57 +312,3 @@ def wind_from_reports(reports: WindSamples, *, reference_height: float = 10.0,
                        direction_error=dir_err,
                        source=f"{int(use.sum())} WIND messages{where}")
 
-
-@dataclass(frozen=True)
-class ReportSeries:
-    """An autopilot's wind reports as a wind series at the vehicle (a
-    :class:`~dronesense.products.flux.wind_series.WindSeriesLike`): ``time`` (UTC s),
-    ``u``/``v`` (m/s towards east/north), ``height`` NaN (measured where the vehicle is),
-    per-record ``speed_error`` (m/s) and ``direction_error`` (degrees)."""
-
-    time: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    height: np.ndarray
-    speed_error: np.ndarray
-    direction_error: np.ndarray
-    source: str
-
-
-def series_from_reports(reports: WindSamples, *, min_height: float = 2.0,
-                        source: str = "") -> ReportSeries | None:
-    """An autopilot's wind reports (with their times) as a wind series at the vehicle, for
-    ``estimate_flux(..., wind=series)``: each sample then takes the wind of its own time,
-    so the flux is the mean of concentration x wind rather than the mean concentration x
-    the mean wind (which, in gusts, overstates it by about the squared relative gust spread
-    plus the luck of which gusts the plume passes met).
-
-    Reports below ``min_height`` (on the ground) or without a time are dropped. Each record
-    carries 0.1 m/s + :data:`CALIBRATION` of its speed and 5° (the defaults of a measured
-    series, ``docs/flux.md``). ``None`` with fewer than 3 usable reports.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> rep = SimpleNamespace(time=np.array([0.0, 1.0, 2.0, 3.0]),
-    ...                       height=np.array([0.0, 10.0, 10.0, 10.0]),
-    ...                       speed=np.array([1.0, 3.0, 3.0, 4.0]),
-    ...                       direction=np.array([0.0, 270.0, 270.0, 180.0]))
-    >>> s = series_from_reports(rep, source="f.tlog")
-    >>> (s.u.round(3) + 0.0).tolist(), (s.v.round(3) + 0.0).tolist(), s.source
-    ([3.0, 3.0, 0.0], [0.0, 0.0, 4.0], '3 WIND messages in f.tlog, per sample')
-    """
-    t = np.asarray(getattr(reports, "time", np.full(len(reports.speed), np.nan)), float)
-    z = np.asarray(reports.height, dtype=float)
-    speed = np.asarray(reports.speed, dtype=float)
-    direction = np.asarray(reports.direction, dtype=float)
-    use = np.isfinite(t) & np.isfinite(z) & (z >= min_height) & np.isfinite(speed)
-    use &= np.isfinite(direction)
-    if use.sum() < 3:
-        return None
-    a = np.radians(direction[use])
-    sp = speed[use]
-    where = f" in {source}" if source else ""
-    return ReportSeries(t[use], -sp * np.sin(a), -sp * np.cos(a), np.full(sp.size, np.nan),
-                        0.1 + CALIBRATION * sp, np.full(sp.size, 5.0),
-                        f"{int(use.sum())} WIND messages{where}, per sample")
