@@ -44,7 +44,6 @@ __all__ = ["NAT", "CompactPartial", "FlightSamples", "PartialSums", "check_campa
 T = TypeVar("T")
 #: "no time" in the ns-since-epoch time fields.
 NAT = np.iinfo(np.int64).min
-_NAT = NAT
 
 
 def _time_range(a_min: int, a_max: int, b_min: int, b_max: int) -> tuple[int, int]:
@@ -69,8 +68,8 @@ class PartialSums:
     vmax: np.ndarray
     shift: float = 0.0
     n_samples: int = 0
-    time_min: int = _NAT  # ns since epoch, NaT if unknown
-    time_max: int = _NAT
+    time_min: int = NAT  # ns since epoch, NaT if unknown
+    time_max: int = NAT
     inputs: list[str] = field(default_factory=list)
 
     @classmethod
@@ -109,8 +108,8 @@ class PartialSums:
             raise InputError("cannot add partial sums of different grid specs")
         if other.shift != self.shift:
             raise InputError("cannot add partial sums with different shifts")
-        times_min = [t for t in (self.time_min, other.time_min) if t != _NAT]
-        times_max = [t for t in (self.time_max, other.time_max) if t != _NAT]
+        times_min = [t for t in (self.time_min, other.time_min) if t != NAT]
+        times_max = [t for t in (self.time_max, other.time_max) if t != NAT]
         return PartialSums(
             self.spec,
             self.count + other.count,
@@ -120,8 +119,8 @@ class PartialSums:
             np.fmax(self.vmax, other.vmax),
             self.shift,
             self.n_samples + other.n_samples,
-            min(times_min) if times_min else _NAT,
-            max(times_max) if times_max else _NAT,
+            min(times_min) if times_min else NAT,
+            max(times_max) if times_max else NAT,
             self.inputs + other.inputs,
         )
 
@@ -142,7 +141,7 @@ class PartialSums:
 
     def times(self) -> np.ndarray | None:
         """``[start, end]`` as datetime64, or ``None``."""
-        if self.time_min == _NAT:
+        if self.time_min == NAT:
             return None
         return np.array([self.time_min, self.time_max], dtype="datetime64[ns]")
 

@@ -5,8 +5,6 @@ loss, garbage, corruption, a reboot, two vehicles on one link)."""
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
 
@@ -19,24 +17,17 @@ from dronesense.sources.framing import RawMessage, TlogReader, iter_packets
 from dronesense.sources.messages import MessageAdapter, float32_decimal
 from dronesense.sources.tlogevents import event_columns, float32_decimals
 from dronesense.sources.tlogscan import scan_tlog
-from tests.support.paths import MISSIONS, ROOT, sim_cmd
+from tests.support.sim import curtain_log
 
 FAULTS = ("dup=0.02,reorder=0.01,clockjump=60:2,systime_jitter=30,clockdrift=80,"
           "gpsloss=100:104,garbage=0.01,corrupt=0.005")
 
 
-def _sim(path, *extra):
-    subprocess.run(sim_cmd("--mission", MISSIONS / "plume-curtain.plan", "--speedup", "0",
-                           "--connect", "none", "--quiet", "--tlog", path, *extra),
-                   check=True, cwd=ROOT)
-    return path
-
-
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory):
     d = tmp_path_factory.mktemp("batch")
-    faulty = _sim(d / "faulty.tlog", "--seed", "3", "--fault", FAULTS)
-    reboot = _sim(d / "reboot.tlog", "--seed", "4", "--sysid", "2", "--fault",
+    faulty = curtain_log(d / "faulty.tlog", "--seed", "3", "--fault", FAULTS)
+    reboot = curtain_log(d / "reboot.tlog", "--seed", "4", "--sysid", "2", "--fault",
                   "reboot=120,dup=0.01")
     # two vehicles on one link: the records of both logs merged by receive time
     packets = sorted([*TlogReader(faulty), *TlogReader(reboot)], key=lambda p: p.recv_us)

@@ -5,8 +5,6 @@ the log's columns (read-only views), not copies."""
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
 
@@ -14,22 +12,15 @@ from dronesense.flight.boots import split_boots, split_boots_columns, track_stat
 from dronesense.quantities import NameTable
 from dronesense.sources.framing import TlogReader
 from dronesense.sources.logs import load_events
-from tests.support.paths import MISSIONS, ROOT, sim_cmd
-
-
-def _sim(path, *extra):
-    subprocess.run(sim_cmd("--mission", MISSIONS / "plume-curtain.plan", "--speedup", "0",
-                           "--connect", "none", "--quiet", "--tlog", path, *extra),
-                   check=True, cwd=ROOT)
-    return path
+from tests.support.sim import curtain_log
 
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory):
     d = tmp_path_factory.mktemp("boots")
-    one = _sim(d / "one.tlog", "--seed", "5", "--fault",
+    one = curtain_log(d / "one.tlog", "--seed", "5", "--fault",
                "dup=0.02,reorder=0.01,gpsloss=100:104,systime_jitter=30")
-    other = _sim(d / "other.tlog", "--seed", "6", "--sysid", "2", "--fault", "dup=0.01")
+    other = curtain_log(d / "other.tlog", "--seed", "6", "--sysid", "2", "--fault", "dup=0.01")
     packets = sorted([*TlogReader(one), *TlogReader(other)], key=lambda p: p.recv_us)
     both = d / "both.tlog"
     both.write_bytes(b"".join(p.recv_us.to_bytes(8, "big") + bytes(p.raw) for p in packets))

@@ -130,3 +130,14 @@ def plume_box_log(tlog: Path, *, seed: int, max_time: float, gps_loss: tuple[flo
                            "--speedup", "0", "--seed", str(seed), "--max-time", f"{max_time:g}",
                            "--fault", loss, "--tlog", tlog, "--quiet"), check=True)
     return tlog
+
+
+def curtain_log(path: Path, *extra: str) -> Path:
+    """``path``: the plume-curtain mission flown by firmware-sim as fast as it can, with
+    ``extra`` options (seed, faults, ...)."""
+    from tests.support.paths import ROOT
+
+    subprocess.run(sim_cmd("--mission", MISSIONS / "plume-curtain.plan", "--speedup", "0",
+                           "--connect", "none", "--quiet", "--tlog", path, *extra),
+                   check=True, cwd=ROOT)
+    return path
