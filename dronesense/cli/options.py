@@ -342,16 +342,12 @@ def add_range_option(parser) -> None:
 
 
 def plausible_ranges(args) -> dict:
-    """The user's plausible ranges of :func:`add_range_option` and the ``[ranges]`` table of
-    ``--csv-map``, checked (``--range`` wins); for
-    :func:`dronesense.flight.plausible.using_ranges`."""
-    from dronesense.flight.plausible import check_ranges, parse_range
+    """The user's plausible ranges of :func:`add_range_option`, checked, for the ``ranges=``
+    of the pairing (a ``--csv-map``'s ``[ranges]`` table applies there by itself, below
+    these)."""
+    from dronesense.flight.plausible import parse_range
 
     out: dict = {}
-    if getattr(args, "csv_map", None):
-        from dronesense.sources.csvmap import map_ranges
-
-        out.update(check_ranges(map_ranges(args.csv_map), f"{args.csv_map} [ranges]"))
     for text in getattr(args, "ranges", None) or ():
         key, value = parse_range(text, "--range")
         out[key] = value

@@ -74,7 +74,6 @@ def run(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from dronesense.flight.plausible import using_ranges
     from dronesense.flight.postflight import pair_logs
     from dronesense.products.exports import GEO_FORMATS, geometry_note, split_paired, write_samples
 
@@ -99,10 +98,9 @@ def run(args) -> int:
     suffix = Path(args.out).suffix.lower()
     columnar = suffix in (".nc", ".csv")  # written from arrays, no Python object per sample
     try:
-        with using_ranges(ranges):
-            rows, summary = pair_logs(args.logs, max_gap_s=args.max_gap,
-                                      quantities=args.quantity, progress=progress,
-                                      as_columns=columnar, key=key, **options)
+        rows, summary = pair_logs(args.logs, max_gap_s=args.max_gap, quantities=args.quantity,
+                                  progress=progress, as_columns=columnar, key=key,
+                                  ranges=ranges or None, **options)
     finally:
         if bar is not None:
             bar.stop()
