@@ -29,7 +29,8 @@ packets are not in the tlog. After a crash (even ``kill -9``) the replay of the 
 the journal's rows first; at most :data:`FLUSH_INTERVAL_S` of data is lost from the end.
 
 Speed: one-packet datagrams (what vehicles send) are checked and selectively decoded by
-:class:`~dronesense.live.decode.LiveDecoder`: only the types the pairing, the sampling
+:class:`~dronesense.sources.framing.Framer` (its
+:class:`~dronesense.sources.packetdecode.LiveDecoder`): only the types the pairing, the sampling
 events and the view read become message objects; the others are CRC-checked and recorded.
 
 Signing: with a ``verify`` function (a MAVLink 2 signature check returning a
@@ -75,7 +76,6 @@ from dronesense.errors import InputError
 from dronesense.flight.pairing import Pairer
 from dronesense.flight.pipeline import Pipeline
 from dronesense.flight.rows import SampleRow
-from dronesense.live.decode import LiveDecoder
 from dronesense.live.motion import Motion
 from dronesense.live.stats import LinkStats, UplinkStats
 from dronesense.live.summary import forward_summary, payload_summary, session_summary
@@ -199,7 +199,6 @@ class Recorder:
         self._framers: dict[object, Framer] = {}
         # message ids the pairing reads: only these are decoded, the rest only CRC-checked
         self._decode_ids = frozenset(_ID_OF[t] for t in (*MessageAdapter.TYPES, *_SAMPLING))
-        self._decoder = LiveDecoder(self._decode_ids)
         self.sampling = SamplingJournal(self.folder.sampling_events)
         self._last_flush = time.monotonic()
         self.flags: Counter[int] = Counter()
@@ -217,27 +216,24 @@ class Recorder:
 
     def feed(self, chunk: Chunk) -> None:
         """Record and process one chunk of received bytes."""
-        data = chunk.data
-        msg = self._decoder.datagram(data) if chunk.datagram else None
-        if msg is not None:  # the usual case: one good packet in one datagram
-            msgs: list | tuple = (msg,)
-            raw = data if type(data) is bytes else bytes(data)
-            raws: list | tuple = (raw,)
-            record = _TS.pack(chunk.recv_us) + raw
+        framer = self._framers.get(chunk.peer)
+        if framer is None:
+            framer = self._framers[chunk.peer] = Framer(decode_ids=self._decode_ids)
+        res = framer.feed(chunk.data, final=chunk.datagram)
+        if res.bad:
+            self._reject(chunk.recv_us, bytes(res.bad))
+            self.stats.crc_errors += res.crc_errors
+            self.stats.unknown_ids += res.unknown_ids
+        msgs = res.messages
+        if not msgs:
+            return
+        stamp = _TS.pack(chunk.recv_us)
+        if len(msgs) == 1:  # the usual case: one good packet in one datagram
+            raw = msgs[0]._msgbuf
+            raws: list | tuple = (raw if type(raw) is bytes else bytes(raw),)
+            record = stamp + raws[0]
         else:
-            framer = self._framers.get(chunk.peer)
-            if framer is None:
-                framer = self._framers[chunk.peer] = Framer(decode_ids=self._decode_ids)
-            res = framer.feed(data, final=chunk.datagram)
-            if res.bad:
-                self._reject(chunk.recv_us, bytes(res.bad))
-                self.stats.crc_errors += res.crc_errors
-                self.stats.unknown_ids += res.unknown_ids
-            msgs = res.messages
-            if not msgs:
-                return
             raws = [bytes(m._msgbuf) for m in msgs]
-            stamp = _TS.pack(chunk.recv_us)
             record = b"".join([stamp + r for r in raws])
         # the raw record first: whatever is made of these packets is written after them
         self._tlog.write(record)

@@ -30,6 +30,7 @@ from pymavlink.generator.mavcrc import x25crc
 
 from dronesense.errors import InputError
 from dronesense.sources.kinds import detect_kind
+from dronesense.sources.packetdecode import LiveDecoder, RawMessage, mcrf4xx
 from dronesense.sources.session_folder import SessionFolder
 
 __all__ = [
@@ -58,67 +59,6 @@ MAVLinkMessage = mavlink.MAVLink_message
 KNOWN_CRC_EXTRA: dict[int, int] = {mid: cls.crc_extra
                                    for mid, cls in all_dialects.mavlink_map.items()}
 
-try:  # the C CRC pymavlink itself uses when it is installed
-    from fastcrc.crc16 import mcrf4xx as _mcrf4xx
-except ImportError:  # pragma: no cover - then every frame is decoded by pymavlink
-    _mcrf4xx = None
-
-
-class RawMessage:
-    """A checked but undecoded MAVLink packet of a known type.
-
-    :class:`Framer` returns these instead of pymavlink messages for the types its caller
-    does not read (``decode_ids``): the packet passed exactly the checks pymavlink's
-    ``decode`` makes (length and CRC with the type's CRC_EXTRA; signatures are not checked
-    there either), so it is accepted or rejected just the same, without building the
-    message object. ``_type``, ``_msgbuf``, ``_header`` and the usual ``get_*`` methods
-    work; decode the bytes with pymavlink to read the fields.
-    """
-
-    __slots__ = ("_msgbuf", "_msgid", "_type")
-
-    def __init__(self, msgbuf: bytes, msg_type: str, msgid: int):
-        self._msgbuf = msgbuf
-        self._type = msg_type
-        self._msgid = msgid
-
-    @property
-    def _header(self):
-        b = self._msgbuf
-        if b[0] == MAGIC_V2:
-            return mavlink.MAVLink_header(self._msgid, b[2], b[3], b[1], b[4], b[5], b[6])
-        return mavlink.MAVLink_header(self._msgid, 0, 0, b[1], b[2], b[3], b[4])
-
-    def get_type(self) -> str:
-        """The message type name, e.g. ``ATTITUDE``."""
-        return self._type
-
-    def get_msgbuf(self) -> bytes:
-        """The packet bytes."""
-        return self._msgbuf
-
-    def get_msgId(self) -> int:
-        """The message id."""
-        return self._msgid
-
-    def get_srcSystem(self) -> int:
-        """The sender's system id."""
-        return self._header.srcSystem
-
-    def get_srcComponent(self) -> int:
-        """The sender's component id."""
-        return self._header.srcComponent
-
-    def get_seq(self) -> int:
-        """The packet sequence number."""
-        return self._header.seq
-
-    def decode(self) -> MAVLinkMessage:
-        """The full pymavlink message."""
-        return mavlink.MAVLink(None).decode(bytearray(self._msgbuf))
-
-    def __repr__(self) -> str:
-        return f"RawMessage({self._type}, {len(self._msgbuf)} bytes)"
 
 
 @dataclass(slots=True)
@@ -249,13 +189,12 @@ class Framer:
                  decode_ids: frozenset[int] | set[int] | None = None):
         self.mav = mav if mav is not None else mavlink.MAVLink(None)
         self.buf = bytearray()
-        if decode_ids is None or _mcrf4xx is None or self.mav.signing.secret_key is not None:
-            self._light = None
-        else:  # known types nobody reads: check only, as pymavlink's decode would
-            self._light = {
-                msgid: (cls.msgname, cls.crc_extra)
-                for msgid, cls in mavlink.mavlink_map.items() if msgid not in decode_ids
-            }
+        if decode_ids is None or mcrf4xx is None or self.mav.signing.secret_key is not None:
+            self._fast = self._light = None
+        else:  # known types nobody reads: check only, as pymavlink's decode would; and a
+            # one-packet datagram checked and, if wanted, decoded without the general scan
+            self._fast = LiveDecoder(decode_ids)
+            self._light = self._fast.light
 
     def _decode(self, frame: bytearray | bytes):
         """Decode one complete frame (raises like pymavlink's decode on a bad one)."""
@@ -264,7 +203,7 @@ class Framer:
             msgid, end = frame_id_and_end(frame)
             hit = light.get(msgid)
             if hit is not None:
-                crc = _mcrf4xx(bytes(frame[1:end]) + bytes((hit[1],)))
+                crc = mcrf4xx(bytes(frame[1:end]) + hit[1])
                 if crc != frame[end] | frame[end + 1] << 8:
                     raise ValueError("bad CRC")
                 return RawMessage(bytes(frame), hit[0], msgid)
@@ -286,6 +225,10 @@ class Framer:
         buf = self.buf
         if final and not buf:
             # one whole frame in one datagram: the usual case on UDP links
+            if self._fast is not None:
+                msg = self._fast.datagram(data)
+                if msg is not None:
+                    return FrameResult([msg])
             n = len(data)
             if n >= 8:
                 length = _frame_length(data, 0, n) if data[0] in (MAGIC_V1, MAGIC_V2) else -1

@@ -1,7 +1,8 @@
-"""Selective decoding of live datagrams (:mod:`dronesense.live.decode`): the message objects
-are pymavlink's own, field for field, for every type the pairing reads, MAVLink 1 and 2,
-signed, zero-trimmed; every packet pymavlink would refuse is left to the Framer; the recorder
-gives the same journal whichever way the packets came (datagrams or one byte stream)."""
+"""Selective decoding of one-packet datagrams (:mod:`dronesense.sources.packetdecode`): the
+message objects are pymavlink's own, field for field, for every type the pairing reads,
+MAVLink 1 and 2, signed, zero-trimmed; every packet pymavlink would refuse is left to the
+Framer's general scan; the recorder gives the same journal whichever way the packets came
+(datagrams or one byte stream)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import pytest
 from pymavlink.dialects.v20 import ardupilotmega as M
 
 from dronesense.flight.pipeline import replay
-from dronesense.live.decode import LiveDecoder
 from dronesense.live.recorder import Recorder
 from dronesense.samples.journal import format_row, read_journal
 from dronesense.sources.framing import RawMessage, TlogReader
 from dronesense.sources.link import Chunk
+from dronesense.sources.packetdecode import LiveDecoder
 from tests.support.link import ScriptedVehicle
 
 T0 = 1_714_557_600_000_000

@@ -1,6 +1,7 @@
-"""Selective decoding of received datagrams: build message objects only for what is read.
+"""Selective decoding of one-packet datagrams: build message objects only for what is read.
 
-A live link brings mostly datagrams that hold exactly one MAVLink packet. :class:`LiveDecoder`
+A live link brings mostly datagrams that hold exactly one MAVLink packet. The
+:class:`~dronesense.sources.framing.Framer` hands such a datagram to its :class:`LiveDecoder`
 checks such a packet itself (length, and the CRC with its type's ``CRC_EXTRA``, exactly the
 checks of pymavlink's ``decode``) and builds a pymavlink message object only for the message
 ids it is asked to decode, with the type's own constructor and field order, so the object is
@@ -8,7 +9,7 @@ the one pymavlink's ``decode`` gives (same fields, same values, same header). Ev
 known type becomes a checked :class:`~dronesense.sources.framing.RawMessage` (its bytes go to
 the tlog, nothing is decoded). Anything else (several packets in one datagram, garbage, a bad
 CRC, an id no shipped dialect defines, a byte stream, a type with array fields) goes to the
-peer's :class:`~dronesense.sources.framing.Framer`, which does the general scan and counting.
+Framer's general scan, which does the resync and counting.
 
 Examples
 --------
@@ -30,14 +31,70 @@ from collections.abc import Iterable
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from dronesense.sources.framing import RawMessage
-
-__all__ = ["LiveDecoder"]
+__all__ = ["LiveDecoder", "RawMessage", "mcrf4xx"]
 
 try:  # the C CRC pymavlink itself uses when it is installed
-    from fastcrc.crc16 import mcrf4xx as _crc
-except ImportError:  # pragma: no cover - then every datagram goes to the Framer
-    _crc = None
+    from fastcrc.crc16 import mcrf4xx
+except ImportError:  # pragma: no cover - then every packet is decoded by pymavlink
+    mcrf4xx = None
+_crc = mcrf4xx
+
+class RawMessage:
+    """A checked but undecoded MAVLink packet of a known type.
+
+    :class:`Framer` returns these instead of pymavlink messages for the types its caller
+    does not read (``decode_ids``): the packet passed exactly the checks pymavlink's
+    ``decode`` makes (length and CRC with the type's CRC_EXTRA; signatures are not checked
+    there either), so it is accepted or rejected just the same, without building the
+    message object. ``_type``, ``_msgbuf``, ``_header`` and the usual ``get_*`` methods
+    work; decode the bytes with pymavlink to read the fields.
+    """
+
+    __slots__ = ("_msgbuf", "_msgid", "_type")
+
+    def __init__(self, msgbuf: bytes, msg_type: str, msgid: int):
+        self._msgbuf = msgbuf
+        self._type = msg_type
+        self._msgid = msgid
+
+    @property
+    def _header(self):
+        b = self._msgbuf
+        if b[0] == 0xFD:  # MAVLink 2
+            return mavlink.MAVLink_header(self._msgid, b[2], b[3], b[1], b[4], b[5], b[6])
+        return mavlink.MAVLink_header(self._msgid, 0, 0, b[1], b[2], b[3], b[4])
+
+    def get_type(self) -> str:
+        """The message type name, e.g. ``ATTITUDE``."""
+        return self._type
+
+    def get_msgbuf(self) -> bytes:
+        """The packet bytes."""
+        return self._msgbuf
+
+    def get_msgId(self) -> int:
+        """The message id."""
+        return self._msgid
+
+    def get_srcSystem(self) -> int:
+        """The sender's system id."""
+        return self._header.srcSystem
+
+    def get_srcComponent(self) -> int:
+        """The sender's component id."""
+        return self._header.srcComponent
+
+    def get_seq(self) -> int:
+        """The packet sequence number."""
+        return self._header.seq
+
+    def decode(self) -> mavlink.MAVLink_message:
+        """The full pymavlink message."""
+        return mavlink.MAVLink(None).decode(bytearray(self._msgbuf))
+
+    def __repr__(self) -> str:
+        return f"RawMessage({self._type}, {len(self._msgbuf)} bytes)"
+
 
 _Header = mavlink.MAVLink_header
 
@@ -63,13 +120,13 @@ class LiveDecoder:
 
     def __init__(self, decode_ids: Iterable[int]):
         wanted = frozenset(decode_ids)
-        #: msgid -> (name, CRC_EXTRA byte) of the types only checked
-        self._light: dict[int, tuple[str, bytes]] = {}
+        #: msgid -> (name, CRC_EXTRA byte) of the types only checked (the Framer's too)
+        self.light: dict[int, tuple[str, bytes]] = {}
         #: msgid -> decoding plan of the wanted types
         self._full: dict[int, tuple] = {}
         for msgid, cls in mavlink.mavlink_map.items():
             if msgid not in wanted:
-                self._light[msgid] = (cls.msgname, bytes((cls.crc_extra,)))
+                self.light[msgid] = (cls.msgname, bytes((cls.crc_extra,)))
                 continue
             plan = _plan(cls)
             if plan is not None:
@@ -102,7 +159,7 @@ class LiveDecoder:
             start = 6
         else:
             return None
-        light = self._light.get(msgid)
+        light = self.light.get(msgid)
         if light is not None:
             if _crc(data[1:end] + light[1]) != data[end] | data[end + 1] << 8:
                 return None
