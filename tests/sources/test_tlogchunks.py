@@ -24,6 +24,7 @@ from dronesense.sources.tlogchunks import (
 from dronesense.sources.tlogevents import EVENT_FIELDS, event_columns
 from dronesense.sources.tlogrecords import NUMBA
 from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog
+from tests.support.postflight import VTOL, needs_vtol
 
 CURTAIN = Path(dronesense.__file__).parent / "datasets" / "data" / "plume-curtain.tlog"
 WALKS = [False, True] if NUMBA is not None else [False]
@@ -197,3 +198,13 @@ def test_load_events_reads_whole_a_session_with_payload_or_a_signed_read(tmp_pat
         "after_packet,recv_us,sysid,time_boot_ms,name,value,source\n")
     assert load_events(session).messages == scan_tlog(CURTAIN).records
     assert load_events(CURTAIN, key=bytes(32)).messages == scan_tlog(CURTAIN).records
+
+
+@needs_vtol
+@pytest.mark.parametrize("chunk", [4096, 65536])
+def test_a_real_ardupilot_log_in_slices_equals_the_whole_file(chunk):
+    """ArduPilot SITL's own tlog (written by a ground station, not by firmware-sim)."""
+    from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog
+
+    _same(tlogchunks.scan_tlog_chunked(VTOL, PAIRING_TYPES, chunk_bytes=chunk),
+          scan_tlog(VTOL, PAIRING_TYPES))
