@@ -16,7 +16,8 @@ by the positions and readings it keeps, not by the messages it reads. Three logs
 
 Each ``pair`` runs as its own process, measured from outside (``ru_maxrss`` from
 ``os.wait4``); the 1M log is also paired with slices forced (``--slices``, through the
-Python API with ``chunk_bytes=16 MiB``) to show the slice path on it. Ratios are printed
+Python API with ``chunk_bytes=16 MiB``) to show the slice path on it, and the 10M log is
+replayed (``replay``: the same event columns, made slice by slice). Ratios are printed
 against the 1M log's ``pair``.
 
 Run: ``python benchmarks/bench_chunks.py [--repeat K]`` (making the 10M log with
@@ -78,6 +79,7 @@ def main() -> int:
         ("10M -> .nc", ds("pair", ten, "--out", OUT / "chunks-10M.nc", "--quiet")),
         ("10M mostly other -> .nc", ds("pair", other, "--out", OUT / "chunks-10M-other.nc",
                                        "--quiet")),
+        ("10M replay -> .nc", ds("replay", ten, "--out", OUT / "chunks-10M-replay.nc")),
     ]
     print(f"best of {args.repeat}; wall and peak RSS of each command as its own process")
     for log in (one, ten, other):

@@ -19,6 +19,10 @@ distances/points, distances/voxels
     track pieces whose held-out distances match the distances from the grid's filled voxel
     centres to the samples (``blocks="distances"``, kNNDM).
 
+Two truths: the field at each voxel centre (``true``, the one the targets use) and the
+field's mean over each voxel (``true-mean``, 4 x 4 x 4 points per voxel); each method's
+``cell_methods`` (``point`` or ``mean``) says which its grid declares.
+
 Flights: the lawnmower of ``bench_grid.py`` (1e4, 1e5, 1e6 samples; IDW as there) and the
 plume-box mission flown by firmware-sim (seed 1; 10 m x 10 m x 5 m voxels, levels on the
 layers). The last lines give the time of one IDW cross-validation with matched distances
@@ -29,7 +33,12 @@ held-out samples by their distance to the nearest training sample, split by whet
 sample lies along the track or across it, beside the true error of the voxel centres by
 their distance to the nearest sample.
 
-Run: ``python benchmarks/bench_cv_truth.py [--sizes 1e4,1e5,1e6] [--no-sim]``, or
+``--seeds N`` adds, for the default design, the spread of the estimate over N fold
+assignments (``seed=0 .. N-1``): min, median and max of estimate / true RMSE. The
+model-based estimate (estimation variance) is compared on the same cases by
+``bench_error_model.py``.
+
+Run: ``python benchmarks/bench_cv_truth.py [--sizes 1e4,1e5,1e6] [--no-sim] [--seeds 8]``, or
 ``python benchmarks/bench_cv_truth.py --directions`` for that table alone.
 """
 
@@ -58,21 +67,57 @@ from dronesense.gridding.validation import cross_validate  # noqa: E402
 DESIGNS = (("voxels", "points"), ("voxels", "voxels"), ("passes", "points"),
            ("passes", "voxels"), ("distances", "points"), ("distances", "voxels"))
 RATIOS: list[tuple[str, list[float]]] = []
+#: voxels per axis the voxel-mean truth averages the field over
+SUB = 4
 
 
-def line(name: str, true: float, scores) -> None:
+def line(name: str, true: float, scores, true_mean: float = float("nan"),
+         cell: str = "") -> None:
     cells = "  ".join(f"{s.rmse:.4f} ({s.rmse / true:.2f}) {s.grid_rmse:.4f} "
                       f"({s.grid_rmse / true:.2f})" for s in scores)
     noise = scores[0].noise_std
     noise = "-" if noise is None else f"{noise:.4f}"
-    print(f"  {name:<14} true {true:.4f} noise {noise}  {cells}", flush=True)
+    print(f"  {name:<14} true {true:.4f} true-mean {true_mean:.4f} noise {noise}  {cells}",
+          flush=True)
+    print(f"  {'':<14} cell_methods: {cell}", flush=True)
     print(f"  {'':<14} distances: {scores[-1].blocking}", flush=True)
     RATIOS.append((name, [s.grid_rmse / true for s in scores]))
+
+
+def voxel_mean(spec, field) -> np.ndarray:
+    """The mean of ``field(x, y, z)`` over each voxel (SUB^3 points per voxel)."""
+    x, y, z = spec.centres()
+    offsets = (np.arange(SUB) + 0.5) / SUB - 0.5
+    total = np.zeros(x.shape)
+    for a in offsets:
+        for b in offsets:
+            for c in offsets:
+                total += field(x + a * spec.spacing[0], y + b * spec.spacing[1],
+                               z + c * spec.spacing[2])
+    return total / SUB**3
+
+
+def cell_methods(grid) -> str:
+    return next(a for a in grid.data_vars.values()
+                if "ancillary_variables" in a.attrs).attrs.get("cell_methods", "")
+
+
+SEEDS = 0
 
 
 def designs(method, coords, v, spec, **kw):
     return [cross_validate(method, coords, v, spec=spec, blocks=b, at=a, **kw)
             for b, a in DESIGNS]
+
+
+def seed_spread(method, coords, v, spec, true: float, **kw) -> None:
+    """Estimate / true RMSE over SEEDS fold assignments of the default design."""
+    if SEEDS < 2:
+        return
+    runs = [cross_validate(method, coords, v, spec=spec, seed=s, **kw) for s in range(SEEDS)]
+    for name, vals in (("cv", [r.grid_rmse / true for r in runs]),):
+        print(f"  {'':<14} {name} over {SEEDS} fold seeds: min {min(vals):.2f} median "
+              f"{np.median(vals):.2f} max {max(vals):.2f}", flush=True)
 
 
 def header(title: str) -> None:
@@ -82,14 +127,18 @@ def header(title: str) -> None:
 
 def lawnmower(sizes: list[int]) -> list[tuple[int, float, float]]:
     truth = plume(*SPEC.centres())
+    truth_mean = voxel_mean(SPEC, plume)
     header("bench_grid lawnmower, IDW(k=8, anisotropy=2, support=2)")
     times = []
     for n in sizes:
         coords, v = flights(n)
         method = IDW(k=8, anisotropy=2.0, support=2)
-        est = method.fit(coords, v, spec=SPEC).grid()["value"].values
+        grid = method.fit(coords, v, spec=SPEC).grid()
+        est = grid["value"].values
         true = rmse(est, truth)
-        line(f"N = {n:.0e}", true, designs(method, coords, v, SPEC))
+        line(f"N = {n:.0e}", true, designs(method, coords, v, SPEC), rmse(est, truth_mean),
+             cell_methods(grid))
+        seed_spread(method, coords, v, SPEC, true)
         sq = np.sort(((est - truth) ** 2)[np.isfinite(est)])[::-1]
         print(f"  {'':<14} share of the true squared error in the worst 0.1 % of voxels: "
               f"{sq[:max(1, sq.size // 1000)].sum() / sq.sum():.0%}", flush=True)
@@ -102,7 +151,10 @@ def lawnmower(sizes: list[int]) -> list[tuple[int, float, float]]:
     return times
 
 
-def plume_box(show_directions: bool = False) -> None:
+def plume_box_flight():
+    """The plume-box mission flown by firmware-sim (seed 1), its ch4 samples on 10 m x 10 m x
+    5 m voxels: ``(spec, coords, values, tracks, order, truth_at)``, ``truth_at(x, y, z)`` the
+    simulator's noise-free field at local coordinates."""
     import dronesense as ds
     from dronesense.gridding.coordinates import sample_tracks, usable_samples
     from dronesense.gridding.spec import make_spec
@@ -119,9 +171,18 @@ def plume_box(show_directions: bool = False) -> None:
     field = load_field(missions / "plume-box.toml")
     spec, coords, v, _ = usable_samples(samples, "ch4", make_spec(samples, spacing=(10, 10, 5)))
     tracks, order = sample_tracks(samples, "ch4", spec)
-    x, y, z = spec.centres()
-    lat, lon, _ = spec.frame.inverse(x, y)
-    truth = field.evaluate("ch4", lat, lon, spec.altitude_of(z))
+
+    def truth_at(x, y, z):
+        lat, lon, _ = spec.frame.inverse(x, y)
+        return field.evaluate("ch4", lat, lon, spec.altitude_of(z))
+
+    return spec, coords, v, tracks, order, truth_at
+
+
+def plume_box(show_directions: bool = False) -> None:
+    spec, coords, v, tracks, order, at = plume_box_flight()
+    truth = at(*spec.centres())
+    truth_mean = voxel_mean(spec, at)
     header(f"plume-box (firmware-sim seed 1), {v.size} ch4 samples, levels "
            f"{spec.z[0]:g}-{spec.z[-1]:g} m")
     for method in (BlockReduce(), IDW(k=4, anisotropy=2.0), KernelDMV(sigma_h=10, sigma_v=5),
@@ -131,12 +192,15 @@ def plume_box(show_directions: bool = False) -> None:
                    if "ancillary_variables" in a.attrs).values
         ok = np.isfinite(est)
         true = float(np.sqrt(np.mean((est[ok] - truth[ok]) ** 2)))
+        true_mean = float(np.sqrt(np.mean((est[ok] - truth_mean[ok]) ** 2)))
         if show_directions:
             if isinstance(method, IDW):
                 directions(method, coords, v, spec, truth, tracks, order)
             continue
         line(type(method).__name__, true,
-             designs(method, coords, v, spec, tracks=tracks, order=order))
+             designs(method, coords, v, spec, tracks=tracks, order=order), true_mean,
+             cell_methods(grid))
+        seed_spread(method, coords, v, spec, true, tracks=tracks, order=order)
 
 
 def directions(method, coords, v, spec, truth, tracks, order) -> None:
@@ -192,7 +256,11 @@ def main(argv=None):
     parser.add_argument("--no-sim", action="store_true", help="leave out the plume-box flight")
     parser.add_argument("--directions", action="store_true",
                         help="only the CV error along / across the track (plume-box, IDW)")
+    parser.add_argument("--seeds", type=int, default=0,
+                        help="spread of the default design's estimates over this many fold seeds")
     args = parser.parse_args(argv)
+    global SEEDS
+    SEEDS = args.seeds
     if args.directions:
         plume_box(show_directions=True)
         return

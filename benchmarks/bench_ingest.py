@@ -17,7 +17,7 @@ reader shown beside its first call; the load average is printed):
   - *cold, numba cache present*: the first call in a new process, loading the compiled
     kernels from numba's on-disk cache (the usual case after the first run on a machine);
   - *cold, no numba cache*: with an empty ``NUMBA_CACHE_DIR`` (a fresh install's first run);
-  - *warm*: a second call in the same process;
+  - *warm*: a second call in the same process (the numba walk, and the default walk);
   - *numpy fallback*: the path taken when numba is not installed (first call);
 * ``fasttlogparser`` (C++, ``parseTLog(path, whitelist=[the pairing types])``), when installed
   (``pip install scikit-build-core pybind11 && pip install --no-build-isolation
@@ -27,9 +27,15 @@ reader shown beside its first call; the load average is printed):
 
 prints messages per second and the ratios measured in this run, and checks that every field
 the scanner decodes equals pymavlink's and fasttlogparser's, message for message.
-Run: ``python benchmarks/bench_ingest.py [--messages N] [--repeat K] [--before DIR]``
-(``--before``: also the default cold call of another source tree, e.g. the last commit's, in
-the same turns).
+
+The fresh processes import with a bytecode cache (in a temporary directory, filled by one
+untimed run of each case first), as an installed package has its ``.pyc`` files: where
+``PYTHONDONTWRITEBYTECODE`` is set and the source tree has none, every cold import would
+otherwise compile dronesense's modules (about 20-40 ms here), while numpy and fasttlogparser
+come with theirs. ``--no-bytecode-cache`` times the environment as it is.
+Run: ``python benchmarks/bench_ingest.py [--messages N] [--repeat K] [--before DIR]
+[--no-bytecode-cache]`` (``--before``: also the default cold call of another source tree, e.g.
+the last commit's, in the same turns).
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Environment of the timed children (the bytecode cache, set by main()).
+CHILD_ENV: dict[str, str] = {}
 # --before DIR: the children of the "before" case import dronesense from that source tree
 sys.path.insert(0, os.environ.get("BENCH_INGEST_TREE") or str(ROOT))
 
@@ -96,9 +104,9 @@ def child(mode: str, path: Path) -> None:
     scan = tlogscan.scan_tlog(path, compiled=compiled)
     t2 = time.perf_counter()
     out = {"import": t1 - t0, "first": t2 - t1, "records": scan.records}
-    if mode == "warm":
+    if mode in ("warm", "default"):
         t2 = time.perf_counter()
-        tlogscan.scan_tlog(path, compiled=True)
+        tlogscan.scan_tlog(path, compiled=True if mode == "warm" else None)
         out["warm"] = time.perf_counter() - t2
     print(json.dumps(out))
 
@@ -108,8 +116,11 @@ def run_child(mode: str, path: Path, env: dict | None = None, repeat: int = 1) -
     best = None
     for _ in range(repeat):
         cmd = [sys.executable, __file__, "--child", mode, "--log", str(path)]
+        child_env = {**os.environ, **CHILD_ENV, **(env or {})}
+        if CHILD_ENV:
+            child_env.pop("PYTHONDONTWRITEBYTECODE", None)
         res = subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True,
-                             env={**os.environ, **(env or {})})
+                             env=child_env)
         got = json.loads(res.stdout.strip().splitlines()[-1])
         if best is None or got["import"] + got["first"] < best["import"] + best["first"]:
             best = got
@@ -183,6 +194,9 @@ def main() -> int:
     ap.add_argument("--before", type=Path, metavar="DIR",
                     help="also time the default cold call of the dronesense in this source "
                          "tree (e.g. `git archive COMMIT dronesense | tar -x -C DIR`)")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="import in the children as the environment has it (no .pyc cache "
+                         "when PYTHONDONTWRITEBYTECODE is set)")
     ap.add_argument("--child", choices=["default", "twothreads", "cached", "nocache", "warm",
                                         "numpy", "fasttlogparser"],
                     help=argparse.SUPPRESS)
@@ -197,17 +211,22 @@ def main() -> int:
     from dronesense.sources.tlogscan import PAIRING_TYPES
 
     assert tuple(PAIRING) == PAIRING_TYPES, "the benchmark's list of the pairing types is stale"
-    load_before = os.getloadavg()
-    run_child("warm", path)  # makes sure the numba cache exists (and the file is in RAM)
-    modes = ["default", "twothreads", "cached", "warm", "numpy"]
-    modes += ["fasttlogparser"] if have_fasttlogparser() else []
-    modes += ["before"] if args.before else []
-    best = run_interleaved(modes, path, k, args.before)
+    with tempfile.TemporaryDirectory() as pycache:
+        if not args.no_bytecode_cache:
+            CHILD_ENV["PYTHONPYCACHEPREFIX"] = pycache
+        modes = ["default", "twothreads", "cached", "warm", "numpy"]
+        modes += ["fasttlogparser"] if have_fasttlogparser() else []
+        modes += ["before"] if args.before else []
+        # one untimed turn: the numba cache and the bytecode cache exist, the file is in RAM
+        run_interleaved(modes, path, 1, args.before)
+        load_before = os.getloadavg()
+        best = run_interleaved(modes, path, k, args.before)
+        with tempfile.TemporaryDirectory() as tmp:
+            nocache = run_child("nocache", path, {"NUMBA_CACHE_DIR": tmp})
+        load_after = os.getloadavg()
+        CHILD_ENV.clear()
     default, two, cached, warm, fallback = (best[m] for m in modes[:5])
     ftp = best.get("fasttlogparser")
-    with tempfile.TemporaryDirectory() as tmp:
-        nocache = run_child("nocache", path, {"NUMBA_CACHE_DIR": tmp})
-    load_after = os.getloadavg()
 
     t0 = time.perf_counter()
     from pymavlink import mavutil
@@ -268,7 +287,9 @@ def main() -> int:
     print(f"log: {path} ({size_mb:.1f} MB, {n} messages, {wanted} of the pairing "
           f"types, {len(scan.skipped)} skipped regions); best of {k} fresh processes, "
           f"taking turns; load average {load_before[0]:.1f} before the timed runs, "
-          f"{load_after[0]:.1f} after; {os.cpu_count()} CPUs")
+          f"{load_after[0]:.1f} after; {os.cpu_count()} CPUs; imports "
+          + ("as the environment has them" if args.no_bytecode_cache
+             else "with a bytecode cache"))
 
     def line(label, t, imp=None):
         rate = n / t
@@ -288,7 +309,8 @@ def main() -> int:
     line("  cold, numpy, 2 threads", two["first"], two["import"])
     line("  cold, numba, cache present", cached["first"], cached["import"])
     line("  cold, no numba cache (compile)", nocache["first"], nocache["import"])
-    line("  warm (2nd call, same process)", warm["warm"])
+    line("  warm (2nd call, same process), numba", warm["warm"])
+    line("  warm (2nd call, same process), default", default["warm"])
     line("  numpy fallback (no numba), cold", fallback["first"], fallback["import"])
     if ftp is not None:
         mine_cold = default["first"] + default["import"]

@@ -52,6 +52,9 @@ def register(subparsers) -> None:
     p.add_argument("--save-spec", help="write the grid definition used to this JSON file")
     p.add_argument("--cv", action="store_true",
                    help="store blocked cross-validation RMSE and bias (always with auto)")
+    p.add_argument("--error-model", action="store_true",
+                   help="also store the grid's expected error from a variogram fitted to the "
+                        "samples (the estimation variance of the method's own weights)")
     p.add_argument("--out", "-o", type=output_path,
                    help="output .nc or .zarr (default: beside the input)")
     p.add_argument("--zarr-format", dest="zarr_format", type=int, choices=[2, 3], default=2,
@@ -91,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
               origin=parse_floats(args.origin, 3, "--origin") if args.origin else None,
               vertical=args.vertical, terrain=args.terrain, levels=args.levels,
               method=args.method,
-              statistic=args.statistic, cross_validate=args.cv, inputs=[str(inp)])
+              statistic=args.statistic, cross_validate=args.cv,
+              error_model=args.error_model, inputs=[str(inp)])
     write_grid(ds, out, zarr_format=args.zarr_format)
     if args.save_spec:
         GridSpec.from_attrs(ds.attrs).save(args.save_spec)
@@ -130,3 +134,6 @@ def summarise(ds: xr.Dataset, quantity: str, *, chosen: bool = False) -> None:
         if noise is not None and np.isfinite(noise):
             print(f"  sample noise {noise:.4g}{unit_text}: estimated grid error "
                   f"{ds.attrs.get('estimated_grid_rmse', np.nan):.4g}{unit_text}")
+    if "model_grid_rmse" in ds.attrs:
+        print(f"expected grid error from the variogram: {ds.attrs['model_grid_rmse']:.4g}"
+              f"{unit_text}")

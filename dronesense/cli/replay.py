@@ -46,6 +46,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Replay; returns 0, or 1 when a session's journal differs from its replay."""
+    import numpy as np
+
     from dronesense.cli.pair import write_samples_columns
     from dronesense.errors import NoUsableDataError
     from dronesense.flight.columns import SampleColumns
@@ -60,7 +62,8 @@ def run(args) -> int:
     if not len(rows):  # as `pair` does: nothing to replay is not a success
         raise NoUsableDataError(f"nothing usable: {args.source}: no sensor readings")
     columnar = isinstance(rows, SampleColumns)
-    flags = Counter(rows.flag.tolist() if columnar else [r.flag for r in rows])
+    flags = (Counter({int(f): int(n) for f, n in enumerate(np.bincount(rows.flag)) if n})
+             if columnar else Counter(r.flag for r in rows))
     share = f"{flags.get(0, 0) / len(rows):.0%}" if len(rows) else "-"
     print(f"{args.source}: {len(rows)} samples, {share} paired, "
           f"flags {dict(sorted(flags.items()))}")
@@ -68,6 +71,11 @@ def run(args) -> int:
         suffix = Path(args.out).suffix.lower()
         if columnar and suffix == ".csv":
             write_samples_columns(rows, args.out)
+        elif columnar and suffix == ".nc":  # straight from the arrays, as `pair` writes it
+            from dronesense.samples.netcdf import write_columns_netcdf
+
+            write_columns_netcdf(rows, args.out, names=names, history=command_history("replay"),
+                                 source=str(args.source))
         else:
             if columnar and suffix != ".nc":  # the other writers take rows
                 rows = rows.rows()

@@ -56,29 +56,22 @@ _BIG = np.int64(1) << 60
 BLOCK = 1 << 18
 
 
-def _positions(fix_t, fix_ok, fix_pos, t, max_gap_s):
-    """:func:`~dronesense.flight.pairing.interpolate_positions`, :data:`BLOCK` readings at a
-    time."""
-    if t.size <= BLOCK:
-        return interpolate_positions(fix_t, fix_ok, fix_pos, t, max_gap_s)
-    pos = np.empty((t.size, fix_pos.shape[1]))
-    gap = np.empty(t.size)
-    flag = np.empty(t.size, dtype=np.int8)
-    for a in range(0, t.size, BLOCK):
-        b = min(a + BLOCK, t.size)
-        pos[a:b], gap[a:b], flag[a:b] = interpolate_positions(fix_t, fix_ok, fix_pos, t[a:b],
-                                                              max_gap_s)
-    return pos, gap, flag
+def _rows_of(sysid_col: np.ndarray, sysid: int) -> np.ndarray | slice:
+    """The rows of one vehicle: every row (a slice, so no copies) when all are its own."""
+    mine = sysid_col == sysid
+    return slice(None) if mine.all() else np.flatnonzero(mine)
 
 
 def is_simple(fixes, readings, syncs, sysid: int) -> bool:
     """No reboot and no late reading for vehicle ``sysid`` (see the module docstring): what
     lets its events be paired as arrays."""
-    fm, sm, rm = fixes["sysid"] == sysid, syncs["sysid"] == sysid, readings["sysid"] == sysid
-    order = np.concatenate([fixes["order"][fm], syncs["order"][sm]])
-    t = np.concatenate([fixes["time_boot_ms"][fm], syncs["time_boot_ms"][sm]])
-    perm = np.argsort(order, kind="stable")
-    order, t = order[perm], t[perm]
+    fm, sm = _rows_of(fixes["sysid"], sysid), _rows_of(syncs["sysid"], sysid)
+    rm = _rows_of(readings["sysid"], sysid)
+    f_order, s_order = fixes["order"][fm], syncs["order"][sm]
+    at = np.searchsorted(f_order, s_order)  # both in file order: merged without sorting
+    t = np.insert(fixes["time_boot_ms"][fm], at, syncs["time_boot_ms"][sm])
+    order = np.insert(f_order, at, s_order)
+    del at
     if not t.size:
         return True
     top = np.maximum.accumulate(t)
@@ -93,9 +86,9 @@ def is_simple(fixes, readings, syncs, sysid: int) -> bool:
 def _within(fixes, readings, sysid: int, lag_of: np.ndarray, horizon_ms: float) -> bool:
     """No reading of this vehicle, paired at once, lies further back than the track the
     engine keeps (``horizon_ms`` before the latest fix)."""
-    fm, rm = fixes["sysid"] == sysid, readings["sysid"] == sysid
+    fm, rm = _rows_of(fixes["sysid"], sysid), _rows_of(readings["sysid"], sysid)
     f_t = fixes["time_boot_ms"][fm]
-    if not f_t.size or not rm.any():
+    if not f_t.size or not readings["order"][rm].size:
         return True
     top = np.maximum.accumulate(f_t)
     k = np.searchsorted(fixes["order"][fm], readings["order"][rm], side="left") - 1
@@ -104,12 +97,17 @@ def _within(fixes, readings, sysid: int, lag_of: np.ndarray, horizon_ms: float) 
     return not np.any(t[seen] < top[k[seen]] - horizon_ms)
 
 
-def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[str]
-                 ) -> SampleColumns | None:
+def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[str], *,
+                 release: bool = False) -> SampleColumns | None:
     """Pair event columns (:class:`~dronesense.sources.tlogevents.EventColumns` dicts) with
     the rules and settings of ``pairer`` (fresh), ending the data; ``None`` when the log
     needs the event-by-event engine. ``pairer`` is left as the streaming run would leave it:
-    its vehicles' tracks, clocks and status, its counts."""
+    its vehicles' tracks, clocks and status, its counts.
+
+    With ``release``, the ``fixes`` and ``readings`` dicts are emptied once the rows are
+    made (when ``None`` is returned, they are left as they are), and the position columns of
+    a one-vehicle log are let go as the track is made from them: the peak memory of a big
+    log is lower."""
     if not statuses:
         statuses = {k: np.empty(0, dtype=d) for k, d in (
             ("order", "i8"), ("sysid", "i4"), ("armed", bool), ("mode", "i8"),
@@ -124,21 +122,30 @@ def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[s
     if horizon is not None and not all(_within(fixes, readings, s, lag_of, 1000.0 * horizon)
                                        for s in sysids):
         return None  # a reading older than the track the engine keeps: event by event
+    scale = np.array([x[1] for x in lookups] or [1.0])
     parts = []
+    one = len(sysids) == 1 and release
     for sysid in sysids:
         st = pairer.state(sysid)
-        fm = np.flatnonzero(fixes["sysid"] == sysid)
+        fm = _rows_of(fixes["sysid"], sysid)
         f_order, f_t = fixes["order"][fm], fixes["time_boot_ms"][fm]
-        top = np.maximum.accumulate(f_t) if f_t.size else f_t
         accepted = np.ones(f_t.size, dtype=bool)
         if f_t.size > 1:
+            np.greater(f_t[1:], f_t[:-1], out=accepted[1:])
+        every = bool(accepted.all())  # times strictly increasing: their running maximum
+        top = f_t if every or not f_t.size else np.maximum.accumulate(f_t)
+        if not every:
             accepted[1:] = f_t[1:] > top[:-1]
-        acc = fm[accepted]
-        fix_t, fix_ok = f_t[accepted], fixes["ok"][acc]
-        fix_pos = np.empty((acc.size, 4))
+        acc = slice(None) if every else np.flatnonzero(accepted)
+        fix_t, fix_ok = f_t[acc], fixes["ok"][fm][acc]
+        fix_pos = np.empty((fix_t.size, 4))
         for i, k in enumerate(("lat", "lon", "alt_amsl", "height")):  # a column at a time
-            fix_pos[:, i] = fixes[k][acc]
-        st.track = Track.from_arrays(fix_t, fix_ok, fix_pos, dropped=int((~accepted).sum()))
+            fix_pos[:, i] = (fixes.pop(k) if one else fixes[k])[fm][acc]
+        if one:  # what pairing reads no more (the caller's columns are let go)
+            for k in ("recv_us", "sysid", "ok"):
+                fixes.pop(k)
+        st.track = Track.from_arrays(fix_t, fix_ok, fix_pos,
+                                     dropped=int(accepted.size - np.count_nonzero(accepted)))
         if fix_t.size:
             st.last_time_ms = float(fix_t[-1])
         hm = np.flatnonzero(statuses["sysid"] == sysid)
@@ -147,22 +154,115 @@ def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[s
                                int(statuses["mode"][hm[-1]]),
                                int(statuses["vehicle_type"][hm[-1]]),
                                int(statuses["autopilot"][hm[-1]]))
-            k = np.searchsorted(statuses["order"][hm], f_order[accepted], side="left") - 1
+            k = np.searchsorted(statuses["order"][hm], f_order[acc], side="left") - 1
             armed = (k >= 0) & statuses["armed"][hm[np.maximum(k, 0)]]
-            st.has_flown = bool(np.any(armed & (fixes["height"][acc] > 1.0)))
+            st.has_flown = bool(np.any(armed & (fix_pos[:, 3] > 1.0)))
+            del k, armed
         if fix_ok.any():
-            st.max_height = float(fixes["height"][acc][fix_ok].max())
+            st.max_height = float(fix_pos[:, 3][fix_ok].max())
+        del accepted, acc
         sm = np.flatnonzero(syncs["sysid"] == sysid)
         if sm.size:
             last_sync = float(syncs["time_boot_ms"][sm].max())
             st.last_time_ms = max(st.last_time_ms or -np.inf, last_sync)
         ready, pieces, params = st.clock.update_many(0, syncs["time_boot_ms"][sm].tolist(),
                                                      syncs["unix_us"][sm].tolist())
-
-        rm = np.flatnonzero(readings["sysid"] == sysid)
-        if not rm.size:
+        rm = _rows_of(readings["sysid"], sysid)
+        if not readings["order"][rm].size:
             st.clock.close(0)
             continue
+        # emission: the clock version at resolution if ready, else the next ready sync
+        ready_next = np.full(ready.size, -1, dtype=np.int64)  # first ready version >= v
+        nxt = -1
+        for v in range(ready.size - 1, -1, -1):
+            if ready[v]:
+                nxt = v
+            ready_next[v] = nxt
+        st.clock.close(0)
+        clock = _ClockAt(st.clock, syncs["order"][sm], ready_next, pieces, params, sysid)
+        part = _Rows(readings["order"][rm].size, sysid, readings if one else None)
+        for a in range(0, part.n, BLOCK):  # a block of readings at a time: few temporaries
+            b = min(a + BLOCK, part.n)
+            block = rm[a:b] if isinstance(rm, np.ndarray) else slice(a, b)
+            part.fill(a, b, readings, block, lag_of, scale, f_order, top, fix_t, fix_ok,
+                      fix_pos, pairer.max_gap_s, clock)
+        parts.append(part)
+        del f_order, top, fix_t, fix_ok, fix_pos, clock
+    if release:  # every row is made: what they were made of is let go before sorting them
+        fixes.clear()
+        readings.clear()
+    if not parts:
+        return SampleColumns.empty()
+    cols = _Rows.joined(parts, lookups, names)
+    cols.count_into(pairer)
+    return cols
+
+
+class _ClockAt:
+    """UTC of readings from the clock versions of one vehicle (see the module docstring)."""
+
+    def __init__(self, clock, s_order, ready_next, pieces, params, sysid):
+        self.clock, self.s_order, self.ready_next = clock, s_order, ready_next
+        self.pieces, self.params, self.sysid = pieces, params, sysid
+        self.final_known = clock.known(0)
+        self.n_final, self.final = clock.model(0)
+
+    def emit(self, res: np.ndarray, t: np.ndarray, recv: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Emission key, UNIX µs and time source (1 sync, 2 receive) of rows resolved at
+        ``res`` (:data:`_BIG`: at the end of data)."""
+        s_order, ready = self.s_order, self.ready_next
+        ver = np.searchsorted(s_order, res, side="left")  # syncs before the resolution
+        fin = res == _BIG
+        emit_ver = np.where(fin, -1, ready[np.minimum(ver, ready.size - 1)])
+        emit = np.where(emit_ver == ver, res, np.where(
+            emit_ver >= 0, s_order[np.maximum(emit_ver - 1, 0)] if s_order.size else _BIG,
+            _BIG))
+        # finish: pending rows of known clocks first (phase 0), then every held row (phase 1)
+        phase = np.where(fin & self.final_known, 0, 1)
+        emit = np.where(emit == _BIG, _BIG + phase * 4096 + self.sysid, emit)
+        del ver, fin, phase
+        use_ver = np.where(emit < _BIG, emit_ver, ready.size - 1)
+        late = emit >= _BIG
+        prm = self.params[use_ver]
+        prm[late] = self.final
+        pc = self.pieces[use_ver]
+        pc[late] = self.n_final
+        unix = self.clock.to_unix_versions(0, pc, prm, t)
+        source = np.where(emit < _BIG, 1, np.where(self.final_known, 1, 2)).astype(np.int8)
+        return emit, np.where(source == 2, recv, unix), source
+
+
+#: Row columns that can be written over the reading columns they are made from.
+_OVER = {"t": "time_boot_ms", "order": "order", "code": "name", "value": "value",
+         "unix": "recv_us"}
+
+
+class _Rows:
+    """The rows of one vehicle, filled a block of readings at a time into their final
+    columns (in reading order; sorted into emission order when joined)."""
+
+    _FLOAT = ("t", "lat", "lon", "alt_amsl", "height", "gap", "value")
+
+    def __init__(self, n: int, sysid: int, readings: dict[str, np.ndarray] | None = None):
+        """Columns for ``n`` rows; with ``readings`` (every one of them this vehicle's, let
+        go by the caller), some are those columns themselves, each block written over the
+        readings it was made from."""
+        self.n, self.sysid = n, sysid
+        self.cols = {}
+        for k, dtype in (*((k, np.float64) for k in self._FLOAT), ("emit", np.int64),
+                         ("res", np.int64), ("order", np.int64), ("unix", np.int64),
+                         ("source", np.int8), ("flag", np.int8), ("code", np.int32)):
+            col = None if readings is None or k not in _OVER else readings[_OVER[k]]
+            if col is not None and col.dtype == dtype and col.flags.writeable:
+                self.cols[k] = col
+            else:
+                self.cols[k] = np.empty(n, dtype=dtype)
+
+    def fill(self, a, b, readings, rm, lag_of, scale, f_order, top, fix_t, fix_ok, fix_pos,
+             max_gap_s, clock: _ClockAt) -> None:
+        """Rows ``a:b`` from the readings at ``rm`` (their rows in the columns)."""
+        c = self.cols
         r_order = readings["order"][rm]
         code = readings["name"][rm]
         t = readings["time_boot_ms"][rm] - lag_of[code]
@@ -174,69 +274,43 @@ def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[s
         res = np.where(now, r_order, np.where(j < f_order.size,
                                               f_order[np.minimum(j, max(f_order.size - 1, 0))]
                                               if f_order.size else _BIG, _BIG))
-        pos, gap, flag = _positions(fix_t, fix_ok, fix_pos, t, pairer.max_gap_s)
-        # emission: the clock version at resolution if ready, else the next ready sync
-        s_order = syncs["order"][sm]
-        ver = np.searchsorted(s_order, res, side="left")  # syncs before the resolution
-        ready_next = np.full(ready.size, -1, dtype=np.int64)  # first ready version >= v
-        nxt = -1
-        for v in range(ready.size - 1, -1, -1):
-            if ready[v]:
-                nxt = v
-            ready_next[v] = nxt
-        st.clock.close(0)
-        final_known = st.clock.known(0)
-        fin = res == _BIG
-        emit_ver = np.where(fin, -1, ready_next[np.minimum(ver, ready.size - 1)])
-        emit = np.where(emit_ver == ver, res, np.where(
-            emit_ver >= 0, s_order[np.maximum(emit_ver - 1, 0)] if s_order.size else _BIG,
-            _BIG))
-        held_at_end = (emit == _BIG) & ~fin
-        # finish: pending rows of known clocks first (phase 0), then every held row (phase 1)
-        phase = np.where(fin & final_known, 0, 1)
-        emit = np.where(emit == _BIG, _BIG + phase * 4096 + sysid, emit)
-        use_ver = np.where(emit < _BIG, emit_ver, ready.size - 1)
-        n_final, final = st.clock.model(0)
-        prm = params[use_ver]
-        prm[emit >= _BIG] = final
-        pc = pieces[use_ver]
-        pc[emit >= _BIG] = n_final
-        unix = st.clock.to_unix_versions(0, pc, prm, t)
-        source = np.where(emit < _BIG, 1, np.where(final_known, 1, 2))  # 1 sync, 2 receive
-        recv = readings["recv_us"][rm]
-        unix = np.where(source == 2, recv, unix)
-        del held_at_end, k, reach, now, j, ver, emit_ver, phase, use_ver, prm, pc
-        parts.append(dict(emit=emit, res=res, t=t, order=r_order, unix=unix, source=source,
-                          boot=np.zeros(t.size, np.int32), sysid=np.full(t.size, sysid, np.int32),
-                          pos=pos, gap=gap, flag=flag, code=code,
-                          value=readings["value"][rm]))
-    if not parts:
-        return SampleColumns.empty()
-    if len(parts) == 1:
-        cat = parts.pop()
-    else:
-        cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        parts.clear()
-    perm = np.lexsort((cat["order"], cat["t"], cat["res"], cat["emit"]))
-    if np.any(perm[1:] < perm[:-1]):  # rows emitted out of reading order
-        for k in list(cat):  # a column at a time: each old one let go as it is replaced
-            cat[k] = cat[k][perm]
-    del perm
-    keys = [x[0] for x in lookups]
-    scale = np.array([x[1] for x in lookups] or [1.0])
-    units = [x[2] for x in lookups]
-    code = cat["code"]
-    cols = SampleColumns(
-        unix_us=cat["unix"], has_utc=np.ones(code.size, dtype=bool),
-        time_source=np.where(cat["source"] == 1, 1, 2).astype(np.int8),
-        time_boot_ms=cat["t"], boot=cat["boot"], sysid=cat["sysid"],
-        lat=cat["pos"][:, 0], lon=cat["pos"][:, 1], alt_amsl=cat["pos"][:, 2],
-        height=cat["pos"][:, 3], quantity_code=code, name_code=code,
-        value=cat["value"] * scale[code], position_gap=cat["gap"],
-        flag=cat["flag"].astype(np.int8), quantities=keys, names=list(names),
-        units=units)
-    cols.count_into(pairer)
-    return cols
+        del k, reach, now, j
+        pos, gap, flag = interpolate_positions(fix_t, fix_ok, fix_pos, t, max_gap_s)
+        for i, key in enumerate(("lat", "lon", "alt_amsl", "height")):
+            c[key][a:b] = pos[:, i]
+        del pos
+        c["gap"][a:b], c["flag"][a:b] = gap, flag
+        c["emit"][a:b], c["unix"][a:b], c["source"][a:b] = clock.emit(
+            res, t, readings["recv_us"][rm])
+        c["res"][a:b], c["t"][a:b], c["order"][a:b], c["code"][a:b] = res, t, r_order, code
+        c["value"][a:b] = readings["value"][rm] * scale[code]
+
+    @staticmethod
+    def joined(parts: list[_Rows], lookups, names) -> SampleColumns:
+        """The rows of every vehicle in emission order, as sample columns."""
+        sysid = np.concatenate([np.full(p.n, p.sysid, np.int32) for p in parts])
+        if len(parts) == 1:
+            cat = parts.pop().cols
+        else:
+            cat = {k: np.concatenate([p.cols.pop(k) for p in parts])
+                   for k in list(parts[0].cols)}
+            parts.clear()
+        perm = np.lexsort((cat["order"], cat["t"], cat["res"], cat["emit"]))
+        del cat["order"], cat["res"], cat["emit"]
+        if np.any(perm[1:] < perm[:-1]):  # rows emitted out of reading order
+            for k in list(cat):  # a column at a time: each old one let go as it is replaced
+                cat[k] = cat[k][perm]
+            sysid = sysid[perm]
+        del perm
+        code = cat["code"]
+        return SampleColumns(
+            unix_us=cat["unix"], has_utc=np.ones(code.size, dtype=bool),
+            time_source=cat["source"], time_boot_ms=cat["t"],
+            boot=np.zeros(code.size, np.int32), sysid=sysid,
+            lat=cat["lat"], lon=cat["lon"], alt_amsl=cat["alt_amsl"], height=cat["height"],
+            quantity_code=code, name_code=code, value=cat["value"],
+            position_gap=cat["gap"], flag=cat["flag"], quantities=[x[0] for x in lookups],
+            names=list(names), units=[x[2] for x in lookups])
 
 
 assert Flag.PAIRED == 0  # the flags of interpolate_positions are the row flags

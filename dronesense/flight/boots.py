@@ -204,7 +204,8 @@ def track_stats(boots: Boots, max_gap_s: float) -> TrackStats:
             continue
         t = seg.track.arrays()[0]
         duration += (t[-1] - t[0]) / 1000.0
-        d = np.diff(t) / 1000.0
+        d = np.diff(t)
+        d /= 1000.0  # in place: one temporary the size of the track
         big = d[d > max_gap_s]
         gaps += int(big.size)
         gap_s += float(big.sum())

@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -139,7 +140,7 @@ class Pipeline:
             progress(label, total, total)
         return rows
 
-    def run_arrays(self, columns) -> SampleColumns:
+    def run_arrays(self, columns, *, release: bool = False) -> SampleColumns:
         """Every row of a whole log's event columns
         (:class:`~dronesense.sources.tlogevents.EventColumns`), ending the data, as
         :class:`~dronesense.flight.columns.SampleColumns`.
@@ -147,13 +148,15 @@ class Pipeline:
         The same rows, in the same order, as :meth:`run` over ``columns.events()``: the rules
         are applied to the arrays at once (:func:`~dronesense.flight.batch.pair_columns`), or,
         for a log with a reboot or a reading stamped before the reboot threshold, the events
-        are pushed one by one. Needs a fresh pipeline without a receive clock.
+        are pushed one by one. Needs a fresh pipeline without a receive clock. With
+        ``release``, the columns' positions and readings are let go as they are paired (the
+        columns are then no longer usable): less memory for a big log.
         """
         from dronesense.flight.batch import pair_columns
 
         if self.clock is None and not self.pairer.states:
             cols = pair_columns(self.pairer, columns.fixes, columns.readings, columns.syncs,
-                                columns.statuses, columns.names)
+                                columns.statuses, columns.names, release=release)
             if cols is not None:
                 # the pairer's own ranges and count, as CheckedPairer on the streaming path
                 self.pairer.out_of_range += flag_columns(cols, self.pairer.ranges)
@@ -239,7 +242,10 @@ def replay_columns(path: str | Path, *, names: NameTable | None = None,
     if readings is None and key is None:  # scanned as arrays: the same packets, the same rows
         cols = _tlog_columns(path)
         if cols is not None:
-            return pipe.run_arrays(cols)
+            out = pipe.run_arrays(cols, release=True)  # cols are let go as paired
+            del pipe, cols
+            gc.collect()  # the engine's cycles would hold a big log's track until collected
+            return out
     items = enumerate(iter_packets(path))
     if key is not None:
         from dronesense.sources.signing import Verifier

@@ -36,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -62,6 +63,20 @@ from dronesense.sources.logs import LogEvents, Progress, load_events
 from dronesense.sources.tlogchunks import CHUNK_BYTES, load_tlog_chunked
 
 __all__ = ["Summary", "clock_lines", "log_lags", "pair_log", "pair_logs"]
+
+
+class _Counted(list):
+    """What stands for a log's events once its columns are paired: their number only."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __bool__(self) -> bool:
+        return self.n > 0
 
 
 def log_lags(boots: Boots, declared: Mapping[str, float], auto: set[str], auto_all: bool,
@@ -108,7 +123,9 @@ def pair_log(log: LogEvents, *, names: NameTable, declared: Mapping[str, float],
              ) -> list[SampleRow] | SampleColumns:
     """The rows of one log already read (:func:`~dronesense.sources.logs.load_events`): its
     lags, then every event through one :class:`~dronesense.flight.pipeline.Pipeline`; what
-    was found goes to ``summary`` (see :func:`pair_logs` for the parameters)."""
+    was found goes to ``summary`` (see :func:`pair_logs` for the parameters). A log read as
+    event columns is paired from them and they are let go (``log.columns`` is then ``None``
+    and ``log.events`` keeps only their number): the memory of a big log."""
     path = log.path if path is None else path
     summary.add_log(path, log)
     if not log.events:
@@ -130,7 +147,10 @@ def pair_log(log: LogEvents, *, names: NameTable, declared: Mapping[str, float],
     del boots  # the per-boot copies of the events, not needed to pair (memory of big logs)
     pipe = Pipeline(names, max_gap_s, lags, ranges=ranges)
     if log.columns is not None:  # a tlog as arrays: the same rules at once, the same rows
-        cols = pipe.run_arrays(log.columns)
+        columns, log.columns = log.columns, None  # let go as they are paired (memory)
+        log.events = _Counted(len(log.events))
+        cols = pipe.run_arrays(columns, release=True)
+        del columns
         summary.add_vehicles(path, pipe.pairer.states)
         if wanted is not None:
             cols = cols.select(np.isin(cols.column("quantity").astype(str), sorted(wanted)))
@@ -246,6 +266,7 @@ def pair_logs(
                               key=key)
         if not log.events:
             reasons.append(f"{path}: no positions, readings or clock messages")
+        arrays = log.columns is not None
         out = pair_log(log, names=names, declared=declared, auto=auto, auto_all=auto_all,
                        max_gap_s=max_gap_s, summary=summary, path=path, wanted=wanted,
                        progress=progress, lag_options=lag_options, as_columns=as_columns,
@@ -253,6 +274,9 @@ def pair_logs(
         if log.events and not len(out):
             reasons.append(f"{path}: no sensor readings"
                            + (f" of {', '.join(sorted(wanted))}" if wanted else ""))
+        del log
+        if as_columns and arrays:  # few objects: the pairing engine's cycles, which would
+            gc.collect()  # hold a big log's track until collected
         if as_columns:
             rows.append(out)
         else:

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 
 from dronesense._version import __version__
 from dronesense.errors import InputError, ParameterError
+from dronesense.gridding.daskprobe import NumpyWriter, defer_dask_array_import, encode_times
 from dronesense.gridding.nczarr import add_nczarr_metadata
 from dronesense.gridding.spec import SPEC_ATTR, VERTICAL_REFERENCES, GridSpec
 from dronesense.gridding.stores import SCALAR_DIM, open_store
@@ -257,15 +258,22 @@ def _variables(items: dict[str, Any]) -> dict[str, Any]:
 
     Built directly (``fastpath``): xarray otherwise checks every array against dask's array
     type, which imports dask.array (a good part of a second) whenever dask is installed.
-    Object arrays still go through xarray's conversion.
+    Dimension coordinates are handed over as the pandas index xarray makes of them (it would
+    ask dask first, importing it). Object arrays still go through xarray's conversion.
     """
+    import pandas as pd  # loaded with xarray
+
     out = {}
     for name, item in items.items():
         if isinstance(item, tuple):
             dims, data, *rest = item
             data = np.asarray(data)
             attrs = rest[0] if rest else None
-            item = xr.Variable(dims, data, attrs, fastpath=data.dtype.kind != "O")
+            dims = (dims,) if isinstance(dims, str) else tuple(dims)
+            if dims == (name,) and data.ndim == 1 and data.dtype.kind in "fiuM":
+                item = xr.IndexVariable(dims, pd.Index(data), attrs)
+            else:
+                item = xr.Variable(dims, data, attrs, fastpath=data.dtype.kind != "O")
         out[name] = item
     return out
 
@@ -379,25 +387,33 @@ def write_grid(ds: xr.Dataset, path: str | Path, complevel: int | None = None, *
         raise ParameterError("zarr_format", f"must be 2 or 3, got {zarr_format!r}")
     if complevel is not None and not (isinstance(complevel, int) and 0 <= complevel <= 9):
         raise ParameterError("complevel", f"must be a zlib level 0-9, got {complevel!r}")
-    encoding: dict[str, dict[str, Any]] = {
-        name: {"_FillValue": None} for name in NO_FILL if name in ds.variables}
+    if path.suffix == ".zarr":
+        _write_zarr(ds, path, complevel, zarr_format, netcdf_encoding(ds, 0))
+        return path
+    encoding = netcdf_encoding(ds, complevel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _to_netcdf4(ds, path, encoding)
+    return path
+
+
+def netcdf_encoding(ds: xr.Dataset, complevel: int | None = None
+                    ) -> dict[str, dict[str, Any]]:
+    """The encoding :func:`write_grid` writes a grid with: no ``_FillValue`` on coordinates
+    and bounds, time and its bounds in seconds since the first sample (CF 7.1), and zlib
+    level ``complevel`` (default 4; 0: none) on the variables of two or more dimensions;
+    ``ds.to_netcdf(path, encoding=netcdf_encoding(ds))`` writes the same file."""
+    encoding = {name: {"_FillValue": None} for name in NO_FILL if name in ds.variables}
     if "time" in ds.variables and ds["time"].dtype.kind == "M":
-        # time and its bounds in the same units (CF 7.1)
         _, time_encoding = time_variables(ds["time_bounds"].values if "time_bounds" in ds
                                           else ds["time"].values)
         for name in ("time", "time_bounds"):
             if name in ds.variables:
                 encoding[name].update(time_encoding)
-    if path.suffix == ".zarr":
-        _write_zarr(ds, path, complevel, zarr_format, encoding)
-        return path
     level = 4 if complevel is None else complevel
     for name, var in ds.variables.items():
         if var.ndim >= 2 and level > 0:
             encoding.setdefault(name, {}).update(zlib=True, complevel=level)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _to_netcdf4(ds, path, encoding)
-    return path
+    return encoding
 
 
 def _to_netcdf4(ds: xr.Dataset, path: Path, encoding: dict[str, dict[str, Any]]) -> None:
@@ -409,11 +425,14 @@ def _to_netcdf4(ds: xr.Dataset, path: Path, encoding: dict[str, dict[str, Any]])
     if any(var.chunks is not None for var in ds.variables.values()):
         ds.to_netcdf(path, encoding=encoding, engine="netcdf4")
         return
+    # the encoder's and writer's dask checks answered without importing dask (daskprobe)
+    defer_dask_array_import()
+    ds, encoding = encode_times(ds, encoding)
     # xarray's own netCDF4/HDF5 lock; the per-file write lock is what asks dask
     store = NetCDF4DataStore.open(str(path), mode="w", format="NETCDF4",
                                   lock=NETCDF4_PYTHON_LOCK)
     try:
-        ds.dump_to_store(store, encoding=encoding)
+        ds.dump_to_store(store, encoding=encoding, writer=NumpyWriter())
     finally:
         store.close()
 

@@ -25,10 +25,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,11 +41,15 @@ from dronesense.gridding.cvdesign import (
     noise_variance,
     track_segments,
 )
+from dronesense.gridding.methodchoice import (
+    KRIGING_MAX_SAMPLES,
+    SCORING_THREADS,
+    MethodChoice,
+    candidates,
+    folds_of,
+    score_all,
+)
 from dronesense.gridding.methods.base import BaseGridder
-from dronesense.gridding.methods.block import BlockReduce
-from dronesense.gridding.methods.dmv import KernelDMV
-from dronesense.gridding.methods.idw import IDW
-from dronesense.gridding.methods.kriging import Kriging, kriging_available
 from dronesense.gridding.spec import GridSpec
 
 __all__ = ["BLOCKS", "KRIGING_MAX_SAMPLES", "SCORING_THREADS", "CVScores", "MethodChoice",
@@ -317,65 +318,6 @@ def _estimate(ds: xr.Dataset) -> np.ndarray:
     return ds["value"].values
 
 
-def candidates(spec: GridSpec, kriging: bool = True,
-               statistic: str = "mean") -> list[BaseGridder]:
-    """Methods and kernel widths ``method="auto"`` chooses from.
-
-    Block statistics (``statistic``: mean or median), IDW with k 4 and 12 at two
-    anisotropies, DM+V at three kernel widths and, with ``kriging``, ordinary kriging (its
-    exponential variogram is fitted here, so it needs no extra package).
-
-    Examples
-    --------
-    >>> spec = GridSpec((10, 10, 5), (52.0, 5.0, 0.0))
-    >>> [type(m).__name__ for m in candidates(spec, kriging=False)][:3]
-    ['BlockReduce', 'IDW', 'IDW']
-    """
-    dx, dy, dz = spec.spacing
-    h = max(dx, dy)
-    out: list[BaseGridder] = [BlockReduce(statistic=statistic)]
-    out += [IDW(k=k, anisotropy=a) for k in (4, 12) for a in (h / dz, 3 * h / dz)]
-    out += [KernelDMV(sigma_h=s * h, sigma_v=s * dz) for s in (0.5, 1.0, 2.0)]
-    if kriging and kriging_available():
-        out.append(Kriging(anisotropy=h / dz))
-    return out
-
-
-#: Above this many samples ``method="auto"`` leaves kriging out of the candidates.
-KRIGING_MAX_SAMPLES = 200_000
-
-
-@dataclass
-class MethodChoice:
-    """The method of lowest blocked cross-validation RMSE, with every candidate's score.
-
-    Attributes
-    ----------
-    method
-        The chosen gridder (not fitted).
-    score
-        Its :class:`CVScores`.
-    scored
-        ``(candidate, scores)`` of every candidate, in the order tried.
-    notes
-        What the choice could not consider (a method whose library is not installed).
-    """
-
-    method: BaseGridder
-    score: CVScores
-    scored: list[tuple[BaseGridder, CVScores]]
-    notes: list[str] = field(default_factory=list)
-
-    def store(self, ds: xr.Dataset, variable: str) -> None:
-        """Record the chosen method's scores and ``cross_validation_candidates`` (every
-        candidate's RMSE and coverage) on a grid, in place."""
-        self.score.store(ds, variable)
-        ds.attrs["cross_validation_candidates"] = "; ".join(
-            f"{m!r}: rmse={s.rmse:.4g} coverage={s.coverage:.2f}" for m, s in self.scored)
-        if self.notes:
-            ds.attrs["cross_validation_notes"] = "; ".join(self.notes)
-
-
 def choose_method(
     coordinates: Sequence[ArrayLike],
     values: ArrayLike,
@@ -415,11 +357,14 @@ def choose_method(
         Estimate of the block-statistics candidate (``mean`` or ``median``).
     workers
         Threads scoring the candidates side by side (default: the CPU count, at most
-        :data:`SCORING_THREADS`; 1 scores them one after the other). The scores do not
-        depend on it: each candidate is scored by itself on the same fold design.
+        :data:`SCORING_THREADS`; 1 scores them one after the other;
+        :func:`~dronesense.gridding.methodchoice.score_all`). The scores do not depend on
+        it: each candidate is scored on the same fold design, IDW candidates through
+        shared neighbour queries that give each its own predictions.
 
     Examples
     --------
+    >>> from dronesense.gridding.methods.idw import IDW
     >>> x = np.tile(np.arange(0.0, 100.0), 5)
     >>> y = np.repeat(np.arange(0.0, 50.0, 10.0), 100)
     >>> spec = GridSpec((10, 10, 10), (52, 5, 0)).fit(x, y, 0 * x)
@@ -439,41 +384,11 @@ def choose_method(
     # matched to the voxels of the candidate reaching farthest from data
     design = fold_design(coordinates, v, spec=spec, folds=folds, tracks=tracks, order=order,
                          blocks=blocks, support=max(_support(m) for m in methods))
-    scores = _score_all(methods, coordinates, v, spec=spec, folds=folds, tracks=tracks,
-                        order=order, design=design, workers=workers)
+    scores = score_all(methods, lambda m: cross_validate(
+        m, coordinates, v, spec=spec, folds=folds, tracks=tracks, order=order, design=design),
+        workers=workers, folds=folds_of(coordinates, v, design.fold, design.folds, spec))
     scored = list(zip(methods, scores, strict=True))
     usable = [(m, s) for m, s in scored if s.coverage >= min_coverage and np.isfinite(s.rmse)]
     pool = usable or [(m, s) for m, s in scored if np.isfinite(s.rmse)] or scored
     best, score = min(pool, key=lambda ms: ms[1].rmse if np.isfinite(ms[1].rmse) else np.inf)
     return MethodChoice(best, score, scored, notes)
-
-
-#: Most threads :func:`choose_method` scores candidates with by default.
-SCORING_THREADS = 4
-
-
-def _score_all(methods: list[BaseGridder], coordinates: Sequence[ArrayLike], v: np.ndarray, *,
-               workers: int | None, **options: Any) -> list[CVScores]:
-    """:func:`cross_validate` of every method, in their order, on ``workers`` threads
-    (numpy and scipy release the GIL in the heavy parts); the slowest-looking candidates
-    (kriging, then the others as listed) start first so the threads finish together."""
-    if workers is None:
-        workers = min(os.cpu_count() or 1, SCORING_THREADS)
-    workers = max(1, min(int(workers), len(methods)))
-
-    def score(m: BaseGridder) -> CVScores:
-        return cross_validate(m, coordinates, v, **options)
-
-    if workers == 1:
-        return [score(m) for m in methods]
-    # the modules the methods import when first used, imported here once: not by several
-    # threads at the same time
-    lazy = ["scipy.spatial.distance"]
-    if any(isinstance(m, Kriging) for m in methods):
-        lazy += ["scipy.linalg", "scipy.optimize"]
-    for name in lazy:
-        importlib.import_module(name)
-    start = sorted(range(len(methods)), key=lambda i: not isinstance(methods[i], Kriging))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(score, methods[i]) for i in start}
-        return [futures[i].result() for i in range(len(methods))]

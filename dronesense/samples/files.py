@@ -71,9 +71,16 @@ _NETCDF_LOCK = threading.Lock()
 def _open_netcdf(path: Path):
     import xarray as xr
 
-    try:
-        with _NETCDF_LOCK, xr.open_dataset(path) as ds:
-            ds = ds.load()
+    from dronesense.samples.cfdecode import decode_strings, decode_times
+
+    try:  # times and texts decoded with numpy where it can (see samples.cfdecode)
+        with _NETCDF_LOCK, xr.open_dataset(path, decode_times=False,
+                                           concat_characters=False) as raw:
+            ds = decode_strings(raw.load())
+            ds = decode_times(ds) if ds is not None else None
+        if ds is None:
+            with _NETCDF_LOCK, xr.open_dataset(path) as raw:
+                ds = raw.load()
     except (OSError, ValueError) as err:
         raise InputError(f"cannot read samples: {err}", path=path) from None
     if "obs" not in ds.dims or "lat" not in ds.variables:

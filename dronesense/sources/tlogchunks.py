@@ -21,10 +21,12 @@ A slice without a wanted record in its margin is cut at any record the walk acce
 without any record there (a stretch of bytes longer than the slice that holds no record) is
 read again larger, so a cut always falls on a record start.
 
-:func:`load_tlog_chunked` turns such a scan into the
-:class:`~dronesense.sources.logevents.LogEvents` that post-flight pairing takes (what the tlog
-branch of :func:`~dronesense.sources.logs.load_events` gives for a file larger than one slice,
-without a signing key); :func:`tlog_event_columns` gives only its event columns.
+The slices are read by :func:`~dronesense.sources.tlogslices.iter_slices`.
+:func:`load_tlog_chunked` gives the :class:`~dronesense.sources.logevents.LogEvents` that
+post-flight pairing takes (what the tlog branch of :func:`~dronesense.sources.logs.load_events`
+gives for a file larger than one slice, without a signing key), its events made a slice at a
+time (:func:`~dronesense.sources.tlogchunkevents.chunked_event_columns`: no scan of the whole
+file is ever held); :func:`tlog_event_columns` gives only its event columns.
 
 Examples
 --------
@@ -35,6 +37,7 @@ Examples
 ...        for k in range(200)]
 >>> data = b"".join(tlog_record(10**15 + k, r) for k, r in enumerate(raw)) + b"junk"
 >>> import tempfile, pathlib
+>>> from dronesense.sources.tlogscan import scan_tlog
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "f.tlog"
 >>> _ = path.write_bytes(data)
 >>> whole, sliced = scan_tlog(path), scan_tlog_chunked(path, chunk_bytes=1024)
@@ -54,72 +57,17 @@ from pathlib import Path
 import numpy as np
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
-from dronesense.errors import InputError, ParameterError
+from dronesense.errors import InputError
 from dronesense.sources.kinds import detect_kind
 from dronesense.sources.logevents import LazyEvents, LogEvents, tlog_events
 from dronesense.sources.session_folder import SessionFolder
+from dronesense.sources.tlogchunkevents import SLICE_BYTES, chunked_event_columns
 from dronesense.sources.tlogevents import EVENT_FIELDS, EventColumns, event_columns
-from dronesense.sources.tlogrecords import COMPILED_MIN_BYTES, find_records
-from dronesense.sources.tlogscan import PAIRING_TYPES, SkippedRegion, TlogScan, scan_tlog
+from dronesense.sources.tlogscan import PAIRING_TYPES, TlogScan
+from dronesense.sources.tlogslices import CHUNK_BYTES, MAX_RECORD, iter_slices
 
-__all__ = ["CHUNK_BYTES", "MAX_RECORD", "load_tlog_chunked", "scan_tlog_chunked",
-           "tlog_event_columns"]
-
-#: Bytes read per slice by default (a file no larger is scanned in one piece).
-CHUNK_BYTES = 64 * 2**20
-
-#: The longest tlog record: 8-byte timestamp, MAVLink 2 header (10), payload (255), CRC (2)
-#: and signature (13). A walk decision at an offset reads no byte further on than this.
-MAX_RECORD = 8 + 10 + 255 + 2 + 13
-
-#: Bytes read past a slice, at most, where its cut is looked for (a sixteenth of a small
-#: slice, at least two records).
-MARGIN = 1 << 16
-
-
-def _read(path: Path, offset: int, count: int) -> np.ndarray:
-    try:
-        return np.fromfile(path, dtype=np.uint8, count=count, offset=offset)
-    except OSError as err:
-        raise InputError(f"cannot read tlog: {err.strerror or err}", path=path) from None
-
-
-def _last_start(scan: TlogScan, types: Iterable[str], limit: int) -> int:
-    """The offset of the last wanted record starting in ``(0, limit]`` (0 if none)."""
-    best = 0
-    for name in types:
-        off = scan.messages[name]["_offset"]
-        k = int(np.searchsorted(off, limit, side="right"))
-        if k and int(off[k - 1]) > best:
-            best = int(off[k - 1])
-    return best
-
-
-def _any_start(buf: np.ndarray, limit: int, compiled: bool) -> int:
-    """The offset of the last record (any type) starting in ``(0, limit]`` (0 if none)."""
-    starts = find_records(buf, compiled=compiled)[0]
-    k = int(np.searchsorted(starts, limit, side="right"))
-    return int(starts[k - 1]) if k else 0
-
-
-def _slice(path: Path, pos: int, size: int, chunk: int, types: tuple[str, ...],
-           compiled: bool | None) -> tuple[np.ndarray, TlogScan, int]:
-    """Read and scan the slice from ``pos``; where to cut it (its length if it is the last)."""
-    extra = max(2 * MAX_RECORD, min(MARGIN, chunk // 16))
-    while True:
-        end = min(size, pos + chunk + extra)
-        buf = _read(path, pos, end - pos)
-        scan = scan_tlog(buf, types, compiled=compiled)
-        if end >= size:
-            return buf, scan, int(buf.size)
-        limit = buf.size - MAX_RECORD
-        cut = _last_start(scan, types, limit)
-        if cut == 0:
-            cut = _any_start(buf, limit, bool(compiled))
-        if cut > 0:
-            return buf, scan, cut
-        extra *= 2  # no record in the whole slice after its first: read on
-
+__all__ = ["CHUNK_BYTES", "MAX_RECORD", "iter_slices", "load_tlog_chunked",
+           "scan_tlog_chunked", "tlog_event_columns"]
 
 def scan_tlog_chunked(
     path: str | Path,
@@ -161,52 +109,20 @@ def scan_tlog_chunked(
     ParameterError
         ``chunk_bytes``: shorter than one record.
     """
-    path = Path(path)
     types = tuple(types)
-    if chunk_bytes < MAX_RECORD:
-        raise ParameterError("chunk_bytes", f"must be at least {MAX_RECORD} bytes, "
-                             f"got {chunk_bytes}")
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise InputError(f"cannot read tlog: {err.strerror or err}", path=path) from None
-    if compiled is None and size >= COMPILED_MIN_BYTES:
-        compiled = True
-    keep = {name: None if fields is None or name not in fields else set(fields[name])
-            for name in types}
     parts: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in types}
     orders: dict[str, list[np.ndarray]] = {name: [] for name in types}
-    out = TlogScan(path=path, size=size)
+    out = TlogScan(path=Path(path), size=0)
     counts: Counter[str] = Counter()
-    pos = 0
-    while True:
-        buf, scan, cut = _slice(path, pos, size, chunk_bytes, types, compiled)
-        records, part_counts = scan.records, Counter(scan.counts)
-        if cut < buf.size:  # the records after the cut belong to the next slice
-            tail = scan_tlog(buf[cut:], (), compiled=compiled)
-            records -= tail.records
-            part_counts.subtract(tail.counts)
-        del buf
+    for piece in iter_slices(path, types, chunk_bytes=chunk_bytes, fields=fields,
+                             progress=progress, compiled=compiled):
         for name in types:
-            cols = scan.messages[name]
-            k = int(np.searchsorted(cols["_offset"], cut))
-            wanted = keep[name]
-            piece = {f: v[:k].copy() for f, v in cols.items()  # copies: nothing holds the slice
-                     if wanted is None or f.startswith("_") or f in wanted}
-            piece["_offset"] = piece["_offset"] + pos
-            parts[name].append(piece)
-            orders[name].append(scan.order[name][:k] + out.records)
-            del cols, piece  # nothing of this slice's scan outlives it
-        out.skipped.extend(SkippedRegion(r.offset + pos, r.length, r.reason)
-                           for r in scan.skipped if r.offset < cut)
-        out.records += records
-        counts.update(part_counts)
-        del scan
-        pos += cut
-        if progress is not None:
-            progress(pos, size)
-        if pos >= size:
-            break
+            parts[name].append(piece.messages.pop(name))
+            orders[name].append(piece.order.pop(name))
+        out.skipped.extend(piece.skipped)
+        out.records += piece.records
+        out.size = piece.size
+        counts.update(piece.counts)
     for name in types:  # a column at a time, its pieces let go as it is made
         pieces = parts.pop(name)
         out.messages[name] = {f: np.concatenate([p.pop(f) for p in pieces])
@@ -244,7 +160,8 @@ def load_tlog_chunked(path: str | Path, *, chunk_bytes: int = CHUNK_BYTES,
                       ) -> LogEvents | None:
     """The :class:`~dronesense.sources.logevents.LogEvents` of a tlog (or a session's
     ``flight.tlog``) larger than ``chunk_bytes``, scanned in slices keeping only what pairing
-    reads (:data:`~dronesense.sources.tlogevents.EVENT_FIELDS`).
+    reads (:data:`~dronesense.sources.tlogevents.EVENT_FIELDS`), their events made a slice at a
+    time (:func:`~dronesense.sources.tlogchunkevents.chunked_event_columns`).
 
     ``None`` when the path is not such a file, or a session with serial payload readings
     (then :func:`~dronesense.sources.logs.load_events` reads it: the same events).
@@ -259,9 +176,13 @@ def load_tlog_chunked(path: str | Path, *, chunk_bytes: int = CHUNK_BYTES,
         return None
     log = LogEvents(path=tlog, kind="session" if tlog != path else "tlog")
     cb = (lambda d, t: progress(f"scan {tlog.name}", d, t)) if progress else None
-    scan = scan_tlog_chunked(tlog, chunk_bytes=chunk_bytes, fields=EVENT_FIELDS, progress=cb)
+    cols, scan = chunked_event_columns(tlog, chunk_bytes=min(chunk_bytes, SLICE_BYTES),
+                                       progress=cb)
+    if cols is None:  # repeated packets or a ground station: the whole scan's rules
+        scan = scan_tlog_chunked(tlog, chunk_bytes=chunk_bytes, fields=EVENT_FIELDS,
+                                 progress=cb)
+        cols = event_columns(scan, release=True)  # the scan is kept only if this is None
     log.size, log.messages, log.skipped = scan.size, scan.records, scan.skipped
-    cols = event_columns(scan, release=True)  # the scan is kept only if this is None
     if cols is not None:
         log.columns = cols
         log.events = LazyEvents(cols)
@@ -274,5 +195,8 @@ def tlog_event_columns(path: str | Path, *, chunk_bytes: int = CHUNK_BYTES
                        ) -> EventColumns | None:
     """:func:`~dronesense.sources.tlogevents.event_columns` of a tlog file, scanned in slices
     (``None`` where the message-by-message adapter must read it)."""
+    cols, _ = chunked_event_columns(path, chunk_bytes=min(chunk_bytes, SLICE_BYTES))
+    if cols is not None:
+        return cols
     return event_columns(scan_tlog_chunked(path, chunk_bytes=chunk_bytes, fields=EVENT_FIELDS),
                          release=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["T8", "T16", "Workspace", "frame_crcs", "x25_crc"]
+__all__ = ["T8", "T16", "Workspace", "frame_crcs", "gather_rows", "rows_crcs", "x25_crc"]
 
 
 def _crc_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -31,10 +31,16 @@ def _crc_tables() -> tuple[np.ndarray, np.ndarray]:
     tmp = crc & 0xFF
     tmp = (tmp ^ (tmp << 4)) & 0xFF
     t8 = ((tmp << 8) ^ (tmp << 3) ^ (tmp >> 4)) & 0xFFFF  # step(crc=i, byte=0), i < 256
-    x = np.arange(65536, dtype=np.uint32)
-    x = (x >> 8) ^ t8[x & 0xFF]  # the CRC is linear: two zero-byte steps from crc ^ word
-    x = (x >> 8) ^ t8[x & 0xFF]
-    return t8.astype(np.uint16), x.astype(np.uint16)
+
+    def two_steps(x):  # two zero-byte steps from crc = x
+        x = (x >> 8) ^ t8[x & 0xFF]
+        return (x >> 8) ^ t8[x & 0xFF]
+
+    # the CRC is linear: T16[hi << 8 | lo] = T16[hi << 8] ^ T16[lo]
+    high = two_steps(crc << 8).astype(np.uint16)
+    low = two_steps(crc).astype(np.uint16)
+    t16 = np.bitwise_xor.outer(high, low).ravel()
+    return t8.astype(np.uint16), t16
 
 
 #: One byte per step (``crc = (crc >> 8) ^ T8[(crc ^ byte) & 0xFF]``) and two bytes per step
@@ -91,6 +97,27 @@ class Workspace:
         return buf[:size]
 
 
+def gather_rows(buf: np.ndarray, first: np.ndarray, width: int) -> np.ndarray:
+    """Rows ``buf[f : f + width]`` for each offset ``f`` (all in range), as a new ``uint8``
+    array of shape ``(len(first), width)``.
+
+    Each row is copied as one ``width``-byte item (an overlapping view of ``buf`` with a void
+    dtype), about three times faster than indexing a 2-D sliding window.
+
+    Examples
+    --------
+    >>> buf = np.arange(10, dtype=np.uint8)
+    >>> gather_rows(buf, np.array([0, 7]), 3).tolist()
+    [[0, 1, 2], [7, 8, 9]]
+    """
+    if width > buf.size:
+        return np.zeros((0, width), dtype=np.uint8)
+    items = np.lib.stride_tricks.as_strided(buf[:width].view(f"V{width}"),
+                                            shape=(buf.size - width + 1,), strides=(1,),
+                                            writeable=False)
+    return items[first].view(np.uint8).reshape(-1, width)
+
+
 def frame_crcs(buf: np.ndarray, first: np.ndarray, length: np.ndarray,
                extra: np.ndarray, work: Workspace | None = None) -> np.ndarray:
     """X.25 checksum of ``buf[first : first + length - 1]`` followed by the byte ``extra``,
@@ -119,56 +146,104 @@ def frame_crcs(buf: np.ndarray, first: np.ndarray, length: np.ndarray,
         return out
     work = Workspace() if work is None else work
     counts = np.bincount(length)
-    # the width that holds all but about one frame in a thousand (those go by length)
+    # the width that holds all but about one frame in a thousand: the others, longer, go
+    # through the same rows at their own width
     enough = int(np.flatnonzero(np.cumsum(counts) >= first.size - first.size // 1000)[0])
     width = max(2, enough + (enough & 1))
-    bulk = (length <= width) & (first + width <= buf.size)
+    size = buf.size
+    bulk = (length <= width) & (first + width <= size)
     if bulk.all():
-        keep = None
-        out_bulk = out
-    else:
-        rest = np.flatnonzero(~bulk)
-        out[rest] = _by_length(buf, first[rest], length[rest], extra[rest])
-        keep = np.flatnonzero(bulk)
-        first, length, extra = first[keep], length[keep], extra[keep]
-        out_bulk = np.empty(keep.size, dtype=np.uint16)
+        _blocks(buf, first, length, extra, width, work, out)
+        return out
+    keep = np.flatnonzero(bulk)
+    out_bulk = np.empty(keep.size, dtype=np.uint16)
+    _blocks(buf, first[keep], length[keep], extra[keep], width, work, out_bulk)
+    out[keep] = out_bulk
+    rest = np.flatnonzero(~bulk)
+    top = int(length[rest].max())
+    wide = top + (top & 1)
+    fits = first[rest] + wide <= size
+    near_end = rest[~fits]  # rows of this width would run past the end of the data
+    rest = rest[fits]
+    if rest.size:
+        got = np.empty(rest.size, dtype=np.uint16)
+        _blocks(buf, first[rest], length[rest], extra[rest], wide, work, got)
+        out[rest] = got
+    if near_end.size:
+        out[near_end] = _by_length(buf, first[near_end], length[near_end], extra[near_end])
+    return out
+
+
+def _blocks(buf, first, length, extra, width, work: Workspace, out: np.ndarray) -> None:
+    """:func:`_block` over blocks of :data:`BLOCK` frames."""
     for a in range(0, first.size, BLOCK):
         b = min(a + BLOCK, first.size)
-        _block(buf, first[a:b], length[a:b], extra[a:b], width, work, out_bulk[a:b])
-    if keep is not None:
-        out[keep] = out_bulk
-    return out
+        _block(buf, first[a:b], length[a:b], extra[a:b], width, work, out[a:b])
 
 
 def _block(buf, first, length, extra, width, work: Workspace, out: np.ndarray) -> None:
     """:func:`frame_crcs` of frames that fit ``width`` bytes (a row each), into ``out``."""
-    k = first.size
-    if not k:
+    if not first.size:
         return
     top = int(length.max())
     width = min(width, top + (top & 1))
-    nw = width // 2
     # each frame's bytes, then what follows it, as a row (a copy)
-    rows = np.lib.stride_tricks.sliding_window_view(buf, width)[first]
+    _rows_block(gather_rows(buf, first, width), 0, width, length, extra, work, out)
+
+
+def rows_crcs(rows: np.ndarray, col: int, length: np.ndarray, extra: np.ndarray,
+              work: Workspace | None = None) -> np.ndarray:
+    """:func:`frame_crcs` of frames already copied into rows: frame ``i`` is
+    ``rows[i, col : col + length[i] - 1]`` then ``extra[i]`` (``rows``: a C-contiguous
+    ``uint8`` array with room for ``col + length`` rounded up to even bytes per row; the byte
+    after each frame is written over with its extra).
+
+    Examples
+    --------
+    >>> from pymavlink.generator.mavcrc import x25crc
+    >>> rows = np.frombuffer(b"_12345678__", dtype=np.uint8).reshape(1, -1).copy()
+    >>> int(rows_crcs(rows, 1, np.array([9]), np.array([7], np.uint8))[0]) == x25crc(
+    ...     b"12345678" + bytes([7])).crc
+    True
+    """
+    work = Workspace() if work is None else work
+    out = np.empty(len(length), dtype=np.uint16)
+    if not out.size:
+        return out
+    top = int(length.max())
+    width = top + (top & 1)
+    for a in range(0, out.size, BLOCK):
+        b = min(a + BLOCK, out.size)
+        _rows_block(rows[a:b], col, width, length[a:b], extra[a:b], work, out[a:b])
+    return out
+
+
+def _rows_block(rows, col, width, length, extra, work: Workspace, out: np.ndarray) -> None:
+    """CRCs of frames ``rows[i, col:]`` (of ``length``, fitting ``width`` bytes), into ``out``."""
+    k, stride = rows.shape
+    top = int(length.max())
+    width = min(width, top + (top & 1))
+    nw = width // 2
     ar = work.arange[:k]
     idx = work.get("index", k, np.int64)
-    np.multiply(ar, width, out=idx)
+    np.multiply(ar, stride, out=idx)
     idx += length
-    idx -= 1
+    idx += col - 1
     rows.reshape(-1)[idx] = extra  # CRC_EXTRA after the checked bytes
     words = work.get("words", nw * k, np.uint16).reshape(nw, k)
-    np.copyto(words, rows.view("<u2").T)  # one row of words per column of all frames
+    np.copyto(words, rows[:, col:col + width].view("<u2").T)  # a row of words per column
     states = work.get("states", (nw + 1) * k, np.uint16).reshape(nw + 1, k)
     states[0] = 0xFFFF
     tmp = work.get("tmp", k, np.uint16)
+    xor, step = np.bitwise_xor, T16.take  # (the methods: no Python wrapper per column)
     for j in range(nw):
-        np.bitwise_xor(states[j], words[j], out=tmp)
-        np.take(T16, tmp, out=states[j + 1], mode="clip")
+        xor(states[j], words[j], out=tmp)
+        step(tmp, out=states[j + 1], mode="clip")
     # the state after each frame's own bytes (an odd length ends with one byte step)
     np.right_shift(length, 1, out=idx)
     idx *= k
     idx += ar
-    np.take(states.reshape(-1), idx, out=out, mode="clip")
+    states.reshape(-1).take(idx, out=out, mode="clip")
     odd = np.flatnonzero(length & 1)
     if odd.size:
         s = out[odd]
@@ -185,7 +260,7 @@ def _by_length(buf, first, length, extra) -> np.ndarray:
         n = int(length[group[0]])
         data = np.empty((group.size, n), dtype=np.uint8)
         if n > 1:
-            data[:, :n - 1] = np.lib.stride_tricks.sliding_window_view(buf, n - 1)[first[group]]
+            data[:, :n - 1] = gather_rows(buf, first[group], n - 1)
         data[:, n - 1] = extra[group]
         out[group] = x25_crc(data)
     return out

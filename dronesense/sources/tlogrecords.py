@@ -1,4 +1,4 @@
-"""Where the records of a ``.tlog`` are: the walk over its bytes and the payload gather.
+"""Where the records of a ``.tlog`` are: the walk over its bytes.
 
 The acceptance rule is the one of :class:`~dronesense.sources.framing.TlogReader`: at each
 offset, if a good record starts there (plausible big-endian UNIX-µs timestamp, MAVLink magic
@@ -8,17 +8,21 @@ jump over it; else step one byte. An id no dialect defines cannot be checked, so
 for a bit error: a cut or corrupted record never hides the intact record behind it. Every
 skipped byte range is reported with its file offset (:class:`SkippedRegion`).
 
-Two implementations give the identical result (:func:`find_records`, :func:`gather_payloads`):
+Two implementations give the identical result (:func:`find_records`; the payloads of the
+records found are gathered by :mod:`~dronesense.sources.tlogpayloads`):
 
-* compiled (numba, a project dependency): one pass walks the file, a second kernel gathers
-  the wanted payloads; the kernels are cached on disk (``cache=True``);
-* vectorised numpy, without numba: every place a record could start is found at once (the
-  magic bytes, then the timestamp and header of each read as one 8-byte word through an
-  overlapping view of the file), the CRCs of all candidates are checked together in file
-  order (:func:`~dronesense.sources.tlogcrc.frame_crcs`), and the walk "accept a good record
-  and jump over it, else skip to the next good record" runs on the candidate array, taking
-  runs of back-to-back records whole. The message ids a dialect defines and their
-  ``CRC_EXTRA`` come from :mod:`~dronesense.sources.tlogdialect` (no pymavlink dialect import).
+* compiled (numba, a project dependency): one pass walks the file; the kernels are cached on
+  disk (``cache=True``);
+* vectorised numpy, without numba, a slice of the file at a time (:func:`record_pieces`):
+  every place a record could start is found at once (the magic bytes, then the timestamp and
+  the header of each read through overlapping views of the file), the CRCs of all candidates
+  are checked together in file order (:func:`~dronesense.sources.tlogcrc.frame_crcs`). While
+  the good records of each slice follow each other from where the last one ended (the usual
+  file), they are taken as they are; from the first slice where they do not, the walk "accept
+  a good record and jump over it, else skip to the next good record" runs on the candidate
+  arrays of the rest of the file, taking runs of back-to-back records whole. The message ids
+  a dialect defines and their ``CRC_EXTRA`` come from :mod:`~dronesense.sources.tlogdialect`
+  (no pymavlink dialect import).
 
 Examples
 --------
@@ -38,37 +42,22 @@ from __future__ import annotations
 import bisect
 import functools
 import importlib.util
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from dronesense.sources.tlogcrc import T8, Workspace, frame_crcs, x25_crc
-from dronesense.sources.tlogdialect import dialect
+from dronesense.sources.tlogcandidates import (
+    TS_MAX,
+    TS_MIN,
+    crc_extra_table,
+    slice_candidates,
+    words_at,
+)
+from dronesense.sources.tlogcrc import T8, Workspace, x25_crc
 
 __all__ = ["COMPILED_MIN_BYTES", "NUMBA", "TS_MAX", "TS_MIN", "SkippedRegion", "crc_extra_table",
-           "find_records", "gather_payloads", "kernels", "kernels_loaded", "words_at",
-           "x25_crc"]
-
-#: Plausible tlog timestamps: 2000-01-01 .. 2100-01-01 in UNIX microseconds.
-TS_MIN, TS_MAX = 946_684_800_000_000, 4_102_444_800_000_000
-
-
-def words_at(buf: np.ndarray, dtype: str) -> np.ndarray:
-    """The ``dtype`` word at every byte offset of ``buf`` (an overlapping read-only view:
-    ``words_at(buf, ">u8")[p]`` is the 8 bytes from ``p``, big-endian).
-
-    Examples
-    --------
-    >>> buf = np.arange(10, dtype=np.uint8)
-    >>> hex(int(words_at(buf, ">u4")[3]))
-    '0x3040506'
-    """
-    size = np.dtype(dtype).itemsize
-    if buf.size < size:
-        return np.zeros(0, dtype=dtype)
-    return np.lib.stride_tricks.as_strided(buf[:size].view(dtype), shape=(buf.size - size + 1,),
-                                           strides=(1,), writeable=False)
-
+           "find_records", "kernels", "kernels_loaded", "record_pieces", "words_at", "x25_crc"]
 
 @dataclass(frozen=True, slots=True)
 class SkippedRegion:
@@ -84,93 +73,8 @@ class SkippedRegion:
     reason: str
 
 
-def _gather(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
-    """Rows ``buf[s : s + width]`` for each start (all in range), without an index matrix."""
-    if width > buf.size:
-        return np.zeros((0, width), dtype=buf.dtype)
-    return np.lib.stride_tricks.sliding_window_view(buf, width)[starts]
-
-
 #: Bytes of the file per slice of the numpy walk (its temporaries stay a few MB).
 SLICE = 1 << 20
-
-
-def _slice(buf: np.ndarray, lo: int, hi: int, work: Workspace):
-    """Record candidates starting at offsets ``lo`` to ``hi`` (exclusive, ``hi <= size - 8``):
-    (start, total length) of every plausible timestamp + magic + sane header, and (start,
-    total length, header length, payload length, msgid) of those that are good records."""
-    n = buf.size
-    body = buf[8 + lo:8 + hi]
-    shifted = work.get("shifted", body.size, np.uint8)
-    magic = work.get("magic", body.size, np.bool_)
-    np.subtract(body, 0xFD, dtype=np.uint8, out=shifted)
-    p = np.flatnonzero(np.less(shifted, 2, out=magic))  # magic byte 0xFD or 0xFE
-    p += lo
-    ts = words_at(buf, ">u8")[p]
-    p = p[(ts >= TS_MIN) & (ts <= TS_MAX)]
-    # the 8 header bytes from the magic and the top bytes of a v2 msgid, as words; reads past
-    # the end of the file give its last byte (such records are incomplete anyway)
-    inner = p[p + 18 <= n]
-    head = words_at(buf, "<u8")[inner + 8].view(np.uint8).reshape(-1, 8)
-    high = words_at(buf, "<u2")[inner + 16]
-    if inner.size < p.size:
-        m = min(n, 32)
-        pad = np.full(m + 18, buf[n - 1], dtype=np.uint8)
-        pad[:m] = buf[n - m:]
-        q = p[inner.size:] - (n - m)
-        head = np.concatenate([head, words_at(pad, "<u8")[q + 8].view(np.uint8).reshape(-1, 8)])
-        high = np.concatenate([high, words_at(pad, "<u2")[q + 16]])
-    v2 = head[:, 0] == 0xFD
-    flags = head[:, 2]
-    ok = ~v2 | ((flags & 0xFE) == 0)
-    if not ok.all():
-        p, head, high, v2, flags = p[ok], head[ok], high[ok], v2[ok], flags[ok]
-    # the narrowest integers that hold them (a candidate costs 16 bytes here, not 40)
-    plen = head[:, 1].astype(np.int16)
-    hdr = np.where(v2, np.uint8(10), np.uint8(6))
-    total = plen.astype(np.int32)
-    total += np.where(v2, np.where((flags & 1) == 1, np.int32(33), np.int32(20)), np.int32(16))
-    msgid = np.where(v2, head[:, 7].astype(np.int32) | (high.astype(np.int32) << 8),
-                     head[:, 5].astype(np.int32))
-    good = np.flatnonzero(_crc_ok(buf, p, total, hdr, plen, msgid, work))
-    if good.size == p.size:  # the usual slice: every candidate is a good record
-        return p, total, (p, total, hdr, plen, msgid)
-    return p, total, (p[good], total[good], hdr[good], plen[good], msgid[good])
-
-
-def _crc_ok(buf, p, total, hdr, plen, msgid, work: Workspace) -> np.ndarray:
-    """Whether each candidate is complete, of an id a dialect defines and passes its CRC."""
-    known, extra = crc_extra_table()
-    msgid_k = np.minimum(msgid, known.size - 1)  # ids past the dialect: unknown
-    checked = (p + total <= buf.size) & known[msgid_k]
-    if checked.all():  # the usual slice: no need to pick the candidates out
-        length = hdr.astype(np.int64) + plen  # after the magic, through the extra
-        stored = words_at(buf, "<u2")[p + 8 + length]
-        return frame_crcs(buf, p + 9, length, extra[msgid_k], work) == stored
-    good = np.zeros(p.size, dtype=bool)
-    check = np.flatnonzero(checked)
-    if not check.size:
-        return good
-    pc = p[check]
-    length = hdr[check].astype(np.int64) + plen[check]
-    stored = words_at(buf, "<u2")[pc + 8 + length]
-    good[check] = frame_crcs(buf, pc + 9, length, extra[msgid_k[check]], work) == stored
-    return good
-
-
-@functools.cache
-def crc_extra_table() -> tuple[np.ndarray, np.ndarray]:
-    """(known, crc_extra) indexed by message id: whether a shipped dialect defines the id, and
-    its ``CRC_EXTRA``; the last entry stands for every id past them all (unknown).
-
-    Examples
-    --------
-    >>> known, extra = crc_extra_table()
-    >>> bool(known[0]), int(extra[0])  # HEARTBEAT
-    (True, 50)
-    """
-    d = dialect()
-    return d.known, d.extra
 
 
 #: The spec of numba when the compiled walk is available, else ``None`` (numba itself, and
@@ -197,16 +101,18 @@ def kernels_loaded() -> bool:
     return kernels.cache_info().currsize > 0
 
 
-def _walk(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+def _walk(starts: np.ndarray, ends: np.ndarray,
+          origin: int = 0) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Indices of the accepted records and the gaps between them.
 
     ``starts`` are the sorted offsets of good records, ``ends`` their end offsets. From
-    offset 0, repeatedly take the first good record at or after the current offset and jump
-    to its end. Runs where each record ends exactly where the next begins are taken whole.
+    offset ``origin``, repeatedly take the first good record at or after the current offset
+    and jump to its end. Runs where each record ends exactly where the next begins are taken
+    whole.
     """
     m = starts.size
     if m == 0:
-        return np.zeros(0, dtype=np.int64), [(0, -1)]
+        return np.zeros(0, dtype=np.int64), [(origin, -1)]
     contiguous = np.zeros(m, dtype=bool)
     contiguous[:-1] = ends[:-1] == starts[1:]
     breaks = np.flatnonzero(~contiguous)  # run ends
@@ -214,8 +120,8 @@ def _walk(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[tuple[
     s_list = starts
     runs: list[tuple[int, int]] = []
     gaps: list[tuple[int, int]] = []
-    pos = 0
-    i = int(np.searchsorted(s_list, 0))
+    pos = origin
+    i = int(np.searchsorted(s_list, origin))
     while i < m:
         if s_list[i] > pos:
             gaps.append((pos, int(s_list[i])))
@@ -265,15 +171,6 @@ def find_records(buf: np.ndarray, *, compiled: bool = NUMBA is not None):
     return _records_numpy(buf)
 
 
-def gather_payloads(buf: np.ndarray, starts: np.ndarray, hdr: np.ndarray, plen: np.ndarray,
-                    width: int, *, compiled: bool = NUMBA is not None):
-    """Zero-padded payload rows (``width`` bytes) of some records of :func:`find_records`,
-    and their tlog receive time (UNIX µs), sequence number, system id and component id."""
-    if compiled:
-        return kernels().gather_kernel(buf, starts, hdr, plen, width)
-    return _gather_numpy(buf, starts, hdr, plen, width)
-
-
 def _records_numba(buf: np.ndarray):
     """Accepted records and skipped regions by the compiled walk."""
     known, extra = crc_extra_table()
@@ -303,10 +200,11 @@ THREADED_MIN_BYTES = 8 * SLICE
 
 
 def _slices(buf: np.ndarray, bounds: list[tuple[int, int]], threads: int) -> list:
-    """:func:`_slice` of each (lo, hi), in order; ``threads`` share them in contiguous runs."""
+    """:func:`~dronesense.sources.tlogcandidates.slice_candidates` of each (lo, hi), in order;
+    ``threads`` share them in contiguous runs."""
     if threads <= 1 or len(bounds) < 2:
         work = Workspace()
-        return [_slice(buf, a, b, work) for a, b in bounds]
+        return [slice_candidates(buf, a, b, work) for a, b in bounds]
     import threading
 
     share = -(-len(bounds) // threads)
@@ -317,7 +215,7 @@ def _slices(buf: np.ndarray, bounds: list[tuple[int, int]], threads: int) -> lis
     def work_on(k: int) -> None:
         try:
             work = Workspace()
-            results[k] = [_slice(buf, a, b, work) for a, b in runs[k]]
+            results[k] = [slice_candidates(buf, a, b, work) for a, b in runs[k]]
         except BaseException as err:  # pragma: no cover - re-raised in the caller
             errors.append(err)
 
@@ -333,24 +231,116 @@ def _slices(buf: np.ndarray, bounds: list[tuple[int, int]], threads: int) -> lis
     return [part for run in results for part in run]
 
 
-def _records_numpy(buf: np.ndarray):
-    """Accepted records and skipped regions, vectorised (without numba)."""
+def record_pieces(buf: np.ndarray) -> Iterator[tuple]:
+    """The records of a tlog's bytes by the vectorised walk, a slice of the file at a time.
+
+    Yields ``(starts, ids, hdrs, plens, skipped)`` pieces in file order, as
+    :func:`find_records` returns them for the whole file: one piece per slice while every
+    slice holds records that follow each other without a gap from where the last one ended
+    (the usual file: no array as long as the file's records is made), then, from the first
+    slice that does not, one piece for the rest of the file (its candidates walked by
+    :func:`_walk`, the gaps classified). Candidates that were no good record, inside the
+    records taken, change nothing.
+
+    Examples
+    --------
+    >>> from pymavlink.dialects.v20 import ardupilotmega as mavlink
+    >>> raw = bytes(mavlink.MAVLink_heartbeat_message(1, 2, 3, 4, 5, 3)
+    ...             .pack(mavlink.MAVLink(None, srcSystem=1, srcComponent=1)))
+    >>> rec = (10**15).to_bytes(8, "big") + raw
+    >>> buf = np.frombuffer(rec * 3 + b"junk", dtype=np.uint8)
+    >>> n = len(rec)
+    >>> [([int(x) // n for x in p], [(r.offset // n, r.length, r.reason) for r in skipped])
+    ...  for p, _, _, _, skipped in record_pieces(buf)]
+    [([0, 1, 2], []), ([], [(3, 4, 'not MAVLink')])]
+    """
     size = int(buf.size)
     # (a file shorter than 16 bytes holds no record: the walks look for none)
-    bounds = [(a, min(a + SLICE, size - 8)) for a in range(0, size - 8 if size >= 16 else 0,
-                                                           SLICE)]
-    parts = _slices(buf, bounds, THREADS if size >= THREADED_MIN_BYTES else 1)
+    stop = size - 8 if size >= 16 else 0
+    bounds = [(a, min(a + SLICE, stop)) for a in range(0, stop, SLICE)]
+    if THREADS > 1 and size >= THREADED_MIN_BYTES:
+        yield _walk_parts(buf, _slices(buf, bounds, THREADS), 0)
+        return
+    if len(bounds) > 1:
+        _keep_freed_memory()
+    work = Workspace()
+    pos = 0  # where the last record ends
+    part = None
+    for k, (lo, hi) in enumerate(bounds):
+        part = slice_candidates(buf, lo, hi, work)
+        p, total, hdr, plen, msgid = part[2]
+        if not _follows(p, total, pos, hi):
+            yield _walk_parts(buf, [part, *_slices(buf, bounds[k + 1:], 1)], pos)
+            return
+        if p.size:
+            yield p, msgid, hdr, plen, []
+            pos = int(p[-1]) + int(total[-1])
+    if pos < size:  # the candidates after the last record are those of the last slice
+        none = np.zeros(0, dtype=np.int64)
+        cand, cand_total = part[:2] if part is not None else (none, none)
+        yield (none, none.astype(np.int32), none.astype(np.uint8), none.astype(np.int16),
+               [SkippedRegion(pos, size - pos, _classify(buf, pos, size, cand, cand_total))])
+
+
+def _keep_freed_memory() -> None:
+    """Let the C allocator reuse the slices' temporaries instead of handing them back.
+
+    glibc's malloc gives a freed block back to the system (to be faulted in and zeroed again
+    at its next use) when it was mapped on its own (above ``M_MMAP_THRESHOLD``) or when the
+    free top of its heap passes ``M_TRIM_THRESHOLD``; both thresholds rise with the size of
+    the largest such block freed so far (to it and to twice it). One block of 4 MB, never
+    touched, freed here raises them over what one slice holds at once, so the temporaries of
+    each slice reuse the memory of the last: half the page faults of a fresh process's scan.
+    With another allocator it costs one allocation.
+    """
+    np.empty(4 << 20, dtype=np.uint8)
+
+
+def _records_numpy(buf: np.ndarray):
+    """Accepted records and skipped regions, vectorised (without numba): the pieces of
+    :func:`record_pieces` in arrays sized for the most records the file can hold (16 bytes
+    each; the pages never written cost nothing)."""
+    cap = int(buf.size) // 16 + 1
+    out = (np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int32),
+           np.empty(cap, dtype=np.uint8), np.empty(cap, dtype=np.int16))
+    count = 0
+    skipped: list[SkippedRegion] = []
+    for *arrays, gaps in record_pieces(buf):
+        m = arrays[0].size
+        for dst, src in zip(out, arrays, strict=True):
+            dst[count:count + m] = src
+        count += m
+        skipped += gaps
+    return (*(a[:count] for a in out), skipped)
+
+
+def _follows(p: np.ndarray, total: np.ndarray, pos: int, hi: int) -> bool:
+    """Whether records ``p`` (lengths ``total``) start at ``pos`` and follow each other without
+    a gap (or, none, ``pos`` is past the slice)."""
+    if not p.size:
+        return pos >= hi
+    if int(p[0]) != pos:
+        return False
+    ends = p[:-1] + total[:-1]
+    return bool(np.array_equal(ends, p[1:]))
+
+
+def _walk_parts(buf: np.ndarray, parts: list, origin: int):
+    """Accepted records from ``origin`` on and skipped regions, from the candidates of the
+    slices that hold them."""
+    size = int(buf.size)
     if parts:
         p, total, hdr, plen, msgid = (np.concatenate(x) for x in zip(*(g for *_, g in parts),
                                                                      strict=True))
     else:
         p = np.zeros(0, dtype=np.int64)
-        total = plen = msgid = np.zeros(0, dtype=np.int32)
+        total = msgid = np.zeros(0, dtype=np.int32)
+        plen = np.zeros(0, dtype=np.int16)
         hdr = np.zeros(0, dtype=np.uint8)
     end = p + total
-    if p.size and p[0] == 0 and end[-1] == size and np.array_equal(end[:-1], p[1:]):
-        return p, msgid, hdr, plen, []  # back-to-back records from the first byte to the last
-    take, gaps = _walk(p, end)  # index of each accepted record, file order
+    if p.size and p[0] == origin and end[-1] == size and np.array_equal(end[:-1], p[1:]):
+        return p, msgid, hdr, plen, []  # back-to-back records from the origin to the end
+    take, gaps = _walk(p, end, origin)  # index of each accepted record, file order
     skipped = []
     if len(gaps) > 1 or gaps[0][0] < size:
         cand = np.concatenate([c for c, *_ in parts]) if parts else p
@@ -360,28 +350,3 @@ def _records_numpy(buf: np.ndarray):
             if b > a:
                 skipped.append(SkippedRegion(a, b - a, _classify(buf, a, b, cand, cand_total)))
     return p[take], msgid[take], hdr[take], plen[take], skipped
-
-
-def _gather_numpy(buf, ps, hdr, plen, width):
-    start = ps + 8 + hdr.astype(np.int64)
-    n = np.minimum(plen.astype(np.int64), width)
-    fits = start + width <= buf.size  # all but a short record at the very end of the file
-    if fits.all():
-        rows = _gather(buf, start, width)
-    else:
-        rows = np.zeros((ps.size, width), dtype=np.uint8)
-        keep = np.flatnonzero(fits)
-        rows[keep] = _gather(buf, start[keep], width)
-        for i in np.flatnonzero(~fits).tolist():  # complete records: their payload is there
-            rows[i, :n[i]] = buf[start[i]:start[i] + n[i]]
-    # zero what was read past each payload (MAVLink 2 cuts trailing zeros), by payload length
-    short = np.flatnonzero(n < width)
-    if short.size:
-        lengths = n[short]
-        counts = np.bincount(lengths, minlength=width)
-        for k in np.flatnonzero(counts).tolist():
-            rows[short if counts[k] == short.size else short[lengths == k], k:] = 0
-    recv = words_at(buf, ">u8")[ps].astype(np.int64)
-    # sequence, system and component ids: 2 bytes further in a MAVLink 2 header
-    ids = words_at(buf, "<u4")[ps + np.where(hdr == 10, 12, 10)].view(np.uint8).reshape(-1, 4)
-    return rows, recv, ids[:, 0].copy(), ids[:, 1].copy(), ids[:, 2].copy()

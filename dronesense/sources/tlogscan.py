@@ -38,14 +38,14 @@ import numpy as np
 
 from dronesense.errors import InputError
 from dronesense.sources.tlogdialect import dialect, dtype_of, layout_dtype
+from dronesense.sources.tlogpayloads import gather_payloads
 from dronesense.sources.tlogrecords import (
     COMPILED_MIN_BYTES,
     NUMBA,
     SkippedRegion,
     find_records,
-    gather_payloads,
     kernels_loaded,
-    words_at,
+    record_pieces,
     x25_crc,
 )
 
@@ -214,22 +214,46 @@ def scan_tlog(
     scan = TlogScan(path=path, size=size)
     step = (lambda k: progress(k, 4)) if progress else (lambda k: None)
     step(1)
-    starts, rec_ids, hdrs, plens, skipped = find_records(buf, compiled=compiled)
+    # the records a piece at a time (the numpy walk gives one per slice of the file): per
+    # wanted type, where its records are and their index among all records
+    pieces = [find_records(buf, compiled=True)] if compiled else record_pieces(buf)
+    found: dict[str, list[tuple[np.ndarray, ...]]] = {name: [] for name in wanted}
+    counts: dict[int, int] = {}
+    for starts, rec_ids, hdrs, plens, skipped in pieces:
+        scan.skipped += skipped
+        if not rec_ids.size:
+            continue
+        here = np.bincount(rec_ids)
+        present = np.flatnonzero(here)
+        for mid, k in zip(present.tolist(), here[present].tolist(), strict=True):
+            counts[mid] = counts.get(mid, 0) + k
+        for name, mid in wanted.items():
+            if mid < here.size and here[mid]:
+                sel = np.flatnonzero(rec_ids == mid)
+                found[name].append((starts[sel], hdrs[sel], plens[sel], sel + scan.records))
+        scan.records += int(rec_ids.size)
     step(2)
-    scan.records = int(starts.size)
-    scan.skipped = skipped
-    step(3)
     # every accepted id is one a shipped dialect defines; pymavlink's ardupilotmega decodes the
     # others as UNKNOWN_<id>
-    counts = np.bincount(rec_ids, minlength=1) if rec_ids.size else np.zeros(0, np.int64)
-    for mid in np.flatnonzero(counts).tolist():
-        scan.counts[d.names.get(mid, f"UNKNOWN_{mid}")] = int(counts[mid])
-    for name, mid in wanted.items():
-        sel = np.flatnonzero(rec_ids == mid)
-        scan.order[name] = sel
-        scan.messages[name] = _decode(buf, starts[sel], hdrs[sel], plens[sel], name, compiled)
+    for mid in sorted(counts):
+        scan.counts[d.names.get(mid, f"UNKNOWN_{mid}")] = counts[mid]
+    step(3)
+    for name in wanted:
+        starts, hdrs, plens, order = _joined(found.pop(name))
+        scan.order[name] = order
+        scan.messages[name] = _decode(buf, starts, hdrs, plens, name, compiled)
     step(4)
     return scan
+
+
+def _joined(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """The arrays of the pieces end to end (starts, header and payload lengths, order)."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return (np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.int16),
+                np.zeros(0, np.int64))
+    return tuple(np.concatenate(x) for x in zip(*parts, strict=True))
 
 
 #: The odd multiplier of the payload hash (fixed: a scan gives the same hashes in any process).
@@ -242,8 +266,8 @@ def _decode(buf, starts, hdr, plen, name: str, compiled: bool) -> dict[str, np.n
     width = -(-base.itemsize // 8) * 8
     dtype = np.dtype({"names": base.names, "formats": [base.fields[f][0] for f in base.names],
                       "offsets": [base.fields[f][1] for f in base.names], "itemsize": width})
-    rows, recv, seq, sysid, compid = gather_payloads(buf, starts, hdr, plen, width,
-                                                     compiled=compiled)
+    rows, recv, seq, sysid, compid, crc, length = gather_payloads(buf, starts, hdr, plen,
+                                                                  width, compiled=compiled)
     rec = rows.view(dtype).ravel()
     out = {f: rec[f] for f in dtype.names}
     out["_offset"] = starts
@@ -251,17 +275,26 @@ def _decode(buf, starts, hdr, plen, name: str, compiled: bool) -> dict[str, np.n
     out["_seq"] = seq
     out["_sysid"] = sysid
     out["_compid"] = compid
+    m = len(starts)
+    out["_hash"] = digest = np.empty(m, dtype=np.uint64)
+    out["_crc"] = crc
+    out["_length"] = length
     # a 64-bit hash of the payload bytes (wrapping integer arithmetic): copies of one packet
-    # share it, so duplicates are found without keeping the bytes
+    # share it, so duplicates are found without keeping the bytes; a block of rows at a time
     words = rows.view("<u8")
-    digest = np.zeros(len(starts), dtype=np.uint64)
-    for j in range(words.shape[1]):
-        digest ^= words[:, j]
-        digest *= _HASH_MUL
-        digest ^= digest >> np.uint64(29)
-    out["_hash"] = digest
-    end = starts + 8 + hdr.astype(np.int64) + plen.astype(np.int64)  # the packet's CRC
-    out["_crc"] = words_at(buf, "<u2")[end].astype(np.uint16)
-    signed = (hdr == 10) & ((buf[starts + 10] & 1) == 1) if len(starts) else hdr == 10
-    out["_length"] = (end + 2 - starts - 8 + 13 * signed).astype(np.int32)
+    tmp = np.empty(min(m, _BLOCK), dtype=np.uint64)
+    for a in range(0, m, _BLOCK):
+        b = min(a + _BLOCK, m)
+        d = digest[a:b]
+        d[:] = 0
+        t = tmp[:b - a]
+        for j in range(words.shape[1]):
+            d ^= words[a:b, j]
+            d *= _HASH_MUL
+            np.right_shift(d, np.uint64(29), out=t)
+            d ^= t
     return out
+
+
+#: Rows per block of :func:`_decode`'s loop.
+_BLOCK = 1 << 16

@@ -115,3 +115,25 @@ def test_missing_or_foreign_input(tmp_path, capsys):
     assert main(["grid", str(tmp_path / "x.nc"), "-q", "ch4", "--spacing", "5"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 3
+
+
+def test_grid_error_model_against_the_true_error(session, tmp_path, capsys):
+    """``--error-model`` stores the variogram-based expected RMSE; on this known plume it is
+    within a factor of 2 of the grid's true RMSE (the voxel centres against the field)."""
+    from tests.support.grids import plume
+
+    out = tmp_path / "idw.nc"
+    assert main(["grid", str(session / "samples.nc"), "-q", "ch4", "--spacing", "20,20,10",
+                 "--method", "idw", "--error-model", "--out", str(out)]) == 0
+    assert "expected grid error from the variogram" in capsys.readouterr().out
+    with xr.open_dataset(out) as ds:
+        est = ds["ch4"].values
+        spec = GridSpec.from_attrs(ds.attrs)
+        model = ds.attrs["model_grid_rmse"]
+        assert "variogram" in ds.attrs["model_grid_rmse_method"]
+    x, y, z = spec.centres()
+    lat, lon, _ = spec.frame.inverse(x, y)  # the grid's frame -> the flight's own
+    fx, fy = GridSpec((1, 1, 1), ORIGIN).frame.forward(lat, lon)[:2]
+    ok = np.isfinite(est)
+    true = float(np.sqrt(np.mean((est[ok] - plume(fx[ok], fy[ok], z[ok])) ** 2)))
+    assert 0.5 * true < model < 2.0 * true

@@ -13,11 +13,11 @@ from dronesense.flight.pipeline import Pipeline, replay
 from dronesense.flight.postflight import pair_logs
 from dronesense.samples.dataset import to_dataset
 from dronesense.samples.journal import format_columns, format_row
-from dronesense.sources.framing import RawMessage, TlogReader, iter_packets
+from dronesense.sources.framing import RawMessage, iter_packets
 from dronesense.sources.messages import MessageAdapter, float32_decimal
 from dronesense.sources.tlogevents import event_columns, float32_decimals
 from dronesense.sources.tlogscan import scan_tlog
-from tests.support.sim import curtain_log
+from tests.support.sim import curtain_log, merged_log
 
 FAULTS = ("dup=0.02,reorder=0.01,clockjump=60:2,systime_jitter=30,clockdrift=80,"
           "gpsloss=100:104,garbage=0.01,corrupt=0.005")
@@ -29,10 +29,7 @@ def logs(tmp_path_factory):
     faulty = curtain_log(d / "faulty.tlog", "--seed", "3", "--fault", FAULTS)
     reboot = curtain_log(d / "reboot.tlog", "--seed", "4", "--sysid", "2", "--fault",
                   "reboot=120,dup=0.01")
-    # two vehicles on one link: the records of both logs merged by receive time
-    packets = sorted([*TlogReader(faulty), *TlogReader(reboot)], key=lambda p: p.recv_us)
-    both = d / "both.tlog"
-    both.write_bytes(b"".join(p.recv_us.to_bytes(8, "big") + bytes(p.raw) for p in packets))
+    both = merged_log(d / "both.tlog", faulty, reboot)  # two vehicles on one link
     return {"faulty": faulty, "reboot": reboot, "both": both}
 
 

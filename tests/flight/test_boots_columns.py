@@ -10,9 +10,8 @@ import pytest
 
 from dronesense.flight.boots import split_boots, split_boots_columns, track_stats
 from dronesense.quantities import NameTable
-from dronesense.sources.framing import TlogReader
 from dronesense.sources.logs import load_events
-from tests.support.sim import curtain_log
+from tests.support.sim import curtain_log, merged_log
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +20,7 @@ def logs(tmp_path_factory):
     one = curtain_log(d / "one.tlog", "--seed", "5", "--fault",
                "dup=0.02,reorder=0.01,gpsloss=100:104,systime_jitter=30")
     other = curtain_log(d / "other.tlog", "--seed", "6", "--sysid", "2", "--fault", "dup=0.01")
-    packets = sorted([*TlogReader(one), *TlogReader(other)], key=lambda p: p.recv_us)
-    both = d / "both.tlog"
-    both.write_bytes(b"".join(p.recv_us.to_bytes(8, "big") + bytes(p.raw) for p in packets))
+    both = merged_log(d / "both.tlog", one, other)  # two vehicles on one link
     return {"one": one, "both": both}
 
 

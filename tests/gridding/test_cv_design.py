@@ -161,3 +161,18 @@ def test_no_sample_inside_the_region():
     spec = GridSpec((10, 10, 5), ORIGIN, region=(1000, 1100, 1000, 1100, 0, 50))
     with pytest.raises(NoUsableDataError, match="inside the grid region"):
         matched_design(coords, values, spec=spec)
+
+
+def test_pieces_keep_their_length_on_dense_noisy_tracks():
+    """Samples 0.5 m apart with 0.5 m position noise: each step looks twice as long as
+    flown, yet pieces of 40 m span 40 m of the line (not 20 m)."""
+    rng = np.random.default_rng(0)
+    x0 = np.arange(0.0, 1000.0, 0.5)
+    x = x0 + rng.normal(0, 0.5, x0.size)
+    y = rng.normal(0, 0.5, x0.size)
+    ids = track_segments((x, y, 0 * x), 40.0)
+    span = np.array([np.ptp(x0[ids == i]) for i in np.unique(ids)])
+    assert 35.0 < np.median(span) < 45.0, np.median(span)
+    # sparse tracks are unchanged: every sample is a knot
+    xs = np.arange(0.0, 1000.0, 10.0)
+    assert np.unique(track_segments((xs, 0 * xs, 0 * xs), 40.0)).size == 25

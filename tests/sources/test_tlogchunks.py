@@ -12,6 +12,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 import dronesense
 import dronesense.sources.tlogchunks as tlogchunks
+import dronesense.sources.tlogslices as tlogslices
 from dronesense.errors import ParameterError
 from dronesense.sources.framing import tlog_record
 from dronesense.sources.logs import load_events
@@ -83,14 +84,14 @@ def test_records_straddle_the_slice_edges(tmp_path, monkeypatch):
     """The slices are short and cut where records begin, never where a slice ends."""
     path = _damaged(3, tmp_path)
     seen = []
-    real = tlogchunks._slice
+    real = tlogslices._slice
 
     def spy(*args):
         buf, scan, cut = real(*args)
         seen.append((args[1], buf.size, cut))
         return buf, scan, cut
 
-    monkeypatch.setattr(tlogchunks, "_slice", spy)
+    monkeypatch.setattr(tlogslices, "_slice", spy)
     whole = scan_tlog(path)
     _same(scan_tlog_chunked(path, chunk_bytes=4096), whole)
     starts = set(np.concatenate([c["_offset"] for c in whole.messages.values()]).tolist())
@@ -191,6 +192,7 @@ def test_load_events_reads_whole_a_session_with_payload_or_a_signed_read(tmp_pat
                                                                           monkeypatch):
     monkeypatch.setattr(tlogchunks, "CHUNK_BYTES", 4096)
     monkeypatch.setattr(tlogchunks, "scan_tlog_chunked", None)  # any slicing would fail
+    monkeypatch.setattr(tlogchunks, "chunked_event_columns", None)
     session = tmp_path / "session"
     session.mkdir()
     (session / "flight.tlog").write_bytes(CURTAIN.read_bytes())

@@ -14,6 +14,7 @@ from dronesense.errors import InputError
 from dronesense.sources import tlogscan
 from dronesense.sources.framing import TlogReader, tlog_record
 from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog, x25_crc
+from tests.support.link import mav2
 from tests.support.postflight import VTOL, needs_vtol
 
 
@@ -65,14 +66,7 @@ def test_crc_matches_pymavlink():
 def _packets():
     """MAVLink 1 and 2 packets, v2 ones with truncated trailing zeros, one signed."""
     v1 = mavlink.MAVLink(None, srcSystem=3, srcComponent=1)
-    v2 = mavlink.MAVLink(None, srcSystem=4, srcComponent=1)
-    v2.WIRE_PROTOCOL_VERSION = "2.0"
-    signed = mavlink.MAVLink(None, srcSystem=5, srcComponent=1)
-    signed.WIRE_PROTOCOL_VERSION = "2.0"
-    signed.signing.secret_key = bytes(32)
-    signed.signing.link_id = 0
-    signed.signing.timestamp = 1
-    signed.signing.sign_outgoing = True
+    v2, signed = mav2(4), mav2(5, signed=True)
     out = []
     for k in range(20):
         mav = (v1, v2, signed)[k % 3]

@@ -140,5 +140,18 @@ def send_udp(port: int, packets, *, per_datagram: int = 1, pause_every: int = 50
     return n
 
 
+def mav2(system: int, *, signed: bool = False) -> mavlink.MAVLink:
+    """A MAVLink 2 packer for ``system`` (component 1); ``signed``: signing every packet
+    with the all-zero key, link 0, timestamp 1."""
+    mav = mavlink.MAVLink(None, srcSystem=system, srcComponent=1)
+    mav.WIRE_PROTOCOL_VERSION = "2.0"
+    if signed:
+        mav.signing.secret_key = bytes(32)
+        mav.signing.link_id = 0
+        mav.signing.timestamp = 1
+        mav.signing.sign_outgoing = True
+    return mav
+
+
 def env_mavlink2() -> dict:
     return {**os.environ, "MAVLINK20": "1"}

@@ -141,3 +141,13 @@ def curtain_log(path: Path, *extra: str) -> Path:
                            "--connect", "none", "--quiet", "--tlog", path, *extra),
                    check=True, cwd=ROOT)
     return path
+
+
+def merged_log(path: Path, *logs: Path) -> Path:
+    """``path``: the records of several tlogs merged by receive time (vehicles sharing one
+    link)."""
+    from dronesense.sources.framing import TlogReader
+
+    packets = sorted((p for log in logs for p in TlogReader(log)), key=lambda p: p.recv_us)
+    path.write_bytes(b"".join(p.recv_us.to_bytes(8, "big") + bytes(p.raw) for p in packets))
+    return path

@@ -158,8 +158,11 @@ class BaseGridder:
         if quantity is None:
             quantity = Quantity("value", "value", "1", "1")
         count = block_statistics(spec, self.coordinates_, self.values_, ["count"])["count"]
-        fields = self._fields(spec)
         mask = self._support_mask(count)
+        if "where" in inspect.signature(self._fields).parameters:
+            fields = self._fields(spec, where=mask)  # only the voxels kept are computed
+        else:
+            fields = self._fields(spec)
         for arr in fields.values():
             if arr.dtype.kind == "f":
                 arr[~mask] = np.nan
@@ -244,11 +247,38 @@ class BaseGridder:
     def _predict(self, coordinates):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _fields(self, spec: GridSpec) -> dict[str, np.ndarray]:
-        """Estimate (and spread) at the voxel centres; default: :meth:`predict`."""
-        x, y, z = spec.centres()
-        est = self._predict((x.ravel(), y.ravel(), z.ravel())).reshape(spec.shape)
-        return {"estimate": est}
+    def _fields(self, spec: GridSpec, where: np.ndarray | None = None
+                ) -> dict[str, np.ndarray]:
+        """Estimate (and spread) at the voxel centres (those of the mask ``where`` only,
+        NaN elsewhere); default: :meth:`predict`."""
+        points, fill = centres_at(spec, where)
+        return {"estimate": fill(self._predict(points))}
+
+
+def centres_at(spec: GridSpec, where: np.ndarray | None = None):
+    """The voxel centres ``(x, y, z)`` (flat) in the mask ``where`` (all without one), and
+    the function putting values computed there into an array of ``spec.shape`` (NaN
+    elsewhere). A point method computes each voxel on its own, so computing only the voxels
+    kept gives them the same values.
+
+    Examples
+    --------
+    >>> spec = GridSpec((1, 1, 1), (0, 0, 0), region=(0, 2, 0, 1, 0, 1))
+    >>> (x, y, z), fill = centres_at(spec, np.array([[[True, False]]]))
+    >>> x.tolist(), fill(x * 10).tolist()
+    ([0.5], [[[5.0, nan]]])
+    """
+    x, y, z = (c.ravel() for c in spec.centres())
+    if where is None:
+        return (x, y, z), lambda values: np.asarray(values).reshape(spec.shape)
+    keep = np.asarray(where, dtype=bool).ravel()
+
+    def fill(values: np.ndarray) -> np.ndarray:
+        out = np.full(spec.size, np.nan, dtype=np.result_type(values, float))
+        out[keep] = values
+        return out.reshape(spec.shape)
+
+    return (x[keep], y[keep], z[keep]), fill
 
 
 def spec_for(coords, spacing) -> GridSpec:

@@ -7,7 +7,7 @@ import numpy as np
 import xarray as xr
 
 from dronesense.errors import ParameterError
-from dronesense.gridding.blocks import block_statistics
+from dronesense.gridding.blocks import NUMBA_MIN_SAMPLES, block_statistics
 from dronesense.gridding.dataset import grid_dataset, statistic_variables
 from dronesense.gridding.methods.base import BaseGridder, spec_for
 from dronesense.quantities import Quantity
@@ -74,16 +74,38 @@ class BlockReduce(BaseGridder):
 
 # ----------------------------------------------------------------------------------------
 def block_means(coordinates, values, spec, block_spacing):
-    """Block-mean positions and values (means of the samples in each block)."""
+    """Block-mean positions and values (means of the samples in each block), in flat voxel
+    order: what :func:`~dronesense.gridding.blocks.block_statistics` gives for the values
+    and for each coordinate, from one pass locating the samples (below
+    :data:`~dronesense.gridding.blocks.NUMBA_MIN_SAMPLES`; above, its compiled passes)."""
     if block_spacing is not None:
         bspec = spec_for(coordinates, block_spacing)
     elif spec is not None:
         bspec = spec if spec.region is not None else spec.fit(*coordinates)
     else:
         return coordinates, values, np.ones(values.shape, dtype=np.int64)
+    x, y, z = (np.asarray(c, dtype=float).ravel() for c in coordinates)
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size >= NUMBA_MIN_SAMPLES:  # large: block_statistics' compiled passes, as before
+        stats = block_statistics(bspec, (x, y, z), v, ["mean", "count"])
+        has = stats["count"].ravel() > 0
+        out = [block_statistics(bspec, (x, y, z), c, ["mean"])["mean"].ravel()[has]
+               for c in (x, y, z)]
+        return tuple(out), stats["mean"].ravel()[has], stats["count"].ravel()[has]
+    index = bspec.locate(x, y, z)
+    inside = index >= 0
+    size = bspec.size
+
+    def sums(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ok = inside & np.isfinite(a)  # as block_statistics skips a NaN value
+        return (np.bincount(index[ok], minlength=size),
+                np.bincount(index[ok], weights=a[ok], minlength=size))
+
+    count, total = sums(v)
+    has = count > 0
     out = []
-    stats = block_statistics(bspec, coordinates, values, ["mean", "count"])
-    has = stats["count"].ravel() > 0
-    for c in coordinates:
-        out.append(block_statistics(bspec, coordinates, c, ["mean"])["mean"].ravel()[has])
-    return tuple(out), stats["mean"].ravel()[has], stats["count"].ravel()[has]
+    for c in (x, y, z):
+        n, t = sums(c)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append((t / n)[has])
+    return tuple(out), total[has] / count[has], count[has]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dronesense.gridding.methods.base import BaseGridder
+from dronesense.gridding.methods.base import BaseGridder, centres_at
 from dronesense.gridding.methods.block import block_means
 
 
@@ -54,13 +54,17 @@ class IDW(BaseGridder):
 
         self.tree_ = cKDTree(self._scaled(self.block_coordinates_))
 
-    def _weights(self, coordinates):
+    def _neighbours(self, coordinates) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices of the ``k`` nearest block means (scaled coordinates)."""
         k = min(int(self.k), self.block_values_.size)
         dist, idx = self.tree_.query(
             self._scaled(coordinates), k=k,
             distance_upper_bound=np.inf if self.radius is None else float(self.radius),
             workers=-1)
-        dist, idx = dist.reshape(len(dist), -1), idx.reshape(len(idx), -1)
+        return dist.reshape(len(dist), -1), idx.reshape(len(idx), -1)
+
+    def _weights(self, coordinates):
+        dist, idx = self._neighbours(coordinates)
         found = np.isfinite(dist)
         with np.errstate(divide="ignore"):
             w = np.where(found, 1.0 / np.maximum(dist, 1e-12) ** float(self.power), 0.0)
@@ -74,12 +78,11 @@ class IDW(BaseGridder):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(wsum > 0, (w * vals).sum(axis=1) / wsum, np.nan)
 
-    def _fields(self, spec):
-        x, y, z = spec.centres()
-        w, vals = self._weights((x.ravel(), y.ravel(), z.ravel()))
+    def _fields(self, spec, where=None):
+        points, fill = centres_at(spec, where)
+        w, vals = self._weights(points)
         wsum = w.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             est = (w * vals).sum(axis=1) / wsum
             var = (w * (vals - est[:, None]) ** 2).sum(axis=1) / wsum
-        return {"estimate": est.reshape(spec.shape),
-                "spread": np.sqrt(var).reshape(spec.shape)}
+        return {"estimate": fill(est), "spread": fill(np.sqrt(var))}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dronesense.errors import InputError, ParameterError
-from dronesense.gridding.methods.base import BaseGridder
+from dronesense.gridding.methods.base import BaseGridder, centres_at
 from dronesense.gridding.methods.block import block_means
 
 
@@ -325,8 +325,9 @@ class Kriging(BaseGridder):
         if m == 0:
             return np.empty(0), np.empty(0)
         dist, idx = self._tree.query(targets, k=k, workers=-1)
-        # neighbours in index order: the same set gives the same system
-        order = np.argsort(idx, axis=1, kind="stable")
+        # neighbours in index order: the same set gives the same system (the indices of a
+        # row differ, so any sort gives the one order)
+        order = np.argsort(idx, axis=1)
         idx = np.take_along_axis(idx, order, axis=1)
         dist = np.take_along_axis(dist, order, axis=1)
         patterns, which = _unique_rows(idx)
@@ -355,7 +356,9 @@ class Kriging(BaseGridder):
     def _predict(self, coordinates):
         return self._run(coordinates, variance=False)[0]
 
-    def _fields(self, spec):
-        x, y, z = spec.centres()
-        est, var = self._run((x.ravel(), y.ravel(), z.ravel()))
-        return {"estimate": est.reshape(spec.shape), "spread": var.reshape(spec.shape)}
+    def _fields(self, spec, where=None):
+        if self.neighbours is None or int(self.neighbours) >= self.block_values_.size:
+            where = None  # the global system is solved in batches: every voxel, as always
+        points, fill = centres_at(spec, where)
+        est, var = self._run(points)
+        return {"estimate": fill(est), "spread": fill(var)}
