@@ -230,7 +230,7 @@ def score_all(methods: Sequence[BaseGridder], score: Callable[[BaseGridder], T],
     if rest:  # imported here once, not by several threads at the same time
         lazy = ["scipy.spatial.distance"]
         if any(isinstance(stand_ins[i], Kriging) for i in rest):
-            lazy += ["scipy.linalg", "scipy.optimize"]
+            lazy += ["scipy.linalg"]
         for name in lazy:
             importlib.import_module(name)
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -1,10 +1,11 @@
 """Ordinary kriging of block means with a fitted variogram.
 
 The common covariance models (``Exponential``, ``Gaussian``, ``Spherical``) are computed
-here with numpy and fitted with :func:`scipy.optimize.curve_fit` exactly as gstools fits
-them; any other gstools model name (``Matern``, ``Stable``...) is fitted by gstools itself,
-imported only then (the ``kriging`` extra). Voxels are kriged in batches: targets that share
-the same neighbourhood share one factorised system (dual kriging).
+here with numpy and fitted to the least-squares problem gstools solves, in numpy
+(:mod:`~dronesense.gridding.methods.variofit`); any other gstools model name (``Matern``,
+``Stable``...) is fitted by gstools itself, imported only then (the ``kriging`` extra).
+Voxels are kriged in batches: targets that share the same neighbourhood share one factorised
+system (dual kriging).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from dronesense.errors import InputError, ParameterError
 from dronesense.gridding.methods.base import BaseGridder, centres_at
 from dronesense.gridding.methods.block import block_means
+from dronesense.gridding.methods.variofit import fit_separable
 
 
 def _cor_exponential(h):
@@ -123,31 +125,27 @@ def empirical_variogram(pos: np.ndarray, values: np.ndarray,
 def fit_variogram(model: str, centres: np.ndarray, gamma: np.ndarray) -> Variogram:
     """Fit ``var``, ``len_scale`` and ``nugget`` of a native model to an empirical variogram.
 
-    The least-squares problem gstools ``CovModel.fit_variogram(..., nugget=True)`` solves:
-    trust-region reflective with the soft-L1 loss, parameters bounded below by 0, initial
-    guess ``var = nugget = mean(gamma)`` and ``len_scale = mean(centres) * rescale``.
+    The least-squares problem gstools ``CovModel.fit_variogram(..., nugget=True)`` solves
+    (the soft-L1 loss, parameters bounded below by 0, starting from ``len_scale =
+    mean(centres) * rescale``), solved by variable projection in numpy
+    (:func:`~dronesense.gridding.methods.variofit.fit_separable`): its loss is never above
+    that of gstools' fit (both compared in the tests); where the loss is flat the two differ
+    by up to ~1e-3 in the parameters.
 
     Raises
     ------
-    RuntimeError, ValueError
-        The fit did not converge (from :func:`scipy.optimize.curve_fit`).
+    ValueError
+        The empirical variogram is not finite, or zero everywhere (a constant field).
     """
-    from scipy.optimize import curve_fit
-
     cor, rescale = NATIVE_MODELS[model]
-
-    def curve(x, var, len_scale, nugget):
-        return var - var * cor(x / (len_scale / rescale)) + nugget
-
-    def guess(value):
-        return value if 0.0 < value < np.inf else 1.0
-
-    mean_y = float(np.mean(gamma))
-    p0 = [guess(mean_y), guess(float(np.mean(centres)) * rescale), guess(mean_y)]
-    popt, _ = curve_fit(curve, centres, gamma, p0=p0,
-                        bounds=([0.0, 0.0, 0.0], [np.inf, np.inf, np.inf]),
-                        method="trf", loss="soft_l1", max_nfev=None)
-    return Variogram(model, float(popt[0]), float(popt[1]), float(popt[2]))
+    centres = np.asarray(centres, dtype=float)
+    gamma = np.asarray(gamma, dtype=float)
+    if not (np.isfinite(centres).all() and np.isfinite(gamma).all()) or centres.size < 3:
+        raise ValueError("the empirical variogram has too few finite values to fit")
+    if not np.any(gamma > 0):  # a constant field: no variogram to fit
+        raise ValueError("the empirical variogram is zero everywhere")
+    var, length, nugget = fit_separable(cor, centres, gamma, float(np.mean(centres)))
+    return Variogram(model, var, length * rescale, nugget)
 
 
 def _gstools_variogram(model_name: str, pos, values, bins, extent):
