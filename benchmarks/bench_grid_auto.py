@@ -9,7 +9,7 @@ measured in one session with the runs interleaved, is the figure to compare (the
 less sensitive to the load than the wall time).
 
 The baseline is the tree of issue 14's measurements before this change, e.g. the last
-commit: ``git archive HEAD dronesense | tar -x -C /tmp/base`` then ``--baseline /tmp/base``
+commit: ``git archive HEAD dronesense | tar -x -C DIR`` then ``--baseline DIR``
 (a directory holding a ``dronesense`` package; it runs with this tree's interpreter).
 
 Run: ``python benchmarks/bench_grid_auto.py [--baseline DIR] [--runs 5] [--block]``

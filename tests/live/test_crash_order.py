@@ -39,6 +39,9 @@ def test_kill_9_at_high_rate_journal_is_a_prefix_of_replay(tmp_path, after_bytes
         while tlog.stat().st_size < after_bytes and time.monotonic() < deadline:
             time.sleep(0.02)
             assert sim.poll() is None or tlog.stat().st_size > 0
+        # the journal is flushed every 0.5 s: at this rate the tlog can pass the mark first
+        while not read_journal(out) and time.monotonic() < deadline:
+            time.sleep(0.02)
         listener.kill()  # SIGKILL: no flush, no close
         listener.communicate()
     finally:
