@@ -137,3 +137,5 @@ def summarise(ds: xr.Dataset, quantity: str, *, chosen: bool = False) -> None:
     if "model_grid_rmse" in ds.attrs:
         print(f"expected grid error from the variogram: {ds.attrs['model_grid_rmse']:.4g}"
               f"{unit_text}")
+    elif str(ds.attrs.get("model_grid_rmse_method", "")).startswith("not estimable"):
+        print(f"expected grid error from the variogram: {ds.attrs['model_grid_rmse_method']}")

@@ -15,7 +15,7 @@ from typing import Any
 
 import xarray as xr
 
-from dronesense.errors import ParameterError
+from dronesense.errors import NoUsableDataError, ParameterError
 from dronesense.gridding.coordinates import quantity_for, usable_samples, usable_tracks
 from dronesense.gridding.errorvariance import grid_error_variance
 from dronesense.gridding.methods import METHODS, BaseGridder, BlockReduce, make_method
@@ -91,7 +91,8 @@ def grid(
         the estimation variance of the method's own weights under a variogram fitted to the
         samples (:func:`~dronesense.gridding.errorvariance.grid_error_variance`; a few
         seconds on 50 k samples). On the benchmark flights it is closer to the true error
-        than cross-validation (``docs/gridding.md``).
+        than cross-validation (``docs/gridding.md``). Where it cannot be made (too few
+        voxels for a variogram, a block median), ``model_grid_rmse_method`` says why.
     inputs
         Names of the input files, for ``history``.
     **kw
@@ -215,10 +216,17 @@ def grid_samples(
 
 
 def _store_error_model(ds: xr.Dataset, method: BaseGridder, usable, spec: GridSpec) -> None:
-    """Record the model-based expected RMSE of ``method``'s grid on ``ds`` (in place)."""
+    """Record the model-based expected RMSE of ``method``'s grid on ``ds`` (in place); where
+    it cannot be made (too few voxels for a variogram, a method that is not linear in the
+    samples) the grid keeps ``model_grid_rmse_method`` saying why, and no figure."""
     coords, values, tracks, order = usable
-    ds.attrs.update(grid_error_variance(method, coords, values, spec, tracks=tracks,
-                                        order=order).attrs())
+    try:
+        estimate = grid_error_variance(method, coords, values, spec, tracks=tracks,
+                                       order=order)
+    except (NoUsableDataError, ParameterError) as err:
+        ds.attrs["model_grid_rmse_method"] = f"not estimable: {err}"
+        return
+    ds.attrs.update(estimate.attrs())
 
 
 def _product(qty, quantity, spec, usable, method, statistics, inputs):

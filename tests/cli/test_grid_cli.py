@@ -137,3 +137,18 @@ def test_grid_error_model_against_the_true_error(session, tmp_path, capsys):
     ok = np.isfinite(est)
     true = float(np.sqrt(np.mean((est[ok] - plume(fx[ok], fy[ok], z[ok])) ** 2)))
     assert 0.5 * true < model < 2.0 * true
+
+
+def test_error_model_not_estimable_keeps_the_grid(session, tmp_path, capsys):
+    """Where no variogram can be fitted (a block median is not linear in the samples; a
+    region of one voxel has no pairs), the grid is still written and says why."""
+    for extra, why in ((["--statistic", "median"], "median"),
+                       (["--region", "0,10,0,10,5,15"], "variogram")):
+        out = tmp_path / "g.nc"
+        assert main(["grid", str(session / "samples.nc"), "-q", "ch4", "--spacing", "10,10,10",
+                     "--method", "block", "--error-model", *extra, "--out", str(out)]) == 0
+        assert "expected grid error from the variogram: not estimable" in (
+            capsys.readouterr().out)
+        with xr.open_dataset(out) as ds:
+            assert "model_grid_rmse" not in ds.attrs
+            assert why in ds.attrs["model_grid_rmse_method"]
