@@ -139,12 +139,9 @@ def _load(args):
     from dronesense.sources.session_folder import SessionFolder
 
     path = Path(args.input)
-    ranges = plausible_ranges(args) if getattr(args, "ranges", None) else None
+    ranges = plausible_ranges(args) or None
     # None: a flight log (or a session without samples, or one paired again for --range)
     kind = samples_kind(path, prefer_journal=ranges is None)
-    if kind is not None and ranges is not None:
-        raise ParameterError("--range", f"{path} holds samples paired before; give the flight "
-                             "log (or session folder) to pair it with these ranges")
     tlog = None
     if path.is_dir():
         folder = SessionFolder(path)
@@ -154,7 +151,7 @@ def _load(args):
     if kind is None:
         return load_dataset(path, prefer_journal=False, ranges=ranges,
                             **log_options(args)), tlog
-    return load_dataset(path), tlog
+    return load_dataset(path, ranges=ranges), tlog  # samples: refused with ranges
 
 
 def _log_path(args) -> Path | None:
@@ -177,8 +174,9 @@ def _window(text: str | None):
 
 
 def _wind(args, tlog: Path | None, samples=None):
-    """The wind: ``--wind`` (a value, or a file with ``--wind-map``), or fitted to the WIND
-    messages of ``--wind-log`` or the input."""
+    """The wind: ``--wind`` (a value, or a file with ``--wind-map``), or the WIND messages of
+    ``--wind-log`` or the input (per sample, or one fitted profile with ``--wind-profile`` or
+    ``--wind-exponent``)."""
     from dronesense.api import read_wind, wind_from_logs
     from dronesense.products.flux.wind import as_wind
 

@@ -14,7 +14,7 @@ from dronesense.cli.options import (
     parse_spacing,
     plausible_ranges,
 )
-from dronesense.errors import InputError, ParameterError
+from dronesense.errors import InputError
 
 if TYPE_CHECKING:  # numpy and xarray load when the command runs, not for ``--help``
     import xarray as xr
@@ -75,13 +75,10 @@ def run(args: argparse.Namespace) -> int:
     from dronesense.gridding.dataset import write_grid
     from dronesense.gridding.grid import grid
     from dronesense.gridding.spec import GridSpec
-    from dronesense.samples.files import load_dataset, samples_kind
+    from dronesense.samples.files import load_dataset
 
     inp = Path(args.input)
     if args.ranges:  # a log (a session's flight.tlog) paired with these ranges
-        if samples_kind(inp, prefer_journal=False) is not None:
-            raise ParameterError("--range", f"{inp} holds samples paired before; give the "
-                                 "flight log (or session folder) to pair it with these ranges")
         samples = load_dataset(inp, prefer_journal=False, ranges=plausible_ranges(args))
     else:
         samples = load_dataset(inp)

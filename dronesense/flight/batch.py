@@ -47,7 +47,7 @@ from dronesense.flight.rows import Flag
 from dronesense.flight.state import REBOOT_THRESHOLD_MS
 from dronesense.flight.track import Track
 
-__all__ = ["is_simple", "pair_columns"]
+__all__ = ["accepted_fixes", "is_simple", "pair_columns"]
 
 _BIG = np.int64(1) << 60
 
@@ -83,6 +83,26 @@ def is_simple(fixes, readings, syncs, sysid: int) -> bool:
     return not np.any(r_t[seen] < top[k[seen]] - REBOOT_THRESHOLD_MS)
 
 
+def accepted_fixes(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which fixes (autopilot times ``t`` in arrival order) join the track: those later than
+    every fix before. Also gives the running maximum of ``t`` (``t`` itself, not a copy, when
+    every fix joins).
+
+    Examples
+    --------
+    >>> accepted_fixes(np.array([0.0, 200.0, 100.0, 300.0]))[0]
+    array([ True,  True, False,  True])
+    """
+    accepted = np.ones(t.size, dtype=bool)
+    if t.size > 1:
+        np.greater(t[1:], t[:-1], out=accepted[1:])
+    if accepted.all():  # times strictly increasing: their own running maximum
+        return accepted, t
+    top = np.maximum.accumulate(t)
+    accepted[1:] = t[1:] > top[:-1]
+    return accepted, top
+
+
 def _within(fixes, readings, sysid: int, lag_of: np.ndarray, horizon_ms: float) -> bool:
     """No reading of this vehicle, paired at once, lies further back than the track the
     engine keeps (``horizon_ms`` before the latest fix)."""
@@ -116,7 +136,7 @@ def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[s
                     | set(syncs["sysid"].tolist()) | set(statuses["sysid"].tolist()))
     if not all(is_simple(fixes, readings, syncs, s) for s in sysids):
         return None
-    lookups = [pairer._lookup4(n) for n in names]
+    lookups = [pairer.conversion(n) for n in names]
     lag_of = np.array([x[3] for x in lookups] or [0.0])
     horizon = pairer.track_horizon_s
     if horizon is not None and not all(_within(fixes, readings, s, lag_of, 1000.0 * horizon)
@@ -129,14 +149,8 @@ def pair_columns(pairer: Pairer, fixes, readings, syncs, statuses, names: list[s
         st = pairer.state(sysid)
         fm = _rows_of(fixes["sysid"], sysid)
         f_order, f_t = fixes["order"][fm], fixes["time_boot_ms"][fm]
-        accepted = np.ones(f_t.size, dtype=bool)
-        if f_t.size > 1:
-            np.greater(f_t[1:], f_t[:-1], out=accepted[1:])
-        every = bool(accepted.all())  # times strictly increasing: their running maximum
-        top = f_t if every or not f_t.size else np.maximum.accumulate(f_t)
-        if not every:
-            accepted[1:] = f_t[1:] > top[:-1]
-        acc = slice(None) if every else np.flatnonzero(accepted)
+        accepted, top = accepted_fixes(f_t)
+        acc = slice(None) if top is f_t else np.flatnonzero(accepted)
         fix_t, fix_ok = f_t[acc], fixes["ok"][fm][acc]
         fix_pos = np.empty((fix_t.size, 4))
         for i, k in enumerate(("lat", "lon", "alt_amsl", "height")):  # a column at a time

@@ -125,7 +125,7 @@ def split_boots_columns(cols, names: NameTable) -> Boots | None:
     (:class:`~dronesense.sources.tlogevents.EventColumns`) without a reboot or a late reading
     (:func:`~dronesense.flight.batch.is_simple`): one boot per vehicle, the same tracks and
     readings; ``None`` for any other log (split its events instead)."""
-    from dronesense.flight.batch import is_simple
+    from dronesense.flight.batch import accepted_fixes, is_simple
 
     fixes, readings, syncs = cols.fixes, cols.readings, cols.syncs
     sysids = sorted(set(fixes["sysid"].tolist()) | set(readings["sysid"].tolist())
@@ -138,9 +138,7 @@ def split_boots_columns(cols, names: NameTable) -> Boots | None:
     for sysid in sysids:
         fm = slice(None) if one else np.flatnonzero(fixes["sysid"] == sysid)
         t = fixes["time_boot_ms"][fm]
-        accepted = np.ones(t.size, dtype=bool)
-        if t.size > 1:
-            accepted[1:] = t[1:] > np.maximum.accumulate(t)[:-1]
+        accepted = accepted_fixes(t)[0]
         dropped = int(t.size - np.count_nonzero(accepted))
         if dropped:
             acc = np.flatnonzero(accepted) if one else fm[accepted]

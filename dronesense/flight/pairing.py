@@ -366,11 +366,11 @@ class Pairer:
 
     def lookup(self, name: str) -> tuple[str, float, str]:
         """(quantity key, scale, units) of a wire name, as its readings are paired."""
-        return self._lookup4(name)[:3]
+        return self.conversion(name)[:3]
 
-
-    def _lookup4(self, name: str) -> tuple[str, float, str, float]:
-        """(quantity key, scale, units, lag ms) of a wire name."""
+    def conversion(self, name: str) -> tuple[str, float, str, float]:
+        """(quantity key, scale, units, lag ms) of a wire name (cached; the batch pairing
+        of :mod:`dronesense.flight.batch` converts with it too)."""
         hit = self._quantity_cache.get(name)
         if hit is None:
             conv = self.names.names.get(normalise_name(name))
@@ -384,7 +384,7 @@ class Pairer:
         return hit
 
     def _on_reading(self, st, reading: Reading, recv_us, out) -> None:
-        lag = self._lookup4(reading.name)[3]
+        lag = self.conversion(reading.name)[3]
         self._seq += 1
         item = (reading.time_boot_ms - lag, self._seq, reading, recv_us)
         times = st.track.times
@@ -426,7 +426,7 @@ class Pairer:
         clock = st.clock
         to_unix = clock.to_unix_us if clock.ready(boot) else None
         held = self._held.get((sysid, boot))
-        lookup = self._lookup4
+        lookup = self.conversion
         for t, _, r, recv_us in items:
             pos, g, f = interpolate_one(fix_t, fix_ok, fix_pos, t, max_gap)
             if force_flag is not None:  # everything still waiting is cut off by the reboot

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -36,11 +37,11 @@ import xarray as xr
 
 from dronesense.errors import InputError, NoUsableDataError, ParameterError
 from dronesense.gridding.campaign_cluster import campaign_grid_dask
-from dronesense.gridding.coordinates import sample_coordinates
 from dronesense.gridding.partials import (
     PartialSums,
     check_campaign,
     flight_partial,
+    flight_samples,
     partial_dataset,
     tree_reduce,
 )
@@ -50,10 +51,6 @@ __all__ = ["PartialSums", "campaign", "campaign_extent", "campaign_grid", "campa
            "campaign_spec", "flight_partial", "tree_reduce", "typical_value"]
 
 
-def _add(a: PartialSums, b: PartialSums) -> PartialSums:
-    return a + b
-
-
 def campaign_extent(sources: Iterable[str | Path | xr.Dataset], quantity: str,
                     spec: GridSpec, pad: int = 0) -> GridSpec:
     """``spec`` with a region covering the usable samples of every flight (streaming).
@@ -61,20 +58,13 @@ def campaign_extent(sources: Iterable[str | Path | xr.Dataset], quantity: str,
     One flight is read at a time; only its bounds are kept. Flights without the quantity are
     skipped.
     """
-    from dronesense.samples.files import load_dataset
-
     lo = np.full(3, np.inf)
     hi = np.full(3, -np.inf)
     for src in sources:
-        samples = src if isinstance(src, xr.Dataset) else load_dataset(src)
-        if quantity not in samples:
-            continue
-        coords, _, _ = sample_coordinates(samples, quantity, spec)
-        if coords[0].size == 0:
-            continue
-        for i, c in enumerate(coords):
-            lo[i] = min(lo[i], float(c.min()))
-            hi[i] = max(hi[i], float(c.max()))
+        bounds = flight_samples(src, quantity, spec).bounds()
+        if bounds is not None:
+            lo = np.minimum(lo, bounds[0])
+            hi = np.maximum(hi, bounds[1])
     if not np.isfinite(lo).all():
         raise NoUsableDataError(f"no paired {quantity} samples with a position in any flight")
     return spec.fit(*zip(lo, hi, strict=True), pad=pad)
@@ -101,7 +91,7 @@ def campaign_grid(sources: Iterable[str | Path | xr.Dataset], quantity: str, spe
     check_campaign(spec, shift)
     text = spec.to_json()
     partials = (flight_partial(s, quantity, text, shift) for s in sources)
-    return partial_dataset(tree_reduce(partials, _add), quantity, "streaming", command)
+    return partial_dataset(tree_reduce(partials, operator.add), quantity, "streaming", command)
 
 
 Source = str | Path | xr.Dataset

@@ -41,11 +41,7 @@ from dronesense.gridding.methods.idw import IDW
 from dronesense.gridding.methods.kriging import Kriging
 from dronesense.gridding.spec import GridSpec
 
-__all__ = ["DMV_TRUNCATE", "SampleGroups", "VoxelWeights", "compact_weights", "sample_groups",
-           "voxel_weights"]
-
-#: Kernel truncation of :class:`KernelDMV` (in kernel widths), as that method filters.
-DMV_TRUNCATE = 3.0
+__all__ = ["SampleGroups", "VoxelWeights", "compact_weights", "sample_groups", "voxel_weights"]
 
 
 @dataclass
@@ -188,27 +184,14 @@ def _block(method: BlockReduce, spec, coordinates, values, voxels, m):
 def _idw(method: IDW, spec, coordinates, values, voxels, m):
     bspec = spec_for(coordinates, method.block_spacing) if method.block_spacing else spec
     groups = sample_groups(bspec, coordinates, values, m)
-    k = min(int(method.k), groups.mean.size)
-    pts = _centres(spec, voxels) * np.array([1.0, 1.0, float(method.anisotropy)])
-    dist, idx = method.tree_.query(
-        pts, k=k, distance_upper_bound=np.inf if method.radius is None else float(method.radius))
-    dist, idx = dist.reshape(len(dist), -1), idx.reshape(len(idx), -1)
-    found = np.isfinite(dist)
-    with np.errstate(divide="ignore"):
-        w = np.where(found, 1.0 / np.maximum(dist, 1e-12) ** float(method.power), 0.0)
-    wsum = w.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        w = np.where(wsum > 0, w / wsum, 0.0)
-    return np.where(found, idx, -1), w, groups
+    index, w = method.neighbour_weights(tuple(_centres(spec, voxels).T))
+    return index, w, groups
 
 
 def _dmv(method: KernelDMV, spec, coordinates, values, voxels, m):
     groups = sample_groups(spec, coordinates, values, m)
-    dx, dy, dz = spec.spacing
-    sh = float(method.sigma_h) if method.sigma_h is not None else max(dx, dy)
-    sv = float(method.sigma_v) if method.sigma_v is not None else dz
-    kernels = [gaussian_kernel(s, DMV_TRUNCATE) if s > 1e-15 else np.ones(1)
-               for s in (sv / dz, sh / dy, sh / dx)]
+    kernels = [gaussian_kernel(s, method.TRUNCATE) if s > 1e-15 else np.ones(1)
+               for s in method.kernel_widths(spec)]
     offsets = np.stack(np.meshgrid(*[np.arange(k.size) - k.size // 2 for k in kernels],
                                    indexing="ij"), axis=-1).reshape(-1, 3)
     kw = np.einsum("i,j,k->ijk", *kernels).ravel()
@@ -232,38 +215,13 @@ def _dmv(method: KernelDMV, spec, coordinates, values, voxels, m):
 
 
 def _kriging(method: Kriging, spec, coordinates, values, voxels, m):
-    from scipy.spatial import cKDTree
-    from scipy.spatial.distance import cdist
-
     bspec = spec_for(coordinates, method.kriged_spacing_)
     groups = sample_groups(bspec, coordinates, values, m)
     if groups.mean.size != method.block_values_.size or not np.allclose(
             groups.centre, np.column_stack(method.block_coordinates_)):
         raise ValueError("the kriged blocks could not be re-derived from the samples")
-    model = method.variogram_
-    scale = np.array([1.0, 1.0, float(method.anisotropy)])
-    pos = groups.centre * scale
-    targets = _centres(spec, voxels) * scale
-    n = pos.shape[0]
-    k = n if method.neighbours is None else min(int(method.neighbours), n)
-    if k < n:
-        dist, idx = cKDTree(pos).query(targets, k=k)
-    else:
-        idx = np.broadcast_to(np.arange(n), (len(targets), n)).copy()
-        dist = cdist(targets, pos)
-    weights = np.empty(idx.shape)
-    step = max(1, 2_000_000 // ((k + 1) ** 2))
-    for i in range(0, len(targets), step):
-        ii, dd = idx[i:i + step], dist[i:i + step]
-        p = pos[ii]
-        a = np.ones((len(ii), k + 1, k + 1))
-        a[:, :k, :k] = model.covariance(np.linalg.norm(p[:, :, None] - p[:, None, :], axis=3))
-        a[:, np.arange(k), np.arange(k)] += model.nugget
-        a[:, k, k] = 0.0
-        b = np.ones((len(ii), k + 1, 1))
-        b[:, :k, 0] = model.covariance(dd)
-        weights[i:i + step] = np.linalg.solve(a, b)[:, :k, 0]
-    return idx, weights, groups
+    index, weights = method.neighbour_weights(tuple(_centres(spec, voxels).T))
+    return index, weights, groups
 
 
 _RULES = ((BlockReduce, _block), (IDW, _idw), (KernelDMV, _dmv), (Kriging, _kriging))

@@ -32,7 +32,7 @@ from dronesense.gridding.methods.block import BlockReduce
 from dronesense.gridding.methods.dmv import KernelDMV
 from dronesense.gridding.methods.idw import IDW
 from dronesense.gridding.methods.kriging import Kriging, kriging_available
-from dronesense.gridding.sharedcv import shared_idw
+from dronesense.gridding.sharedcv import same_arrays, shared_idw
 from dronesense.gridding.spec import GridSpec
 
 __all__ = ["KRIGING_MAX_SAMPLES", "SCORING_THREADS", "Fold", "MethodChoice", "Prefetched",
@@ -137,11 +137,6 @@ def folds_of(coordinates: Sequence[Any], values: Any, fold: np.ndarray, folds: i
     return out
 
 
-def _same(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
-    return all(p is q or (p.shape == q.shape and np.array_equal(p, q))
-               for p, q in zip(a, b, strict=True))
-
-
 class Prefetched(BaseGridder):
     """A candidate whose fits and held-out predictions of each fold are computed ahead, side
     by side on the scoring threads (``tasks``: fold -> future of the predictions); fitted to
@@ -178,8 +173,8 @@ class Prefetched(BaseGridder):
         coords, values, spec = self.fitted_on_
         test = tuple(np.asarray(c) for c in coordinates)
         for fold, future in self.tasks:
-            if (fold.spec == spec and _same((*fold.train, fold.values), (*coords, values))
-                    and _same(fold.test, test)):
+            if (fold.spec == spec and same_arrays((*fold.train, fold.values), (*coords, values))
+                    and same_arrays(fold.test, test)):
                 return future.result().copy()
         return self._model().predict(coordinates)
 

@@ -41,10 +41,11 @@ from dronesense.gridding.methods.base import BaseGridder
 from dronesense.gridding.methods.block import block_means
 from dronesense.gridding.methods.idw import IDW
 
-__all__ = ["NeighbourCache", "SharedIDW", "shared_idw"]
+__all__ = ["NeighbourCache", "SharedIDW", "same_arrays", "shared_idw"]
 
 
-def _same(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> bool:
+def same_arrays(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
+    """Whether two sequences of arrays hold the same arrays (the same objects, or equal)."""
     return len(a) == len(b) and all(
         x is y or (x.shape == y.shape and np.array_equal(x, y)) for x, y in zip(a, b, strict=True))
 
@@ -72,7 +73,7 @@ class NeighbourCache:
         """The result for ``kind`` computed from ``arrays``: cached, else ``compute()``."""
         with self._lock:
             bucket = self._entries.setdefault(kind, [])
-            found = [(lock, slot) for key, lock, slot in bucket if _same(key, arrays)]
+            found = [(lock, slot) for key, lock, slot in bucket if same_arrays(key, arrays)]
             if found:
                 lock, slot = found[0]
             else:

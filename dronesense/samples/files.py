@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from dronesense.errors import InputError
+from dronesense.errors import InputError, ParameterError
 from dronesense.flight.rows import COLUMNS, SampleRow
 from dronesense.samples.dataset import from_dataset, to_dataset
 from dronesense.samples.journal import read_journal
@@ -210,11 +210,16 @@ def load_dataset(path_or_paths, *, quantities: Sequence[str] | None = None,
     InputError
         For a missing or unreadable input, a log with nothing usable
         (:class:`~dronesense.errors.NoUsableDataError`), or no samples left.
+    ParameterError
+        ``ranges`` for samples paired before (they are applied while pairing).
     """
     paths = as_paths(path_or_paths)
     if len(paths) == 1 and not quantities:  # one samples input: pairing options do not apply
         path = paths[0]
         kind = samples_kind(path, prefer_journal=prefer_journal)
+        if kind is not None and pair_options.get("ranges"):
+            raise ParameterError("ranges", f"{path} holds samples paired before; give the "
+                                 "flight log (or session folder) to pair it with these ranges")
         if kind == "netcdf":
             return _open_netcdf(path)
         if kind is not None:

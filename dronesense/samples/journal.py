@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -31,31 +30,22 @@ from dronesense.sources.session_folder import SessionFolder
 
 
 def _fmt(value) -> str:
-    if value is None:
-        return ""
+    """Journal text of a value: shortest round-tripping text for floats (the usual case,
+    tested first), integers without a fraction, ``""`` for NaN and ``None``."""
     t = type(value)
-    if t is str:
-        return value
-    if t is int:
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    return str(value)
-
-
-def _num(value) -> str:
-    """:func:`_fmt` of a number column, the float case first (the usual one)."""
-    if type(value) is float:
+    if t is float or (t is not int and isinstance(value, float)):
         if value != value:
             return ""
         if value.is_integer() and -1e15 < value < 1e15:
             return str(int(value))
         return repr(value)
-    return _fmt(value)
+    if t is str:
+        return value
+    if t is int:
+        return str(value)
+    if value is None:
+        return ""
+    return str(value)
 
 
 def _text(value) -> str:
@@ -68,9 +58,9 @@ def format_row(row: SampleRow) -> list[str]:
     read them, ``ppm`` for ``1e-6``: :func:`dronesense.quantities.text_units`)."""
     (utc, boot_ms, boot, sysid, lat, lon, alt, height, quantity, name, value, units, gap,
      flag, source) = row
-    return [_text(utc), _num(boot_ms), _num(boot), _num(sysid), _num(lat), _num(lon),
-            _num(alt), _num(height), _text(quantity), _text(name), _num(value),
-            text_units(_text(units)), _num(gap), _num(flag), _text(source)]
+    return [_text(utc), _fmt(boot_ms), _fmt(boot), _fmt(sysid), _fmt(lat), _fmt(lon),
+            _fmt(alt), _fmt(height), _text(quantity), _text(name), _fmt(value),
+            text_units(_text(units)), _fmt(gap), _fmt(flag), _text(source)]
 
 
 def _fmt_floats(values) -> list[str]:

@@ -37,7 +37,7 @@ try:  # the C CRC pymavlink itself uses when it is installed
     from fastcrc.crc16 import mcrf4xx
 except ImportError:  # pragma: no cover - then every packet is decoded by pymavlink
     mcrf4xx = None
-_crc = mcrf4xx
+
 
 class RawMessage:
     """A checked but undecoded MAVLink packet of a known type.
@@ -131,7 +131,7 @@ class LiveDecoder:
             plan = _plan(cls)
             if plan is not None:
                 self._full[msgid] = plan
-        self.enabled = _crc is not None
+        self.enabled = mcrf4xx is not None
 
     def datagram(self, data: bytes):
         """The message of a datagram that is exactly one good packet of a known type, else
@@ -161,14 +161,14 @@ class LiveDecoder:
             return None
         light = self.light.get(msgid)
         if light is not None:
-            if _crc(data[1:end] + light[1]) != data[end] | data[end + 1] << 8:
+            if mcrf4xx(data[1:end] + light[1]) != data[end] | data[end + 1] << 8:
                 return None
             return RawMessage(data, light[0], msgid)
         plan = self._full.get(msgid)
         if plan is None:
             return None
         crc = data[end] | data[end + 1] << 8
-        if _crc(data[1:end] + plan[4]) != crc:
+        if mcrf4xx(data[1:end] + plan[4]) != crc:
             return None
         payload = data[start:end]
         size = plan[3]

@@ -279,11 +279,10 @@ def chunked_event_columns(path: str | Path, *, chunk_bytes: int = CHUNK_BYTES,
         for kind in _KINDS:
             rows = getattr(cols, kind)
             store[kind].append(rows, (store[kind].n + len(rows["order"])) * scale)
-        if cols.names:
-            lut = np.array([len(names) + i for i in range(len(cols.names))], dtype=np.int32)
+        if cols.names:  # codes into every slice's names, recoded below
             lo, hi = store["readings"].n - len(cols.readings["order"]), store["readings"].n
-            store["readings"].buffers["name"][lo:hi] = lut[cols.readings["name"]]
-            names.extend(cols.names)  # codes into every slice's names, recoded below
+            store["readings"].buffers["name"][lo:hi] += len(names)
+            names.extend(cols.names)
         bad += cols.bad_positions
         del cols
     every = _names(raws)

@@ -55,13 +55,13 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
-from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from dronesense.errors import InputError
 from dronesense.sources.kinds import detect_kind
 from dronesense.sources.logevents import LazyEvents, LogEvents, tlog_events
 from dronesense.sources.session_folder import SessionFolder
 from dronesense.sources.tlogchunkevents import SLICE_BYTES, chunked_event_columns
+from dronesense.sources.tlogdialect import dialect
 from dronesense.sources.tlogevents import EVENT_FIELDS, EventColumns, event_columns
 from dronesense.sources.tlogscan import PAIRING_TYPES, TlogScan
 from dronesense.sources.tlogslices import CHUNK_BYTES, MAX_RECORD, iter_slices
@@ -133,13 +133,10 @@ def scan_tlog_chunked(
 
 
 def _ordered_counts(counts: Counter[str]) -> dict[str, int]:
-    """Non-zero counts in the scanner's order: known ids ascending, then unknown ids."""
-    def key(name: str) -> tuple[int, int]:
-        if name.startswith("UNKNOWN_"):
-            return 1, int(name[8:])
-        return 0, int(getattr(mavlink, f"MAVLINK_MSG_ID_{name}"))
-
-    return {n: int(counts[n]) for n in sorted(counts, key=key) if counts[n] > 0}
+    """Non-zero counts in the scanner's order: message ids ascending (``UNKNOWN_<id>`` too)."""
+    ids = dialect().ids
+    order = sorted(counts, key=lambda n: ids[n] if n in ids else int(n[len("UNKNOWN_"):]))
+    return {n: int(counts[n]) for n in order if counts[n] > 0}
 
 
 def _tlog_of(path: Path) -> Path | None:

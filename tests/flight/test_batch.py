@@ -30,7 +30,10 @@ def logs(tmp_path_factory):
     reboot = curtain_log(d / "reboot.tlog", "--seed", "4", "--sysid", "2", "--fault",
                   "reboot=120,dup=0.01")
     both = merged_log(d / "both.tlog", faulty, reboot)  # two vehicles on one link
-    return {"faulty": faulty, "reboot": reboot, "both": both}
+    second = curtain_log(d / "second.tlog", "--seed", "5", "--sysid", "2", "--fault",
+                         "dup=0.01,reorder=0.01")
+    pair = merged_log(d / "pair.tlog", faulty, second)  # two vehicles, no reboot: as arrays
+    return {"faulty": faulty, "reboot": reboot, "both": both, "pair": pair}
 
 
 def _adapter_events(path):
@@ -51,7 +54,7 @@ def test_event_columns_are_the_adapter_events(logs, name):
     assert cols.duplicates == adapter.duplicates > 0  # copies dropped by the same rule
 
 
-@pytest.mark.parametrize("name", ["faulty", "reboot", "both"])
+@pytest.mark.parametrize("name", ["faulty", "reboot", "both", "pair"])
 @pytest.mark.parametrize("lags", [None, {"ch4": 0.9, "temperature": 2.5}])
 def test_run_arrays_gives_the_streaming_rows(logs, name, lags):
     truth, _ = _adapter_events(logs[name])
@@ -78,6 +81,9 @@ def test_faulty_log_takes_the_array_path(logs):
     c = event_columns(scan_tlog(logs["faulty"]))
     cols = pair_columns(Pairer(), c.fixes, c.readings, c.syncs, c.statuses, c.names)
     assert cols is not None and set(np.unique(cols.flag).tolist()) >= {0, 4}
+    c = event_columns(scan_tlog(logs["pair"]))  # two vehicles, no reboot: as arrays too
+    cols = pair_columns(Pairer(), c.fixes, c.readings, c.syncs, c.statuses, c.names)
+    assert cols is not None and set(np.unique(cols.sysid).tolist()) == {1, 2}
     c = event_columns(scan_tlog(logs["reboot"]))  # a reboot: event by event
     assert pair_columns(Pairer(), c.fixes, c.readings, c.syncs, c.statuses, c.names) is None
 

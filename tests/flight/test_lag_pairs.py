@@ -51,13 +51,20 @@ def test_opposite_pairs_of_one_direction_is_empty():
     assert a.size == 0 and b.size == 0
 
 
-def flight(lag_s=1.2, n_passes=8, rate_hz=2.0, seed=0):
-    """A synthetic survey in its along-track frame, and readings of a plume lagging lag_s."""
+def plume(lag_s=1.2, n_passes=8, rate_hz=2.0, seed=0, noise=0.1):
+    """A synthetic survey (fix times, lat, lon, alt) and readings (times, values) of a plume
+    lagging lag_s, with Gaussian noise of standard deviation noise."""
     rng = np.random.default_rng(seed)
-    fix_t, _, lon, alt = synthetic_passes(n_passes=n_passes)
+    fix_t, lat, lon, alt = synthetic_passes(n_passes=n_passes)
     t = np.arange(fix_t[0], fix_t[-1], 1000.0 / rate_hz)
     x = np.interp(t - lag_s * 1000.0, fix_t, lon)
-    value = 5 * np.exp(-(((x - 5.0003) / 0.00015) ** 2)) + rng.normal(0, 0.1, t.size)
+    value = 5 * np.exp(-(((x - 5.0003) / 0.00015) ** 2)) + rng.normal(0, noise, t.size)
+    return fix_t, lat, lon, alt, t, value
+
+
+def flight(lag_s=1.2, n_passes=8, rate_hz=2.0, seed=0):
+    """A synthetic survey in its along-track frame, and readings of a plume lagging lag_s."""
+    fix_t, _, lon, alt, t, value = plume(lag_s, n_passes, rate_hz, seed)
     east = (lon - 5.0) * M_PER_DEG * math.cos(math.radians(52.0))
     enu = np.column_stack([east, np.zeros_like(east), alt])
     vel = np.column_stack([np.gradient(east) / np.gradient(fix_t / 1000.0),
@@ -113,14 +120,10 @@ def test_time_spans_keep_whole_spans_evenly_spread():
 
 def test_bounded_shift_estimate_is_honest():
     """A long flight cut to a fifth of its readings: the known lag within the (larger) ±."""
-    fix_t, lat, lon, alt = synthetic_passes(n_passes=40)
-    rng = np.random.default_rng(3)
-    t = np.arange(fix_t[0], fix_t[-1], 500.0)
-    x = np.interp(t - 2000.0, fix_t, lon)
-    value = 5 * np.exp(-(((x - 5.0003) / 0.00015) ** 2)) + rng.normal(0, 2.0, t.size)
-    args = (fix_t, lat, lon, alt, t, value)
+    args = plume(lag_s=2.0, n_passes=40, seed=3, noise=2.0)
+    n = args[4].size  # readings
     full = estimate_lag(*args, method="shift", max_pair_s=160.0, max_readings=None)
-    part = estimate_lag(*args, method="shift", max_pair_s=160.0, max_readings=t.size // 5)
+    part = estimate_lag(*args, method="shift", max_pair_s=160.0, max_readings=n // 5)
     assert full.ok and part.ok and part.pairs < full.pairs / 3
     for est in (full, part):
         assert abs(est.lag_s - 2.0) < 0.3
@@ -131,12 +134,7 @@ def test_bounded_shift_estimate_is_honest():
 def test_bounded_search_centre_keeps_the_centroid_estimate():
     """The peak-matching search that centres the centroid range on a subsample: the same
     centroid estimate as with every reading."""
-    fix_t, lat, lon, alt = synthetic_passes(n_passes=40)
-    rng = np.random.default_rng(4)
-    t = np.arange(fix_t[0], fix_t[-1], 500.0)
-    x = np.interp(t - 1500.0, fix_t, lon)
-    value = 5 * np.exp(-(((x - 5.0003) / 0.00015) ** 2)) + rng.normal(0, 0.1, t.size)
-    args = (fix_t, lat, lon, alt, t, value)
+    args = plume(lag_s=1.5, n_passes=40, seed=4)
     full = estimate_lag(*args, max_pair_s=160.0, max_readings=None)
     part = estimate_lag(*args, max_pair_s=160.0, max_readings=2000)
     assert full.method == part.method == "centroid"

@@ -128,3 +128,18 @@ def test_grid_range_pairs_the_log_with_it(tmp_path):
         lines = run.stderr.strip().splitlines()
         assert run.returncode != 0 and len(lines) == 1, run.stderr
         assert "--range" in lines[0] and "holds samples paired before" in lines[0]
+
+
+def test_ranges_for_samples_paired_before_are_refused_by_the_loader(tmp_path):
+    """Ranges are applied while pairing: ``load_dataset`` refuses them for a samples file
+    (a ``ParameterError`` naming ``ranges``) instead of ignoring them, and reads the same
+    file without them."""
+    from dronesense.errors import ParameterError
+    from dronesense.samples.files import load_dataset
+
+    journal = tmp_path / "s.csv"
+    assert _cli("pair", sample_flight(), "-q", "ch4", "--out", journal).returncode == 0
+    with pytest.raises(ParameterError, match="holds samples paired before") as err:
+        load_dataset(journal, ranges={"ch4": (0, 2.5)})
+    assert err.value.parameter == "ranges"
+    assert load_dataset(journal).sizes["obs"] > 0

@@ -25,25 +25,11 @@ from dronesense.sources.tlogchunks import (
 from dronesense.sources.tlogevents import EVENT_FIELDS, event_columns
 from dronesense.sources.tlogrecords import NUMBA
 from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog
+from tests.sources.scans import damage, same_scan
 from tests.support.postflight import VTOL, needs_vtol
 
 CURTAIN = Path(dronesense.__file__).parent / "datasets" / "data" / "plume-curtain.tlog"
 WALKS = [False, True] if NUMBA is not None else [False]
-
-
-def _same(a, b, fields=None):
-    """Two scans hold the same records, regions, counts and (wanted) columns."""
-    assert (a.records, a.skipped, a.counts, a.size) == (b.records, b.skipped, b.counts, b.size)
-    assert list(a.counts) == list(b.counts)
-    assert a.messages.keys() == b.messages.keys()
-    for name, cols in b.messages.items():
-        assert np.array_equal(a.order[name], b.order[name]), name
-        keep = [f for f in cols if fields is None or f.startswith("_")
-                or f in fields.get(name, cols)]
-        assert list(a.messages[name]) == keep, name
-        for f in keep:
-            assert a.messages[name][f].dtype == cols[f].dtype, (name, f)
-            assert np.array_equal(a.messages[name][f], cols[f]), (name, f)
 
 
 def _damaged(seed: int, tmp: Path) -> Path:
@@ -51,11 +37,7 @@ def _damaged(seed: int, tmp: Path) -> Path:
     than the slices, a repeated run of records and a cut last record."""
     data = bytearray(CURTAIN.read_bytes())
     rng = random.Random(seed)
-    for _ in range(40):
-        data[rng.randrange(len(data))] = rng.randrange(256)
-    for _ in range(10):
-        i = rng.randrange(len(data))
-        data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 60)))
+    damage(data, rng, 40, 10, 60)
     i = rng.randrange(len(data))
     data[i:i] = rng.randbytes(9000)
     scan = scan_tlog(bytes(data))
@@ -75,8 +57,8 @@ def test_slices_give_the_whole_file_scan(seed, compiled, tmp_path):
         reasons = {r.reason for r in whole.skipped}
         assert {"corrupt packet", "not MAVLink", "truncated record"} <= reasons
     for chunk in (4096, 65_536, 10**9):
-        _same(scan_tlog_chunked(path, chunk_bytes=chunk, compiled=compiled), whole)
-    _same(scan_tlog_chunked(path, chunk_bytes=4096, fields=EVENT_FIELDS, compiled=compiled),
+        same_scan(scan_tlog_chunked(path, chunk_bytes=chunk, compiled=compiled), whole)
+    same_scan(scan_tlog_chunked(path, chunk_bytes=4096, fields=EVENT_FIELDS, compiled=compiled),
           whole, EVENT_FIELDS)
 
 
@@ -93,7 +75,7 @@ def test_records_straddle_the_slice_edges(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tlogslices, "_slice", spy)
     whole = scan_tlog(path)
-    _same(scan_tlog_chunked(path, chunk_bytes=4096), whole)
+    same_scan(scan_tlog_chunked(path, chunk_bytes=4096), whole)
     starts = set(np.concatenate([c["_offset"] for c in whole.messages.values()]).tolist())
     assert len(seen) > 50
     for pos, size, cut in seen[:-1]:
@@ -111,7 +93,7 @@ def test_types_and_files_without_records(types, tmp_path):
         path = tmp_path / f"{name}.tlog"
         path.write_bytes(data)
         for chunk in (MAX_RECORD, 4096):
-            _same(scan_tlog_chunked(path, types, chunk_bytes=chunk), scan_tlog(path, types))
+            same_scan(scan_tlog_chunked(path, types, chunk_bytes=chunk), scan_tlog(path, types))
 
 
 def test_event_columns_and_events_of_slices(tmp_path):
@@ -208,5 +190,27 @@ def test_a_real_ardupilot_log_in_slices_equals_the_whole_file(chunk):
     """ArduPilot SITL's own tlog (written by a ground station, not by firmware-sim)."""
     from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog
 
-    _same(tlogchunks.scan_tlog_chunked(VTOL, PAIRING_TYPES, chunk_bytes=chunk),
+    same_scan(tlogchunks.scan_tlog_chunked(VTOL, PAIRING_TYPES, chunk_bytes=chunk),
           scan_tlog(VTOL, PAIRING_TYPES))
+
+
+
+def test_ids_only_other_dialects_define_are_counted_in_the_scanner_order(tmp_path):
+    from pymavlink.dialects.v20 import all as all_dialects
+
+    mid = min(set(all_dialects.mavlink_map) - set(mavlink.mavlink_map))
+    assert mid < mavlink.MAVLINK_MSG_ID_VFR_HUD  # the unknown id comes between the two known
+    cls = all_dialects.mavlink_map[mid]
+    mav = all_dialects.MAVLink(None, srcSystem=1, srcComponent=1)
+    args = [b"x" if t == "char" else [0] * n if n else 0
+            for t, n in zip(cls.fieldtypes, cls.array_lengths, strict=True)]
+    packets = [bytes(mavlink.MAVLink_heartbeat_message(1, 2, 3, 4, 5, 3).pack(mav)),
+               bytes(cls(*args).pack(mav)),
+               bytes(mavlink.MAVLink_vfr_hud_message(1, 2, 3, 4, 5, 6).pack(mav))]
+    t0 = 1_714_557_600_000_000
+    path = tmp_path / "other.tlog"
+    path.write_bytes(b"".join(tlog_record(t0 + k, p) for k, p in enumerate(packets * 20)))
+    whole = scan_tlog(path)
+    assert list(whole.counts) == ["HEARTBEAT", f"UNKNOWN_{mid}", "VFR_HUD"]
+    for chunk in (MAX_RECORD, 512, 10**6):
+        same_scan(scan_tlog_chunked(path, chunk_bytes=chunk), whole)

@@ -14,6 +14,7 @@ from dronesense.errors import InputError
 from dronesense.sources import tlogscan
 from dronesense.sources.framing import TlogReader, tlog_record
 from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog, x25_crc
+from tests.sources.scans import damage, same_scan
 from tests.support.link import mav2
 from tests.support.postflight import VTOL, needs_vtol
 
@@ -97,13 +98,7 @@ def test_v1_v2_signed_and_truncated_payloads():
 def test_corruption_keeps_the_same_records_as_the_per_message_reader(tmp_path):
     t0 = 1_714_557_600_000_000
     data = bytearray(b"".join(tlog_record(t0 + k, p) for k, p in enumerate(_packets() * 20)))
-    rng = random.Random(3)
-    for _ in range(40):
-        i = rng.randrange(len(data))
-        data[i] = rng.randrange(256)
-    for _ in range(15):
-        i = rng.randrange(len(data))
-        data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+    damage(data, random.Random(3), 40, 15, 40)
     data = data[:-7]  # cut mid-record
     path = tmp_path / "bad.tlog"
     path.write_bytes(bytes(data))
@@ -132,37 +127,16 @@ def test_compiled_and_numpy_paths_agree(seed, monkeypatch):
     t0 = 1_714_557_600_000_000
     data = bytearray(b"".join(tlog_record(t0 + k, p) for k, p in enumerate(_packets() * 4)))
     rng = random.Random(seed)
-    for _ in range(15):
-        i = rng.randrange(len(data))
-        data[i] = rng.randrange(256)
-    for _ in range(6):
-        i = rng.randrange(len(data))
-        data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+    damage(data, rng, 15, 6, 40)
     data = bytes(data[:len(data) - rng.randrange(0, 30)])
     for chunk in (data, data[:15], b"", bytes(range(256)) * 2):
-        fast, slow = _scan_both(chunk, monkeypatch)
-        assert (fast.records, fast.skipped, fast.counts) == (slow.records, slow.skipped,
-                                                             slow.counts)
-        for name, cols in fast.messages.items():
-            assert np.array_equal(fast.order[name], slow.order[name])
-            for f, arr in cols.items():
-                assert arr.dtype == slow.messages[name][f].dtype, (name, f)
-                assert np.array_equal(arr, slow.messages[name][f]), (name, f)
+        same_scan(*_scan_both(chunk, monkeypatch))
 
 
 def test_bytes_without_records_are_one_region():
     scan = scan_tlog(bytes(range(256)) * 3)
     assert scan.records == 0
     assert [(r.offset, r.length, r.reason) for r in scan.skipped] == [(0, 768, "not MAVLink")]
-
-
-def _same_scan(a, b):
-    assert (a.records, a.skipped, a.counts) == (b.records, b.skipped, b.counts)
-    for name, cols in a.messages.items():
-        assert np.array_equal(a.order[name], b.order[name])
-        for f, arr in cols.items():
-            assert arr.dtype == b.messages[name][f].dtype, (name, f)
-            assert np.array_equal(arr, b.messages[name][f]), (name, f)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -172,11 +146,7 @@ def test_threaded_numpy_walk_equals_one_thread(seed, monkeypatch):
     t0 = 1_714_557_600_000_000
     data = bytearray(b"".join(tlog_record(t0 + k, p) for k, p in enumerate(_packets() * 30)))
     rng = random.Random(seed)
-    for _ in range(30):
-        data[rng.randrange(len(data))] = rng.randrange(256)
-    for _ in range(8):
-        i = rng.randrange(len(data))
-        data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+    damage(data, rng, 30, 8, 40)
     data = bytes(data[:len(data) - rng.randrange(0, 30)])
     with monkeypatch.context() as m:  # slices of 512 bytes: records cross slice bounds
         m.setattr(tlogrecords, "SLICE", 512)
@@ -185,8 +155,8 @@ def test_threaded_numpy_walk_equals_one_thread(seed, monkeypatch):
         two = scan_tlog(data, compiled=False)
         m.setattr(tlogrecords, "THREADS", 1)
         one = scan_tlog(data, compiled=False)
-    _same_scan(two, one)
-    _same_scan(one, scan_tlog(data, compiled=False))
+    same_scan(two, one)
+    same_scan(one, scan_tlog(data, compiled=False))
 
 
 def test_ids_only_other_dialects_define_are_counted_as_pymavlink_names_them(tmp_path):

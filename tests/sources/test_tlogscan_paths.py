@@ -8,25 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import dronesense
 from dronesense.sources.tlogrecords import NUMBA
 from dronesense.sources.tlogscan import scan_tlog
+from tests.sources.scans import damage, same_scan
 
 CURTAIN = Path(dronesense.__file__).parent / "datasets" / "data" / "plume-curtain.tlog"
 
 pytestmark = pytest.mark.skipif(NUMBA is None, reason="numba not installed")
-
-
-def _same(a, b):
-    assert (a.records, a.skipped, a.counts) == (b.records, b.skipped, b.counts)
-    assert a.messages.keys() == b.messages.keys()
-    for name, fields in a.messages.items():
-        assert np.array_equal(a.order[name], b.order[name])
-        for key, values in fields.items():
-            assert np.array_equal(values, b.messages[name][key]), (name, key)
 
 
 @pytest.mark.parametrize("seed", [None, 1, 2, 3])
@@ -34,13 +25,9 @@ def test_compiled_equals_numpy_on_a_flight(seed):
     data = bytearray(CURTAIN.read_bytes())
     if seed is not None:  # bit errors, inserted junk and a cut record
         rng = random.Random(seed)
-        for _ in range(40):
-            data[rng.randrange(len(data))] = rng.randrange(256)
-        for _ in range(10):
-            i = rng.randrange(len(data))
-            data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 60)))
+        damage(data, rng, 40, 10, 60)
         data = data[:len(data) - rng.randrange(1, 30)]
-    _same(scan_tlog(bytes(data), compiled=True), scan_tlog(bytes(data), compiled=False))
+    same_scan(scan_tlog(bytes(data), compiled=True), scan_tlog(bytes(data), compiled=False))
 
 
 def test_small_file_does_not_load_numba():

@@ -18,6 +18,7 @@ from dronesense.sources.framing import TlogReader, tlog_record
 from dronesense.sources.tlogcrc import frame_crcs, gather_rows
 from dronesense.sources.tlogrecords import find_records, record_pieces
 from dronesense.sources.tlogscan import PAIRING_TYPES, scan_tlog
+from tests.sources.scans import damage, same_scan
 from tests.support.link import mav2
 
 T0 = 1_714_557_600_000_000
@@ -38,16 +39,6 @@ def _log(n: int) -> bytearray:
     return bytearray(b"".join(tlog_record(T0 + 1000 * i, bytes(p)) for i, p in enumerate(out)))
 
 
-def _same(a, b):
-    assert (a.records, a.skipped, a.counts) == (b.records, b.skipped, b.counts)
-    assert a.messages.keys() == b.messages.keys()
-    for name, cols in a.messages.items():
-        assert np.array_equal(a.order[name], b.order[name]), name
-        for f, arr in cols.items():
-            other = b.messages[name][f]
-            assert arr.dtype == other.dtype and np.array_equal(arr, other), (name, f)
-
-
 def _numpy_scan(data, monkeypatch, slice_bytes):
     with monkeypatch.context() as m:
         m.setattr(tlogscan, "_numba", None)
@@ -60,10 +51,7 @@ def test_damage_after_clean_slices_gives_the_compiled_scan(seed, monkeypatch):
     data = _log(60)
     rng = random.Random(seed)
     half = len(data) // 2
-    for _ in range(6):  # bit errors and junk, all in the second half
-        data[rng.randrange(half, len(data))] = rng.randrange(256)
-    i = rng.randrange(half, len(data))
-    data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+    damage(data, rng, 6, 1, 40, start=half)  # bit errors and junk, all in the second half
     data = bytes(data[:len(data) - rng.randrange(0, 20)])
     with monkeypatch.context() as m:
         m.setattr(tlogrecords, "SLICE", 700)
@@ -72,7 +60,7 @@ def test_damage_after_clean_slices_gives_the_compiled_scan(seed, monkeypatch):
     assert pieces[-1][4]  # the damage: walked and classified in the last piece
     ref = scan_tlog(data, compiled=True)
     for slice_bytes in (700, 4096, 1 << 20):
-        _same(_numpy_scan(data, monkeypatch, slice_bytes), ref)
+        same_scan(_numpy_scan(data, monkeypatch, slice_bytes), ref)
 
 
 def test_clean_log_with_a_cut_or_junk_tail(monkeypatch, tmp_path):
@@ -82,7 +70,7 @@ def test_clean_log_with_a_cut_or_junk_tail(monkeypatch, tmp_path):
         log = data + tail
         for slice_bytes in (31, 500, 1 << 20):  # 31: most slices start inside a record
             scan = _numpy_scan(log, monkeypatch, slice_bytes)
-            _same(scan, scan_tlog(log, compiled=True))
+            same_scan(scan, scan_tlog(log, compiled=True))
         path = tmp_path / "tail.tlog"
         path.write_bytes(log)
         ref = list(TlogReader(path))

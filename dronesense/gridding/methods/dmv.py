@@ -94,24 +94,26 @@ class KernelDMV(BaseGridder):
         self.omega = omega
         self.support = support
 
-    def _sigmas(self, spec):
+    def kernel_widths(self, spec) -> tuple[float, float, float]:
+        """Kernel standard deviations in voxels of ``spec``, in array order ``(z, y, x)``."""
         dx, dy, dz = spec.spacing
         sh = float(self.sigma_h) if self.sigma_h is not None else max(dx, dy)
         sv = float(self.sigma_v) if self.sigma_v is not None else dz
         return (sv / dz, sh / dy, sh / dx)
 
-    _TRUNCATE = 3.0
+    #: Kernel truncation, in kernel widths.
+    TRUNCATE = 3.0
 
     def _filter(self, arr, sig):
         # gaussian_filter normalises its discrete kernel to sum 1; multiply by that sum so a
         # sample's own voxel gets weight exp(0) = 1, as in the paper's unnormalised kernel.
         # (sqrt(2 pi) sigma approximates the sum only for sigma of about a voxel or more: a
         # kernel narrower than the voxel would otherwise lose most of its weight.)
-        norm = math.prod(_kernel_sum(s, self._TRUNCATE) for s in sig)
-        return gaussian_filter(arr, sig, truncate=self._TRUNCATE) * norm
+        norm = math.prod(_kernel_sum(s, self.TRUNCATE) for s in sig)
+        return gaussian_filter(arr, sig, truncate=self.TRUNCATE) * norm
 
     def _maps(self, spec, coordinates, values):
-        sig = self._sigmas(spec)
+        sig = self.kernel_widths(spec)
         stats = block_statistics(spec, coordinates, values, ["count", "sum"])
         count = stats["count"].astype(float)
         omega_map = self._filter(count, sig)

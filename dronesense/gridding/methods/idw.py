@@ -63,11 +63,26 @@ class IDW(BaseGridder):
             workers=-1)
         return dist.reshape(len(dist), -1), idx.reshape(len(idx), -1)
 
+    def _inverse_distance(self, dist: np.ndarray) -> np.ndarray:
+        """Unnormalised weights ``1 / dist**power`` (0 where no neighbour was found)."""
+        with np.errstate(divide="ignore"):
+            return np.where(np.isfinite(dist),
+                            1.0 / np.maximum(dist, 1e-12) ** float(self.power), 0.0)
+
+    def neighbour_weights(self, coordinates) -> tuple[np.ndarray, np.ndarray]:
+        """Indices into ``block_values_`` (-1: none) and normalised weights, ``(T, k)``, of
+        the block means the estimate at each point combines."""
+        dist, idx = self._neighbours(coordinates)
+        w = self._inverse_distance(dist)
+        wsum = w.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore"):
+            w = np.where(wsum > 0, w / wsum, 0.0)
+        return np.where(np.isfinite(dist), idx, -1), w
+
     def _weights(self, coordinates):
         dist, idx = self._neighbours(coordinates)
         found = np.isfinite(dist)
-        with np.errstate(divide="ignore"):
-            w = np.where(found, 1.0 / np.maximum(dist, 1e-12) ** float(self.power), 0.0)
+        w = self._inverse_distance(dist)
         vals = np.where(found, self.block_values_[np.minimum(idx, self.block_values_.size - 1)],
                         0.0)
         return w, vals

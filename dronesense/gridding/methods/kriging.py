@@ -351,6 +351,32 @@ class Kriging(BaseGridder):
             var[i:i + step] = model.var - np.einsum("ij,ijl,il->i", bi, g, bi, optimize=True)
         return out, np.maximum(var, 0.0)
 
+    def neighbour_weights(self, coordinates) -> tuple[np.ndarray, np.ndarray]:
+        """Indices into ``block_values_`` and ordinary-kriging weights, ``(T, k)``, of the
+        block means the estimate at each point combines (``k``: ``neighbours``, or all)."""
+        from scipy.spatial.distance import cdist
+
+        x, y, z = coordinates
+        targets = np.column_stack([x, y, z * float(self.anisotropy)])
+        n = self.block_values_.size
+        k = n if self.neighbours is None else min(int(self.neighbours), n)
+        if k < n:
+            dist, idx = self._tree.query(targets, k=k)
+        else:
+            idx = np.broadcast_to(np.arange(n), (len(targets), n)).copy()
+            dist = cdist(targets, self._pos.T)
+        weights = np.empty(idx.shape)
+        step = max(1, 2_000_000 // ((k + 1) ** 2))
+        for i in range(0, len(targets), step):
+            ii = idx[i:i + step]
+            a = np.ones((len(ii), k + 1, k + 1))
+            a[:, :k, :k] = self._cov[ii[:, :, None], ii[:, None, :]]
+            a[:, k, k] = 0.0
+            b = np.ones((len(ii), k + 1, 1))
+            b[:, :k, 0] = self.variogram_.covariance(dist[i:i + step])
+            weights[i:i + step] = np.linalg.solve(a, b)[:, :k, 0]
+        return idx, weights
+
     def _predict(self, coordinates):
         return self._run(coordinates, variance=False)[0]
 

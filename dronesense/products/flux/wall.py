@@ -233,28 +233,22 @@ def estimate_wall(samples: xr.Dataset, wall: Wall, plane: CurtainPlane, frame: L
 def pass_lines(wall: Wall, flux_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per transect, lowest first: its median height (m) and the integral of
     ``flux_values`` along the curtain (quantity units x m/s x m)."""
-    tids = np.flatnonzero(wall.passes.transects)
-    line, zs = [], []
+    tids, zs = _transect_heights(wall)
+    line = []
     for r in tids:
         k = np.flatnonzero(wall.passes.ids == r)
         order = np.argsort(wall.s[k])
         line.append(float(np.trapezoid(flux_values[k][order], wall.s[k][order])))
-        zs.append(float(np.median(wall.z[k])))
-    zs_a, line_a = np.array(zs, dtype=float), np.array(line, dtype=float)
-    order = np.argsort(zs_a, kind="stable")
-    return zs_a[order], line_a[order]
+    order = np.argsort(zs, kind="stable")
+    return zs[order], np.array(line, dtype=float)[order]
 
 
 def pass_extents(wall: Wall) -> np.ndarray:
     """Per transect, in the order of :func:`pass_lines`: the length (m) of curtain it
     covers."""
-    tids = np.flatnonzero(wall.passes.transects)
-    ext, zs = [], []
-    for r in tids:
-        k = wall.passes.ids == r
-        ext.append(float(np.ptp(wall.s[k])))
-        zs.append(float(np.median(wall.z[k])))
-    return np.array(ext, dtype=float)[np.argsort(np.array(zs, dtype=float), kind="stable")]
+    tids, zs = _transect_heights(wall)
+    ext = np.array([np.ptp(wall.s[wall.passes.ids == r]) for r in tids], dtype=float)
+    return ext[np.argsort(zs, kind="stable")]
 
 
 def pass_thickness(zs: np.ndarray, z_ceiling: float, ground: str) -> np.ndarray:
@@ -275,11 +269,10 @@ def _jackknife(fill: CurtainInterpolation, wall: Wall, conversion: np.ndarray,
     and the variance inflation of each refill (the lowest and top pass have one
     neighbour)."""
     passes = wall.passes
-    tids = np.flatnonzero(passes.transects)
+    tids, z = _transect_heights(wall)
     if tids.size < 3:
         return [], None
     w = conversion[:, None] * grid.area
-    z = np.array([np.median(wall.z[passes.ids == r]) for r in tids])
     edge = (z == z.min()) | (z == z.max())
     inflation = np.where(edge, EDGE_INFLATION, JACKKNIFE_INFLATION).tolist()
     return [float(np.sum(fill(passes.ids != r) * w)) for r in tids], inflation
@@ -287,8 +280,14 @@ def _jackknife(fill: CurtainInterpolation, wall: Wall, conversion: np.ndarray,
 
 def _lowest(wall: Wall) -> int:
     """Position, among the transects in order of their id, of the lowest one."""
+    return int(np.argmin(_transect_heights(wall)[1]))
+
+
+def _transect_heights(wall: Wall) -> tuple[np.ndarray, np.ndarray]:
+    """The transects' pass ids, in order, and each one's median height (m)."""
     tids = np.flatnonzero(wall.passes.transects)
-    return int(np.argmin([np.median(wall.z[wall.passes.ids == r]) for r in tids]))
+    z = np.array([np.median(wall.z[wall.passes.ids == r]) for r in tids], dtype=float)
+    return tids, z
 
 
 def _describe(gridder: BaseGridder, method: str | BaseGridder) -> str:
