@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import select
 import socket
+import time
 
 import pytest
 
@@ -23,6 +24,16 @@ def test_receive_time_is_the_kernels_not_the_reads():
         link.close()
         pytest.skip("no kernel receive times on this system (the link reads without linger)")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as vehicle:
+        # Linux turns packet time stamping on for the whole system a moment after the first
+        # socket asks (deferred work); until then a datagram is stamped when it is read.
+        # Warm up until a datagram queued 20 ms carries its arrival time.
+        for _ in range(50):
+            vehicle.sendto(b"\xfe\x00", link.address)
+            time.sleep(0.02)
+            before_read = now_us()
+            warm = link.recv(1.0)
+            if warm and warm[0].recv_us < before_read:
+                break
         sent_after = now_us()
         vehicle.sendto(b"\xfe\x00", link.address)
         select.select(link.fileno_list(), [], [], 10.0)  # queued: its receive time is set
