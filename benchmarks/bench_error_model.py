@@ -17,8 +17,13 @@ The last lines count the cases within 0.75-1.25 of the truth and time the estima
 samples of the 1 M-message pipeline log (``--samples out/bench/pipeline-lag.nc``, ch4,
 spacing 20, 20, 10; IDW) when that file exists.
 
+With ``--seeds N`` every case is estimated with the seeds ``--seed`` ... ``--seed + N - 1``
+(other voxel pairs for the variogram where there are more voxel means than it is fitted to,
+other voxels drawn) and the spread of the ratios is printed.
+
 Run: ``python benchmarks/bench_error_model.py [--sizes 1e4,1e5,1e6] [--no-sim] [--seed N]
-[--model auto|Exponential|Gaussian|Spherical|Stable] [--local none|weights|neighbours]``.
+[--seeds N] [--model auto|Exponential|Gaussian|Spherical|Stable]
+[--local none|weights|neighbours]``.
 """
 
 from __future__ import annotations
@@ -55,8 +60,8 @@ def estimate_of(grid) -> np.ndarray:
     return next(a for a in grid.data_vars.values() if "ancillary_variables" in a.attrs).values
 
 
-def case(name, method, coords, v, spec, truth_at, options) -> None:
-    """One line: the grid's true errors and the two estimates."""
+def case(name, method, coords, v, spec, truth_at, options, seeds) -> None:
+    """One line per seed: the grid's true errors and the two estimates."""
     grid = method.clone().fit(coords, v, spec=spec).grid(spec)
     est = estimate_of(grid).ravel()
     ok = np.isfinite(est)
@@ -66,37 +71,42 @@ def case(name, method, coords, v, spec, truth_at, options) -> None:
     for off in subpoints(spec):
         mean += truth_at(cx + off[0], cy + off[1], cz + off[2])
     true_vox = float(np.sqrt(np.mean((est[ok] - mean / len(subpoints(spec))) ** 2)))
-    t0 = time.perf_counter()
-    pt = grid_error_variance(method, coords, v, spec, support="point", **options)
-    seconds = time.perf_counter() - t0
-    vox = grid_error_variance(method, coords, v, spec, support="voxel", subpoints=SUB,
-                              **options)
-    print(f"  {name:<22} true(pt) {true_pt:.4f} true(vox) {true_vox:.4f}  est(pt) "
-          f"{pt.rmse:.4f} ({pt.rmse / true_pt:.2f})  est(vox) {vox.rmse:.4f} "
-          f"({vox.rmse / true_vox:.2f})  est(pt)/true(vox) {pt.rmse / true_vox:.2f}  "
-          f"{seconds:.1f} s  [{pt.variogram.model} sill {pt.variogram.sill:.3g} "
-          f"ranges {pt.variogram.range_major:.0f}/{pt.variogram.range_minor:.0f}/"
-          f"{pt.variogram.range_v:.1f} m at {np.degrees(pt.variogram.angle):.0f} deg, "
-          f"shape {pt.variogram.shape:.2f}, "
-          f"noise {np.sqrt(pt.noise_var):.4f}]", flush=True)
-    ROWS.append((name, pt.rmse / true_pt, vox.rmse / true_vox))
+    points, voxels = [], []
+    for seed in seeds:
+        opts = {**options, "seed": seed}
+        t0 = time.perf_counter()
+        pt = grid_error_variance(method, coords, v, spec, support="point", **opts)
+        seconds = time.perf_counter() - t0
+        vox = grid_error_variance(method, coords, v, spec, support="voxel", subpoints=SUB,
+                                  **opts)
+        g = pt.variogram
+        print(f"  {name:<22} true(pt) {true_pt:.4f} true(vox) {true_vox:.4f}  est(pt) "
+              f"{pt.rmse:.4f} ({pt.rmse / true_pt:.2f})  est(vox) {vox.rmse:.4f} "
+              f"({vox.rmse / true_vox:.2f})  est(pt)/true(vox) {pt.rmse / true_vox:.2f}  "
+              f"{seconds:.1f} s  seed {seed} [{g.model} sill {g.sill:.3g} "
+              f"ranges {g.range_major:.0f}/{g.range_minor:.0f}/{g.range_v:.1f} m at "
+              f"{np.degrees(g.angle):.0f} deg, shape {g.shape:.2f}, "
+              f"noise {np.sqrt(pt.noise_var):.4f}]", flush=True)
+        points.append(pt.rmse / true_pt)
+        voxels.append(vox.rmse / true_vox)
+    ROWS.append((name, points, voxels))
 
 
-def lawnmower(sizes, options) -> None:
+def lawnmower(sizes, options, seeds) -> None:
     print("bench_grid lawnmower, IDW(k=8, anisotropy=2, support=2)")
     for n in sizes:
         coords, v = flights(n)
         case(f"N = {n:.0e} IDW", IDW(k=8, anisotropy=2.0, support=2), coords, v, SPEC,
-             plume, options)
+             plume, options, seeds)
 
 
-def plume_box(options) -> None:
+def plume_box(options, seeds) -> None:
     spec, coords, v, tracks, order, truth_at = plume_box_flight()
     print(f"plume-box (firmware-sim seed 1), {v.size} ch4 samples")
     for method in (BlockReduce(), IDW(k=4, anisotropy=2.0), KernelDMV(sigma_h=10, sigma_v=5),
                    Kriging(anisotropy=2.0)):
         case(type(method).__name__, method, coords, v, spec, truth_at,
-             {**options, "tracks": tracks, "order": order})
+             {**options, "tracks": tracks, "order": order}, seeds)
 
 
 def big_samples(path: Path, options: dict) -> None:
@@ -127,20 +137,32 @@ def main(argv=None):
     parser.add_argument("--model", default="auto", help="variogram model (auto: best fit)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the variogram's pairs and of the voxels drawn")
-    parser.add_argument("--max-voxels", type=int, default=2000)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="estimate every case with this many seeds from --seed on and "
+                        "print the spread of the ratios (min / median / max)")
+    parser.add_argument("--max-voxels", type=int, default=500)
     parser.add_argument("--samples", default=str(ROOT / "out" / "bench" / "pipeline-lag.nc"))
     args = parser.parse_args(argv)
     options = {"local": False if args.local == "none" else args.local,
                "max_voxels": args.max_voxels, "model": args.model, "seed": args.seed}
-    lawnmower([int(float(s)) for s in args.sizes.split(",") if s], options)
+    seeds = range(args.seed, args.seed + max(1, args.seeds))
+    lawnmower([int(float(s)) for s in args.sizes.split(",") if s], options, seeds)
     if not args.no_sim:
-        plume_box(options)
+        plume_box(options, seeds)
     print("estimate / true RMSE, cases within 0.75-1.25:")
     for i, what in ((1, "point"), (2, "voxel mean")):
-        r = [row[i] for row in ROWS]
-        inside = sum(0.75 <= x <= 1.25 for x in r)
-        worst = max(max(x, 1 / x) for x in r) if r and min(r) > 0 else np.inf
-        print(f"  {what:<12} {inside} of {len(r)}, worst factor {worst:.2f}")
+        for k, seed in enumerate(seeds):
+            r = [row[i][k] for row in ROWS]
+            inside = sum(0.75 <= x <= 1.25 for x in r)
+            worst = max(max(x, 1 / x) for x in r) if r and min(r) > 0 else np.inf
+            print(f"  {what:<12} seed {seed}: {inside} of {len(r)}, worst factor {worst:.2f}")
+    if len(seeds) > 1:
+        print(f"spread over seeds {seeds.start}-{seeds.stop - 1} (min / median / max of the "
+              "ratio):")
+        for name, points, voxels in ROWS:
+            print(f"  {name:<22} point {min(points):.2f} / {np.median(points):.2f} / "
+                  f"{max(points):.2f}   voxel {min(voxels):.2f} / {np.median(voxels):.2f} / "
+                  f"{max(voxels):.2f}")
     if args.samples and Path(args.samples).exists():
         big_samples(Path(args.samples), options)
 

@@ -52,9 +52,12 @@ def register(subparsers) -> None:
     p.add_argument("--save-spec", help="write the grid definition used to this JSON file")
     p.add_argument("--cv", action="store_true",
                    help="store blocked cross-validation RMSE and bias (always with auto)")
-    p.add_argument("--error-model", action="store_true",
-                   help="also store the grid's expected error from a variogram fitted to the "
-                        "samples (the estimation variance of the method's own weights)")
+    p.add_argument("--error-model", action=argparse.BooleanOptionalAction, default=True,
+                   help="report the grid's expected error from a variogram fitted to the "
+                        "samples (the estimation variance of the method's own weights; the "
+                        "default; where no variogram can be fitted, the cross-validation's "
+                        "figure if any); --no-error-model: only the cross-validation's "
+                        "figure (with --cv or auto)")
     p.add_argument("--out", "-o", type=output_path,
                    help="output .nc or .zarr (default: beside the input)")
     p.add_argument("--zarr-format", dest="zarr_format", type=int, choices=[2, 3], default=2,
@@ -124,15 +127,26 @@ def summarise(ds: xr.Dataset, quantity: str, *, chosen: bool = False) -> None:
     if filled:
         print(f"{quantity} min {np.nanmin(q.values):.4g}  mean {np.nanmean(q.values):.4g}  "
               f"max {np.nanmax(q.values):.4g}{unit_text}")
-    if "cross_validation_rmse" in ds.attrs:
-        print(f"blocked cross-validation: RMSE {ds.attrs['cross_validation_rmse']:.4g}"
-              f"{unit_text}, bias {ds.attrs['cross_validation_bias']:.4g}{unit_text}")
-        noise = ds.attrs.get("cross_validation_noise_std")
-        if noise is not None and np.isfinite(noise):
-            print(f"  sample noise {noise:.4g}{unit_text}: estimated grid error "
-                  f"{ds.attrs.get('estimated_grid_rmse', np.nan):.4g}{unit_text}")
-    if "model_grid_rmse" in ds.attrs:
-        print(f"expected grid error from the variogram: {ds.attrs['model_grid_rmse']:.4g}"
-              f"{unit_text}")
-    elif str(ds.attrs.get("model_grid_rmse_method", "")).startswith("not estimable"):
-        print(f"expected grid error from the variogram: {ds.attrs['model_grid_rmse_method']}")
+    _print_errors(ds.attrs, unit_text)
+
+
+def _print_errors(attrs, unit_text: str) -> None:
+    """The grid's reported error and how it was made, then the cross-validation's figures."""
+    import numpy as np
+
+    not_model = str(attrs.get("model_grid_rmse_method", ""))
+    why = f"; variogram model {not_model}" if not_model.startswith("not estimable") else ""
+    if "estimated_grid_rmse" in attrs:
+        how = attrs.get("estimated_grid_rmse_method", "cross-validation")
+        print(f"estimated grid error {attrs['estimated_grid_rmse']:.4g}{unit_text} ({how}{why})")
+    elif why:
+        print(f"estimated grid error: none (variogram model {not_model}; --cv gives the "
+              f"cross-validation's)")
+    if "cross_validation_rmse" in attrs:
+        print(f"blocked cross-validation: RMSE {attrs['cross_validation_rmse']:.4g}"
+              f"{unit_text}, bias {attrs['cross_validation_bias']:.4g}{unit_text}")
+        noise = attrs.get("cross_validation_noise_std")
+        grid_rmse = attrs.get("cross_validation_grid_rmse", attrs.get("estimated_grid_rmse"))
+        if noise is not None and np.isfinite(noise) and grid_rmse is not None:
+            print(f"  sample noise {noise:.4g}{unit_text}: grid error by cross-validation "
+                  f"{grid_rmse:.4g}{unit_text}")

@@ -41,7 +41,8 @@ from dronesense.gridding.methods.idw import IDW
 from dronesense.gridding.methods.kriging import Kriging
 from dronesense.gridding.spec import GridSpec
 
-__all__ = ["SampleGroups", "VoxelWeights", "compact_weights", "sample_groups", "voxel_weights"]
+__all__ = ["SampleGroups", "VoxelWeights", "check_linear", "compact_weights", "sample_groups",
+           "voxel_weights"]
 
 
 @dataclass
@@ -173,10 +174,17 @@ def _centres(spec: GridSpec, voxels: np.ndarray) -> np.ndarray:
     return np.column_stack([spec.x[ix], spec.y[iy], spec.z[iz]])
 
 
+def check_linear(method: BaseGridder) -> None:
+    """Raise :class:`~dronesense.errors.ParameterError` for a method whose estimate is not
+    a weighted sum of the samples (block statistics other than the mean)."""
+    statistic = getattr(method, "statistic", "mean")
+    if isinstance(method, BlockReduce) and statistic != "mean":
+        raise ParameterError("method", f"a block {statistic} is not linear in the samples: "
+                             "its estimation variance needs statistic='mean'")
+
+
 def _block(method: BlockReduce, spec, coordinates, values, voxels, m):
-    if method.statistic != "mean":
-        raise ParameterError("method", "a block median is not linear in the samples: its "
-                             "estimation variance needs statistic='mean'")
+    check_linear(method)
     groups = sample_groups(spec, coordinates, values, m)
     return groups.voxel[voxels][:, None], np.ones((voxels.size, 1)), groups
 

@@ -4,15 +4,20 @@
 spec.make_spec`), chooses the method by blocked cross-validation when asked
 (``method="auto"``), grids and records the accuracy. :func:`grid_samples` grids with a given
 method and spec; :func:`select_method` grids with the method of lowest cross-validation RMSE.
-This module composes the others: the methods, the cross-validation
-(:mod:`~dronesense.gridding.validation`) and the samples' coordinates never import it.
+The grid's reported error, ``estimated_grid_rmse``, is the model-based estimate
+(:func:`~dronesense.gridding.errorvariance.grid_error_variance`) where it can be made, else
+the cross-validation's (``estimated_grid_rmse_method`` says which). This module composes the
+others: the methods, the cross-validation (:mod:`~dronesense.gridding.validation`) and the
+samples' coordinates never import it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from dronesense.errors import NoUsableDataError, ParameterError
@@ -23,7 +28,10 @@ from dronesense.gridding.spec import GridSpec, make_spec
 from dronesense.gridding.validation import choose_method
 from dronesense.gridding.validation import cross_validate as blocked_cv
 
-__all__ = ["grid", "grid_samples", "select_method"]
+__all__ = ["MODEL_ESTIMATE", "grid", "grid_samples", "select_method"]
+
+#: ``estimated_grid_rmse_method`` of a grid whose reported error is the model-based estimate.
+MODEL_ESTIMATE = "estimation variance under the fitted variogram"
 
 #: Keyword arguments ``grid(..., method="auto")`` passes to :func:`select_method`.
 AUTO_OPTIONS = ("methods", "folds", "min_coverage")
@@ -43,7 +51,7 @@ def grid(
     levels: str | None = None,
     statistic: str = "mean",
     cross_validate: bool = True,
-    error_model: bool = False,
+    error_model: bool = True,
     inputs: Sequence[str] = (),
     **kw: Any,
 ) -> xr.Dataset:
@@ -87,12 +95,16 @@ def grid(
         Store blocked cross-validation RMSE, bias and coverage in the product (always done
         with ``auto``).
     error_model
-        Also store ``model_grid_rmse``: the grid's expected RMSE against the true field from
-        the estimation variance of the method's own weights under a variogram fitted to the
+        ``True`` (default): report the grid's expected RMSE against the true field from the
+        estimation variance of the method's own weights under a variogram fitted to the
         samples (:func:`~dronesense.gridding.errorvariance.grid_error_variance`; a few
-        seconds on 50 k samples). On the benchmark flights it is closer to the true error
-        than cross-validation (``docs/gridding.md``). Where it cannot be made (too few
-        voxels for a variogram, a block median), ``model_grid_rmse_method`` says why.
+        seconds on 50 k samples) as ``estimated_grid_rmse``, also kept as
+        ``model_grid_rmse``. On the benchmark flights it is closer to the true error than
+        cross-validation (``docs/gridding.md``). Where it cannot be made (too few voxels
+        for a variogram, a block median) the grid is still made, ``model_grid_rmse_method``
+        says why and ``estimated_grid_rmse`` is the cross-validation's figure. ``False``:
+        not made; ``estimated_grid_rmse`` is the cross-validation's figure
+        (``cross_validation_grid_rmse``). ``estimated_grid_rmse_method`` says which.
     inputs
         Names of the input files, for ``history``.
     **kw
@@ -104,8 +116,9 @@ def grid(
     -------
     xarray.Dataset
         CF grid, dims ``(z, y, x)``; the estimate is named after the quantity, ``made_by`` is
-        the method's ``repr``. With ``auto``, ``cross_validation_candidates`` lists every
-        candidate's score.
+        the method's ``repr``. ``estimated_grid_rmse`` (and ``estimated_grid_rmse_method``)
+        is the grid's reported error, on the dataset and on the estimate variable. With
+        ``auto``, ``cross_validation_candidates`` lists every candidate's score.
 
     Raises
     ------
@@ -132,7 +145,12 @@ def grid(
     (('z', 'y', 'x'), True)
     >>> bool(ds.attrs["cross_validation_rmse"] < 0.01)
     True
-    >>> auto = grid(samples, "ch4", spacing=(10, 10, 10))
+    >>> ds.attrs["estimated_grid_rmse_method"]
+    'estimation variance under the fitted variogram'
+    >>> cv = grid(samples, "ch4", spacing=(10, 10, 10), method="idw", error_model=False)
+    >>> cv.attrs["estimated_grid_rmse"] == cv.attrs["cross_validation_grid_rmse"]
+    True
+    >>> auto = grid(samples, "ch4", spacing=(10, 10, 10), error_model=False)
     >>> len(auto.attrs["cross_validation_candidates"].split("; ")) > 3
     True
     """
@@ -189,7 +207,8 @@ def grid_samples(
     cross_validate
         Store blocked cross-validation RMSE and bias in the attributes.
     error_model
-        Store the model-based expected RMSE (:func:`grid`).
+        Store the model-based expected RMSE as the grid's ``estimated_grid_rmse``
+        (:func:`grid`, where it is the default; here, as cross-validation, only when asked).
 
     Returns
     -------
@@ -211,22 +230,33 @@ def grid_samples(
         blocked_cv(fitted, coords, values, spec=spec, tracks=tracks, order=order).store(
             ds, qty.key)
     if error_model:
-        _store_error_model(ds, fitted, (coords, values, tracks, order), spec)
+        _store_error_model(ds, qty.key, fitted, (coords, values, tracks, order), spec)
     return ds
 
 
-def _store_error_model(ds: xr.Dataset, method: BaseGridder, usable, spec: GridSpec) -> None:
-    """Record the model-based expected RMSE of ``method``'s grid on ``ds`` (in place); where
-    it cannot be made (too few voxels for a variogram, a method that is not linear in the
-    samples) the grid keeps ``model_grid_rmse_method`` saying why, and no figure."""
+def _store_error_model(ds: xr.Dataset, variable: str, method: BaseGridder, usable,
+                       spec: GridSpec) -> None:
+    """Record the model-based expected RMSE of ``method``'s grid on ``ds`` (in place) as
+    ``model_grid_rmse`` and as the grid's ``estimated_grid_rmse`` (global and on the estimate
+    ``variable``); where it cannot be made (too few voxels for a variogram, a method that is
+    not linear in the samples) the grid keeps ``model_grid_rmse_method`` saying why, no
+    figure, and its cross-validation estimate, if any."""
     coords, values, tracks, order = usable
     try:
         estimate = grid_error_variance(method, coords, values, spec, tracks=tracks,
                                        order=order)
-    except (NoUsableDataError, ParameterError) as err:
+    except (NoUsableDataError, ValueError) as err:  # ParameterError is a ValueError
+        # and so is "the kriged blocks could not be re-derived": the grid stands without it
         ds.attrs["model_grid_rmse_method"] = f"not estimable: {err}"
         return
+    if not (math.isfinite(estimate.rmse) and np.isfinite(estimate.variance).any()):
+        ds.attrs["model_grid_rmse_method"] = ("not estimable: no drawn voxel's estimation "
+                                              "variance could be computed")
+        return
     ds.attrs.update(estimate.attrs())
+    for attrs in (ds.attrs, ds[variable].attrs):
+        attrs["estimated_grid_rmse"] = estimate.rmse
+        attrs["estimated_grid_rmse_method"] = MODEL_ESTIMATE
 
 
 def _product(qty, quantity, spec, usable, method, statistics, inputs):
@@ -264,19 +294,23 @@ def select_method(
     min_coverage: float = 0.5,
     statistic: str = "mean",
     inputs: Sequence[str] = (),
-    error_model: bool = False,
+    error_model: bool = True,
 ) -> xr.Dataset:
     """Grid with the method (and kernel width) of lowest blocked cross-validation RMSE.
 
     Methods predicting fewer than ``min_coverage`` of the held-out samples (block statistics
     on sparse data) are not chosen unless nothing else is left
     (:func:`~dronesense.gridding.validation.choose_method`). The product records the
-    chosen method's scores and those of every candidate in ``cross_validation_candidates``.
+    chosen method's scores and those of every candidate in ``cross_validation_candidates``;
+    its ``estimated_grid_rmse`` is the chosen method's model-based error (the model does not
+    take part in the choice), or its cross-validation figure (``error_model``).
 
     Parameters
     ----------
-    samples, quantity, spec, inputs, error_model
+    samples, quantity, spec, inputs
         As :func:`grid_samples`.
+    error_model
+        As :func:`grid` (default ``True``).
     methods
         Candidates; default :func:`~dronesense.gridding.validation.candidates`.
     folds, min_coverage, statistic
@@ -292,5 +326,5 @@ def select_method(
                      choice.method, ("mean", "count", "std", "min", "max"), inputs)
     choice.store(ds, quantity)
     if error_model:
-        _store_error_model(ds, choice.method, (coords, values, tracks, order), spec)
+        _store_error_model(ds, quantity, choice.method, (coords, values, tracks, order), spec)
     return ds

@@ -93,18 +93,32 @@ class CVScores:
     noise_std: float | None = None
     grid_rmse: float = float("nan")
 
+    @property
+    def grid_rmse_method(self) -> str:
+        """How :attr:`grid_rmse` was made, in short words (``estimated_grid_rmse_method``)."""
+        if self.noise_std is None:
+            return "cross-validation, sample noise not estimable (none removed)"
+        if self.noise_std == 0:
+            return "cross-validation, no sample noise removed"
+        return "cross-validation, sample noise removed"
+
     def attrs(self) -> dict[str, Any]:
         """Dataset attributes recording the scores: ``cross_validation_rmse`` (against the
         held-out samples, their noise included), ``cross_validation_noise_std`` (the noise
-        estimated from the samples) and ``estimated_grid_rmse`` (the grid's error against
-        the true field, noise taken off), bias, coverage and the design."""
+        estimated from the samples), ``cross_validation_grid_rmse`` (the grid's error against
+        the true field, noise taken off), bias, coverage and the design; and that figure as
+        the grid's ``estimated_grid_rmse`` with ``estimated_grid_rmse_method`` saying so
+        (:func:`~dronesense.gridding.grid.grid` replaces both by the model-based estimate
+        where it makes one)."""
         out = {
             "cross_validation_rmse": self.rmse,
             "cross_validation_bias": self.bias,
             "cross_validation_coverage": self.coverage,
             "cross_validation_method": f"blocked {self.folds}-fold over {self.groups} "
                                        f"blocks ({self.blocking})",
+            "cross_validation_grid_rmse": self.grid_rmse,
             "estimated_grid_rmse": self.grid_rmse,
+            "estimated_grid_rmse_method": self.grid_rmse_method,
         }
         if self.noise_std is not None:
             out["cross_validation_noise_std"] = self.noise_std
@@ -112,11 +126,13 @@ class CVScores:
 
     def store(self, ds: xr.Dataset, variable: str) -> None:
         """Record the scores on a grid: global attributes (:meth:`attrs`) and RMSE, bias and
-        the grid-error estimate on the estimate ``variable`` (in place)."""
+        the grid-error estimates on the estimate ``variable`` (in place)."""
         ds.attrs.update(self.attrs())
         ds[variable].attrs["cross_validation_rmse"] = self.rmse
         ds[variable].attrs["cross_validation_bias"] = self.bias
+        ds[variable].attrs["cross_validation_grid_rmse"] = self.grid_rmse
         ds[variable].attrs["estimated_grid_rmse"] = self.grid_rmse
+        ds[variable].attrs["estimated_grid_rmse_method"] = self.grid_rmse_method
 
 
 def cross_validate(

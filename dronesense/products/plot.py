@@ -72,12 +72,20 @@ def _level(z: xr.DataArray, value: float) -> str:
 
 
 def _method(ds: xr.Dataset, units: str = "") -> str:
-    """Method name and its cross-validation score (with units), for titles."""
+    """Method name and the grid's reported error (``estimated_grid_rmse``; a grid without
+    it: the cross-validation RMSE), with units, for titles."""
     made_by = str(ds.attrs.get("made_by", ""))
     name = made_by.split("(")[0] or "grid"
+    unit = f" {units}" if units else ""
+    error = ds.attrs.get("estimated_grid_rmse")
     rmse = ds.attrs.get("cross_validation_rmse")
-    if rmse is not None and np.isfinite(rmse):
-        name += f", CV RMSE {float(rmse):.3g}" + (f" {units}" if units else "")
+    if error is not None and np.isfinite(error):
+        # grids written before the model was the default carry the CV figure, no method
+        how = str(ds.attrs.get("estimated_grid_rmse_method", ""))
+        name += f", grid error {float(error):.3g}{unit}" + (
+            " (variogram)" if "variogram" in how else " (CV)")
+    elif rmse is not None and np.isfinite(rmse):
+        name += f", CV RMSE {float(rmse):.3g}{unit}"
     return name
 
 

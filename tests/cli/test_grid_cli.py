@@ -55,7 +55,8 @@ def test_grid_session_dir_default_out(session, capsys):
 
 def test_grid_csv_and_nc_agree(session, tmp_path):
     a, b = tmp_path / "a.nc", tmp_path / "b.zarr"
-    common = ["--quantity", "pm2p5", "--spacing", "20,10", "--origin", "52,5,10"]
+    common = ["--quantity", "pm2p5", "--spacing", "20,10", "--origin", "52,5,10",
+              "--no-error-model"]
     assert main(["grid", str(session / "samples.csv"), *common, "--out", str(a)]) == 0
     assert main(["grid", str(session / "samples.nc"), *common, "--out", str(b)]) == 0
     ga, gb = xr.open_dataset(a), xr.open_zarr(b)
@@ -117,38 +118,88 @@ def test_missing_or_foreign_input(tmp_path, capsys):
     assert err.count("\n") == 3
 
 
-def test_grid_error_model_against_the_true_error(session, tmp_path, capsys):
-    """``--error-model`` stores the variogram-based expected RMSE; on this known plume it is
-    within a factor of 2 of the grid's true RMSE (the voxel centres against the field)."""
+def _true_rmse(path):
+    """RMSE of a written grid against the plume at its voxel centres (the truth)."""
     from tests.support.grids import plume
 
-    out = tmp_path / "idw.nc"
-    assert main(["grid", str(session / "samples.nc"), "-q", "ch4", "--spacing", "20,20,10",
-                 "--method", "idw", "--error-model", "--out", str(out)]) == 0
-    assert "expected grid error from the variogram" in capsys.readouterr().out
-    with xr.open_dataset(out) as ds:
+    with xr.open_dataset(path) as ds:
         est = ds["ch4"].values
         spec = GridSpec.from_attrs(ds.attrs)
-        model = ds.attrs["model_grid_rmse"]
-        assert "variogram" in ds.attrs["model_grid_rmse_method"]
     x, y, z = spec.centres()
     lat, lon, _ = spec.frame.inverse(x, y)  # the grid's frame -> the flight's own
     fx, fy = GridSpec((1, 1, 1), ORIGIN).frame.forward(lat, lon)[:2]
     ok = np.isfinite(est)
-    true = float(np.sqrt(np.mean((est[ok] - plume(fx[ok], fy[ok], z[ok])) ** 2)))
-    assert 0.5 * true < model < 2.0 * true
+    return float(np.sqrt(np.mean((est[ok] - plume(fx[ok], fy[ok], z[ok])) ** 2)))
+
+
+def test_grid_reports_the_model_error_by_default(session, tmp_path, capsys):
+    """Without an option the grid's reported error is the variogram-based expected RMSE; on
+    this known plume it is within a factor of 2 of the grid's true RMSE (the voxel centres
+    against the field; 0.76 of it, the cross-validation's figure 6.6). The summary's first
+    error line says what it is and how it was made."""
+    from dronesense.gridding.grid import MODEL_ESTIMATE
+
+    out = tmp_path / "idw.nc"
+    assert main(["grid", str(session / "samples.nc"), "-q", "ch4", "--spacing", "20,20,10",
+                 "--method", "idw", "--cv", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    with xr.open_dataset(out) as ds:
+        a = dict(ds.attrs)
+        assert ds["ch4"].attrs["estimated_grid_rmse"] == a["estimated_grid_rmse"]
+    assert a["estimated_grid_rmse"] == a["model_grid_rmse"]
+    assert a["estimated_grid_rmse_method"] == MODEL_ESTIMATE
+    assert "variogram" in a["model_grid_rmse_method"]
+    true = _true_rmse(out)
+    assert true / 2 < a["estimated_grid_rmse"] < 2 * true
+    # the cross-validation's figure, kept beside it, is farther off on this flight
+    assert abs(np.log(a["cross_validation_grid_rmse"] / true)) > abs(
+        np.log(a["estimated_grid_rmse"] / true))
+    first = next(i for i, line in enumerate(lines) if "grid error" in line)
+    assert lines[first] == (f"estimated grid error {a['estimated_grid_rmse']:.4g} ppm "
+                            f"({MODEL_ESTIMATE})")
+    assert lines[first + 1].startswith("blocked cross-validation: RMSE")
+    assert f"grid error by cross-validation {a['cross_validation_grid_rmse']:.4g} ppm" in (
+        lines[first + 2])
+
+
+def test_no_error_model_reports_the_cv_figure_and_says_so(session, tmp_path, capsys):
+    out = tmp_path / "idw.nc"
+    assert main(["grid", str(session / "samples.nc"), "-q", "ch4", "--spacing", "20,20,10",
+                 "--method", "idw", "--cv", "--no-error-model", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    with xr.open_dataset(out) as ds:
+        a = dict(ds.attrs)
+    assert "model_grid_rmse" not in a and "model_grid_rmse_method" not in a
+    assert a["estimated_grid_rmse"] == a["cross_validation_grid_rmse"]
+    assert a["estimated_grid_rmse_method"] == "cross-validation, sample noise removed"
+    assert (f"estimated grid error {a['estimated_grid_rmse']:.4g} ppm (cross-validation, "
+            f"sample noise removed)\n") in text
+    # neither: no error figure, no error line
+    assert main(["grid", str(session / "samples.nc"), "-q", "ch4", "--spacing", "20,20,10",
+                 "--method", "idw", "--no-error-model", "--out", str(out)]) == 0
+    assert "grid error" not in capsys.readouterr().out
+    with xr.open_dataset(out) as ds:
+        assert "estimated_grid_rmse" not in ds.attrs
 
 
 def test_error_model_not_estimable_keeps_the_grid(session, tmp_path, capsys):
     """Where no variogram can be fitted (a block median is not linear in the samples; a
-    region of one voxel has no pairs), the grid is still written and says why."""
-    for extra, why in ((["--statistic", "median"], "median"),
+    region of one voxel has no pairs), the grid is still written, reports the
+    cross-validation's figure where there is one, and says why."""
+    for extra, why in ((["--statistic", "median", "--cv"], "median"),
                        (["--region", "0,10,0,10,5,15"], "variogram")):
         out = tmp_path / "g.nc"
         assert main(["grid", str(session / "samples.nc"), "-q", "ch4", "--spacing", "10,10,10",
                      "--method", "block", "--error-model", *extra, "--out", str(out)]) == 0
-        assert "expected grid error from the variogram: not estimable" in (
-            capsys.readouterr().out)
+        text = capsys.readouterr().out
+        assert "variogram model not estimable" in text and why in text
         with xr.open_dataset(out) as ds:
             assert "model_grid_rmse" not in ds.attrs
             assert why in ds.attrs["model_grid_rmse_method"]
+            if "--cv" in extra:
+                assert ds.attrs["estimated_grid_rmse"] == ds.attrs["cross_validation_grid_rmse"]
+                assert ds.attrs["estimated_grid_rmse_method"].startswith("cross-validation")
+                assert "estimated grid error " in text
+            else:
+                assert "estimated_grid_rmse" not in ds.attrs
+                assert "estimated grid error: none" in text

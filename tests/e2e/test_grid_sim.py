@@ -36,6 +36,11 @@ def test_auto_grid_matches_the_true_field(auto_grid):
     # the blocked CV score is an honest guide to the error against truth
     assert 0.3 < ds.attrs["cross_validation_rmse"] / rmse < 3
     assert "cross_validation_candidates" in ds.attrs
+    # the error the grid reports by default, from the variogram model, is within a factor
+    # 1.5 of the true one (1.01 on this flight)
+    assert ds.attrs["estimated_grid_rmse_method"] == "estimation variance under the fitted " \
+        "variogram"
+    assert 1 / 1.5 < ds.attrs["estimated_grid_rmse"] / rmse < 1.5
 
 
 def test_auto_grid_levels_sit_on_the_flown_layers(auto_grid):

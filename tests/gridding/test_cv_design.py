@@ -138,7 +138,11 @@ def test_product_records_raw_and_noise_corrected_errors():
     ds = grid_samples(samples_dataset(coords, values), "ch4", GridSpec((10, 10, 5), ORIGIN),
                       method=IDW(), cross_validate=True)
     assert ds.attrs["cross_validation_noise_std"] == pytest.approx(0.05, rel=0.15)
-    assert 0 <= ds.attrs["estimated_grid_rmse"] < ds.attrs["cross_validation_rmse"]
+    assert 0 <= ds.attrs["cross_validation_grid_rmse"] < ds.attrs["cross_validation_rmse"]
+    assert ds["ch4"].attrs["cross_validation_grid_rmse"] == ds.attrs["cross_validation_grid_rmse"]
+    # grid_samples makes no error model unless asked: the grid reports the CV's figure
+    assert ds.attrs["estimated_grid_rmse"] == ds.attrs["cross_validation_grid_rmse"]
+    assert ds.attrs["estimated_grid_rmse_method"] == "cross-validation, sample noise removed"
     assert ds["ch4"].attrs["estimated_grid_rmse"] == ds.attrs["estimated_grid_rmse"]
 
 

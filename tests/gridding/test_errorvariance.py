@@ -151,3 +151,33 @@ def test_options_are_checked():
     with pytest.raises(ParameterError) as err:
         grid_error_variance(IDW(), (x, y, z), v, SPEC, model="Cubic")
     assert err.value.parameter == "model"
+
+
+def test_one_deterministic_fit_when_every_voxel_mean_is_used():
+    """With fewer voxel means than the variogram is fitted to, one variogram is fitted to all
+    of them: the estimate over every filled voxel is the same for any seed."""
+    x, y, z = _survey(step=4.0)
+    v = np.sin(x / 30) * np.cos(y / 40) + np.random.default_rng(6).normal(0, 0.05, x.size)
+    a, b = (grid_error_variance(IDW(k=8), (x, y, z), v, SPEC, max_voxels=10_000, seed=s)
+            for s in (0, 3))
+    assert len(a.variograms) == 1
+    assert a.variogram == b.variogram
+    assert a.rmse == pytest.approx(b.rmse, rel=1e-12)
+
+
+def test_a_constant_offset_leaves_the_estimate_unchanged():
+    """The error of a linear method does not depend on the field's background: adding 420
+    (a CO2-like background) to every sample gives the same expected RMSE (the weights pruned
+    from each voxel's variance keep their sum, else (1 - sum)² weighs in the squared mean)."""
+    rng = np.random.default_rng(3)
+    x = np.tile(np.arange(0.0, 300.0, 3.0), 8)
+    y = np.repeat(np.arange(0.0, 160.0, 20.0), 100)
+    z = 10.0 + 5.0 * (np.arange(x.size) // 400)
+    v = np.sin(x / 40.0) * np.cos(y / 50.0) + rng.normal(0, 0.05, x.size)
+    spec = GridSpec((10, 10, 5), (52, 5, 0)).fit(x, y, z)
+    for method in (IDW(k=8), KernelDMV(sigma_h=10, sigma_v=5)):
+        base = grid_error_variance(method, (x, y, z), v, spec, model="Gaussian").rmse
+        shifted = grid_error_variance(method, (x, y, z), v + 420.0, spec,
+                                      model="Gaussian").rmse
+        assert 0.0 < base < 0.5
+        assert shifted == pytest.approx(base, rel=1e-6)

@@ -8,7 +8,7 @@ import pytest
 
 from dronesense.errors import InputError, ParameterError
 from dronesense.gridding.campaign import campaign, campaign_grid, campaign_spec, typical_value
-from dronesense.gridding.grid import grid, grid_samples
+from dronesense.gridding.grid import MODEL_ESTIMATE, grid, grid_samples
 from dronesense.gridding.methods import make_method
 from dronesense.gridding.methods.idw import IDW
 from dronesense.gridding.spec import GridSpec, make_spec
@@ -67,6 +67,63 @@ def test_auto_estimate_is_close_to_the_truth_where_supported(auto):
     assert 0.5 * expected < auto.attrs["cross_validation_rmse"] < 2.5 * expected
 
 
+def _true_rmse(ds):
+    """RMSE of a grid's estimate against the plume at its voxel centres (the truth)."""
+    est = ds["ch4"].values
+    truth = truth_grid(GridSpec.from_attrs(ds.attrs))
+    ok = np.isfinite(est)
+    return float(np.sqrt(np.mean((est[ok] - truth[ok]) ** 2)))
+
+
+def test_reported_error_is_the_model_estimate_near_the_true_error(auto, plume_samples):
+    """By default the grid's ``estimated_grid_rmse`` is the estimation variance under the
+    fitted variogram: within a factor 1.5 (block means: 1.6) of the true RMSE on this known
+    plume, and nearer to it than the cross-validation's figure, which stays as
+    ``cross_validation_grid_rmse`` (auto: IDW k=4, model 1.13 / CV 0.72 of the truth; block
+    means 1.42 / 1.83)."""
+    block = grid(plume_samples, "ch4", spacing=(10, 10, 5), origin=ORIGIN, method="block")
+    for ds, factor in ((auto, 1.5), (block, 1.6)):
+        true = _true_rmse(ds)
+        a = ds.attrs
+        assert a["estimated_grid_rmse_method"] == MODEL_ESTIMATE
+        assert a["estimated_grid_rmse"] == a["model_grid_rmse"]
+        assert "variogram" in a["model_grid_rmse_method"]
+        assert true / factor < a["estimated_grid_rmse"] < factor * true
+        cv = a["cross_validation_grid_rmse"]
+        assert abs(math.log(a["estimated_grid_rmse"] / true)) < abs(math.log(cv / true))
+        assert cv < a["cross_validation_rmse"]  # the noise taken off
+        var = ds["ch4"].attrs
+        assert var["estimated_grid_rmse"] == a["estimated_grid_rmse"]
+        assert var["estimated_grid_rmse_method"] == MODEL_ESTIMATE
+        assert var["cross_validation_grid_rmse"] == cv
+
+
+def test_without_the_error_model_the_cv_figure_is_reported(plume_samples):
+    ds = grid(plume_samples, "ch4", spacing=(10, 10, 5), origin=ORIGIN, method="idw",
+              error_model=False)
+    a = ds.attrs
+    assert "model_grid_rmse" not in a and "model_grid_rmse_method" not in a
+    assert a["estimated_grid_rmse"] == a["cross_validation_grid_rmse"]
+    assert a["estimated_grid_rmse_method"] == "cross-validation, sample noise removed"
+    assert ds["ch4"].attrs["estimated_grid_rmse"] == a["estimated_grid_rmse"]
+    # nothing to report without either
+    bare = grid(plume_samples, "ch4", spacing=(10, 10, 5), origin=ORIGIN, method="idw",
+                error_model=False, cross_validate=False)
+    assert not {"estimated_grid_rmse", "estimated_grid_rmse_method"} & set(bare.attrs)
+
+
+def test_block_median_falls_back_to_cv_and_says_why(plume_samples):
+    ds = grid(plume_samples, "ch4", spacing=(10, 10, 5), origin=ORIGIN, method="block",
+              statistic="median")
+    a = ds.attrs
+    assert np.isfinite(ds["ch4"].values).any()  # the grid is made
+    assert "model_grid_rmse" not in a
+    assert a["model_grid_rmse_method"].startswith("not estimable: ")
+    assert "a block median is not linear" in a["model_grid_rmse_method"]
+    assert a["estimated_grid_rmse"] == a["cross_validation_grid_rmse"]
+    assert a["estimated_grid_rmse_method"].startswith("cross-validation")
+
+
 def test_auto_product_equals_the_cli_product(plume_samples, auto, tmp_path):
     from dronesense.cli.main import main
     from dronesense.gridding.dataset import open_grid
@@ -78,14 +135,16 @@ def test_auto_product_equals_the_cli_product(plume_samples, auto, tmp_path):
                  "--out", str(out)]) == 0
     cli = open_grid(out)
     for key in ("made_by", "cross_validation_candidates", "cross_validation_rmse",
-                "dronesense_grid_spec", "number_of_samples"):
+                "dronesense_grid_spec", "number_of_samples", "estimated_grid_rmse",
+                "estimated_grid_rmse_method", "model_grid_rmse_method",
+                "cross_validation_grid_rmse"):
         assert cli.attrs[key] == auto.attrs[key]
     np.testing.assert_allclose(cli["ch4"].values, auto["ch4"].values, rtol=1e-12,
                                equal_nan=True)
 
 
 def test_named_method_equals_grid_samples_with_the_same_spec(plume_samples):
-    ds = grid(plume_samples, "ch4", spacing=(20, 10), method="idw", k=12)
+    ds = grid(plume_samples, "ch4", spacing=(20, 10), method="idw", k=12, error_model=False)
     spec = make_spec(plume_samples, spacing=(20, 20, 10))
     ref = grid_samples(plume_samples, "ch4", spec, method=IDW(k=12), cross_validate=True)
     assert ds.attrs["made_by"] == ref.attrs["made_by"] == repr(IDW(k=12))
@@ -93,8 +152,12 @@ def test_named_method_equals_grid_samples_with_the_same_spec(plume_samples):
     np.testing.assert_array_equal(ds["ch4"].values, ref["ch4"].values)
     np.testing.assert_array_equal(ds["ch4_std"].values, ref["ch4_std"].values)
     assert ds.attrs["cross_validation_rmse"] == ref.attrs["cross_validation_rmse"]
+    # grid_samples makes no error model unless asked: both report the CV's figure
+    assert ds.attrs["estimated_grid_rmse"] == ref.attrs["cross_validation_grid_rmse"]
+    assert "model_grid_rmse_method" not in ref.attrs
     # a method object and no cross-validation
-    plain = grid(plume_samples, "ch4", spec=spec, method=IDW(k=12), cross_validate=False)
+    plain = grid(plume_samples, "ch4", spec=spec, method=IDW(k=12), cross_validate=False,
+                 error_model=False)
     np.testing.assert_array_equal(plain["ch4"].values, ref["ch4"].values)
     assert "cross_validation_rmse" not in plain.attrs
 
@@ -107,7 +170,7 @@ def test_block_statistic_and_spec_reuse(plume_samples, tmp_path):
     assert GridSpec.from_attrs(ds.attrs) == spec
     assert ds["ch4"].attrs["cell_methods"].startswith("x: y: z: median")
     moved = grid(plume_samples, "ch4", spec=spec, method="block", vertical="amsl",
-                 cross_validate=False)
+                 cross_validate=False, error_model=False)
     moved_spec = GridSpec.from_attrs(moved.attrs)
     assert moved_spec.vertical == "amsl" and moved_spec.region == spec.region
 

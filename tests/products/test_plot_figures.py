@@ -88,6 +88,22 @@ def test_profile_title_has_units_and_date(grid):
     assert "CV RMSE 0.05 ppm" in title and "2025-06-14" in title
 
 
+def test_titles_give_the_grid_error_the_grid_reports(grid):
+    """A grid with ``estimated_grid_rmse`` shows it in its titles, and how it was made (a
+    grid written before the model was the default has the CV figure there and no method:
+    tagged CV); the cross-validation RMSE is shown only by grids with neither."""
+    ds, _ = grid
+    ds = ds.copy()
+    ds.attrs.update(estimated_grid_rmse=0.012,
+                    estimated_grid_rmse_method="estimation variance under the fitted variogram")
+    title = plot_profile(ds).axes[0].get_title()
+    assert "grid error 0.012 ppm (variogram)" in title and "CV RMSE" not in title
+    ds.attrs["estimated_grid_rmse_method"] = "cross-validation, sample noise removed"
+    assert "grid error 0.012 ppm (CV)" in plot_profile(ds).axes[0].get_title()
+    del ds.attrs["estimated_grid_rmse_method"]
+    assert "grid error 0.012 ppm (CV)" in plot_profile(ds).axes[0].get_title()
+
+
 def test_compass_and_place():
     assert [compass(b) for b in (0, 20, 46, 135, 180, 269, 316)] == \
         ["N", "N", "NE", "SE", "S", "W", "NW"]

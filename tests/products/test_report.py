@@ -52,6 +52,9 @@ def test_kinds_and_content(flight):
     assert f["emission"] == flux.attrs["emission_rate"]
     assert set(f["components"]) >= {"background", "wind_speed", "wind_direction"}
     assert doc["grids"][0]["z"] == grid["z"].values.tolist()
+    # the grid's reported error (by default the variogram model's) and how it was made
+    assert doc["grids"][0]["grid_error"] == pytest.approx(grid.attrs["estimated_grid_rmse"])
+    assert doc["grids"][0]["grid_error_method"] == grid.attrs["estimated_grid_rmse_method"]
     hist = [p.get("history", "") for p in doc["provenance"]]
     assert "dronesense grid quantity=ch4" in hist[1]
     with pytest.raises(InputError, match="not a dronesense"):
@@ -101,6 +104,8 @@ def test_report_opens_offline_in_a_browser(flight, tmp_path):
             "const s = document.querySelector('input.time'); s.value = s.max;"
             "s.dispatchEvent(new Event('input'))")
         screenshot(driver, tmp_path / "report.png")
+        grid_text = driver.find_element("css selector", "section[id^=grid]").text
+        assert "expected grid error" in grid_text and "variogram" in grid_text
         for part in ("grid", "flux"):
             sec = driver.find_element("css selector", f"section[id^={part}]")
             driver.execute_script("arguments[0].scrollIntoView()", sec)

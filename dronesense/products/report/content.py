@@ -182,6 +182,11 @@ def grid_part(ds: xr.Dataset) -> dict:
     count = (np.asarray(ds["number_of_observations"].values)
              if "number_of_observations" in ds else None)
     rmse = ds[q].attrs.get("cross_validation_rmse", ds.attrs.get("cross_validation_rmse"))
+    error = ds[q].attrs.get("estimated_grid_rmse", ds.attrs.get("estimated_grid_rmse"))
+    error_how = ds[q].attrs.get("estimated_grid_rmse_method",
+                                ds.attrs.get("estimated_grid_rmse_method"))
+    if error_how is None and error is not None:  # a grid written before the model
+        error_how = "cross-validation"
     return {
         "quantity": q, "long_name": str(ds[q].attrs.get("long_name", q)),
         "units": display_units(units, q),
@@ -193,6 +198,8 @@ def grid_part(ds: xr.Dataset) -> dict:
         "count": None if count is None else count.ravel().astype(int).tolist(),
         "profile": _num(profile),
         "cv_rmse": None if rmse is None else float(rmse),
+        "grid_error": None if error is None else float(error),
+        "grid_error_method": None if error_how is None else str(error_how),
         "method": str(ds[q].attrs.get("cell_methods", "")),
         "time": _iso(ds["time"].values[0]) if "time" in ds.coords and ds["time"].size else None,
     }
@@ -270,7 +277,8 @@ def provenance(ds: xr.Dataset, label: str) -> dict:
     a = ds.attrs
     out = {"product": label, "kind": product_kind(ds)}
     for key in ("title", "history", "source", "dronesense_version", "date_created", "id",
-                "pairing_summary", "cross_validation_method"):
+                "pairing_summary", "estimated_grid_rmse_method", "model_grid_rmse_method",
+                "cross_validation_method"):
         if key in a:
             out[key] = str(a[key])
     return out

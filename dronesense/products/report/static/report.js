@@ -143,7 +143,8 @@ function gridSection(G, n) {
   const at = (k, j, i) => G.values[(k * ny + j) * nx + i];
   const [lo, hi] = range(G.values);
   const origin = G.origin ? `${Math.abs(G.origin[0]).toFixed(4)} ${G.origin[0] >= 0 ? "N" : "S"} ${Math.abs(G.origin[1]).toFixed(4)} ${G.origin[1] >= 0 ? "E" : "W"}` : "the grid origin";
-  const info = `${G.units}; cross-validation RMSE ${G.cv_rmse === null ? "–" : fmt(G.cv_rmse, 3) + " " + G.units}; ${G.method}`;
+  const error = G.grid_error === null || G.grid_error === undefined ? "" : `expected grid error ${fmt(G.grid_error, 3)} ${G.units}${G.grid_error_method ? ` (${G.grid_error_method})` : ""}; `;
+  const info = `${G.units}; ${error}cross-validation RMSE ${G.cv_rmse === null ? "–" : fmt(G.cv_rmse, 3) + " " + G.units}; ${G.method}`;
   sec.append(el("p", {}, info));
   const ctl = el("div", { class: "controls" });
   sec.append(ctl);
