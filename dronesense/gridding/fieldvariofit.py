@@ -43,7 +43,8 @@ import numpy as np
 
 from dronesense.gridding.methods.kriging import NATIVE_MODELS
 
-__all__ = ["LagClasses", "fit_lag_classes", "grid_starts", "lag_features", "unit_gamma"]
+__all__ = ["LagClasses", "fit_lag_classes", "grid_starts", "lag_features", "semivariance_floor",
+           "unit_gamma"]
 
 #: Iterations at most (the fits here converge in 10-40).
 MAX_ITERATIONS = 200
@@ -85,6 +86,12 @@ class LagClasses:
     weights: np.ndarray
     ids: np.ndarray | None = None
 
+
+
+def semivariance_floor(raw: np.ndarray) -> float:
+    """The smallest model semivariance a class is divided by: ``1e-12`` of the largest
+    empirical one (Cressie's weights stay finite where the model reaches zero)."""
+    return 1e-12 * max(float(np.max(raw)), 1e-30)
 
 def lag_features(d: np.ndarray) -> np.ndarray:
     """``(dx², dx dy, dy², dz²)`` of lag vectors ``(..., 3)``: the squared lag scaled by
@@ -159,7 +166,7 @@ def grid_starts(classes: LagClasses, model: str, noise: float | None, centre: np
         shape[:, 4] = params[:, 5]
     m = unit_gamma(model, classes.features.reshape(-1, 4), classes.weights, shape).T
     raw, share, n = classes.semivariance, classes.noise_share, classes.pairs
-    w = n / np.maximum(raw, 1e-12 * max(float(raw.max()), 1e-30)) ** 2
+    w = n / np.maximum(raw, semivariance_floor(raw)) ** 2
     if free:
         smm, smi, sii = (m * m) @ w, (m * share) @ w, float((share * share) @ w)
         smr, sir = (m * raw) @ w, float((share * raw) @ w)
@@ -176,7 +183,7 @@ def grid_starts(classes: LagClasses, model: str, noise: float | None, centre: np
         c = float(noise) * share[None, :]
         sill = ((raw - c) * m) @ w / np.maximum((m * m) @ w, 1e-300)
     params[:, 0] = np.clip(np.log(np.maximum(sill, 1e-300)), lower[0], upper[0])
-    g = np.maximum(np.exp(params[:, :1]) * m + c, 1e-12 * max(float(raw.max()), 1e-30))
+    g = np.maximum(np.exp(params[:, :1]) * m + c, semivariance_floor(raw))
     cost = (n * (raw / g - 1.0) ** 2).sum(axis=1)
     return params[np.argsort(cost, kind="stable")[:count]]
 
@@ -213,7 +220,7 @@ def fit_lag_classes(classes: LagClasses, model: str, noise: float | None,
     feats = classes.features.reshape(-1, 4)
     sqrt_n = np.sqrt(classes.pairs)
     raw, share = classes.semivariance, classes.noise_share
-    floor = 1e-12 * max(float(np.max(raw)), 1e-30)
+    floor = semivariance_floor(raw)
 
     def shape_params(p):
         out = np.ones((p.shape[0], 5))

@@ -132,6 +132,18 @@ CLASS_NODES = 24
 H_STRATA, V_STRATA = (4, 6, 1), (2, 3, 4)
 
 
+def _horizontal_bins(spacing: Sequence[float]) -> int:
+    """Voxel-wide horizontal lag classes up to :data:`LAGS` voxels (of the longer side)."""
+    dx, dy = float(spacing[0]), float(spacing[1])
+    return np.arange(0.0, LAGS * max(dx, dy) + dx, dx).size - 1
+
+
+def _sector(d: np.ndarray) -> np.ndarray:
+    """Direction sector ``0..3`` of horizontal lags (east, north-east, north, north-west;
+    45° wide)."""
+    return np.floor((np.arctan2(d[:, 1], d[:, 0]) % np.pi) / (np.pi / 4) + 0.5) % 4
+
+
 def lag_class_of(d: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     """The lag class of each lag vector ``(P, 3)``, -1 outside them: on one level (vertical
     lag under half a voxel) ``sector * H + b`` for the horizontal lag ``b`` voxels (``b <
@@ -142,8 +154,8 @@ def lag_class_of(d: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     step = max(dx, dy)
     dh = np.hypot(d[:, 0], d[:, 1])
     dv = np.abs(d[:, 2])
-    sector = (np.floor((np.arctan2(d[:, 1], d[:, 0]) % np.pi) / (np.pi / 4) + 0.5) % 4)
-    n_h = np.arange(0.0, LAGS * step + dx, dx).size - 1
+    sector = _sector(d)
+    n_h = _horizontal_bins(spacing)
     h_bin = np.floor(dh / dx).astype(np.int64)
     v_bin = np.floor((dv - 0.5 * dz) / dz).astype(np.int64)
     return np.where(dv < 0.5 * dz,
@@ -155,8 +167,7 @@ def class_sums(d: np.ndarray, semi: np.ndarray, inv: np.ndarray, spacing: Sequen
                cls: np.ndarray | None = None) -> np.ndarray:
     """Pairs, sum of semivariances and of noise shares per lag class (``cls``, default
     :func:`lag_class_of`), ``(3, C)``."""
-    dx, dy, _ = (float(s) for s in spacing)
-    size = 4 * (np.arange(0.0, LAGS * max(dx, dy) + dx, dx).size - 1) + LAGS
+    size = 4 * _horizontal_bins(spacing) + LAGS
     cls = lag_class_of(d, spacing) if cls is None else cls
     ok = cls >= 0
     return np.stack([np.bincount(cls[ok], minlength=size).astype(float),
@@ -194,7 +205,7 @@ def lag_classes(d: np.ndarray, semi: np.ndarray, inv: np.ndarray,
     dh = np.hypot(d[use, 0], d[use, 1])
     dv = np.abs(d[use, 2])
     direction = np.arctan2(d[use, 1], d[use, 0]) % np.pi
-    sector = np.floor(direction / (np.pi / 4) + 0.5) % 4
+    sector = _sector(d[use])
     flat = dv < 0.5 * dz
     n = count[keep]
     raw, share = sums[1, keep] / n, sums[2, keep] / n
