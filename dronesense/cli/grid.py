@@ -134,11 +134,13 @@ def _print_errors(attrs, unit_text: str) -> None:
     """The grid's reported error and how it was made, then the cross-validation's figures."""
     import numpy as np
 
+    from dronesense.gridding.reportederror import reported_error
+
     not_model = str(attrs.get("model_grid_rmse_method", ""))
     why = f"; variogram model {not_model}" if not_model.startswith("not estimable") else ""
-    if "estimated_grid_rmse" in attrs:
-        how = attrs.get("estimated_grid_rmse_method", "cross-validation")
-        print(f"estimated grid error {attrs['estimated_grid_rmse']:.4g}{unit_text} ({how}{why})")
+    error, how = reported_error(attrs)
+    if error is not None:
+        print(f"estimated grid error {error:.4g}{unit_text} ({how}{why})")
     elif why:
         print(f"estimated grid error: none (variogram model {not_model}; --cv gives the "
               f"cross-validation's)")

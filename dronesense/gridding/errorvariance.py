@@ -327,10 +327,10 @@ def grid_error_variance(method: BaseGridder, coordinates: Sequence[ArrayLike],
     filled = np.flatnonzero(supported(has, int(getattr(fitted, "support", 0) or 0)))
     if variogram is None:  # several fits on other draws of pairs, their variances averaged
         draws = max(1, int(fits)) if voxel_groups.count.size > VARIOGRAM_GROUPS else 1
-        fits = [fit_field_variogram(voxel_groups, noise, spec.spacing, model=model,
-                                    seed=seed + k) for k in range(draws)]
-        variograms = [f[0] for f in fits]
-        noise = float(np.mean([f[1] for f in fits]))
+        results = [fit_field_variogram(voxel_groups, noise, spec.spacing, model=model,
+                                       seed=seed + k) for k in range(draws)]
+        variograms = [f[0] for f in results]
+        noise = float(np.mean([f[1] for f in results]))
     elif noise is None:
         raise ParameterError("noise", "a given variogram needs the noise variance too (it "
                              "could not be estimated from the samples)")

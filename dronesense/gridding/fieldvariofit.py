@@ -144,8 +144,9 @@ GRID_VERTICAL = np.array([-1.0, 0.0, 1.5])
 
 def grid_starts(classes: LagClasses, model: str, noise: float | None, centre: np.ndarray,
                 lower: np.ndarray, upper: np.ndarray, count: int = 4) -> np.ndarray:
-    """The ``count`` best points of a coarse grid of azimuths and ranges about ``centre``
-    (parameters as :func:`fit_lag_classes` takes them), the sill and nugget of each from
+    """The ``count`` best points of a coarse grid of ranges about ``centre`` and of
+    azimuths over the half circle (:data:`GRID_ANGLES`; parameters as
+    :func:`fit_lag_classes` takes them), the sill and nugget of each from
     weighted linear least squares (weights ``N_k / gamma_k²``: Cressie's near the fit):
     starts for :func:`fit_lag_classes` that do not depend on where the azimuth is looked for
     first."""

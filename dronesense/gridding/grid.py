@@ -24,14 +24,12 @@ from dronesense.errors import NoUsableDataError, ParameterError
 from dronesense.gridding.coordinates import quantity_for, usable_samples, usable_tracks
 from dronesense.gridding.errorvariance import grid_error_variance
 from dronesense.gridding.methods import METHODS, BaseGridder, BlockReduce, make_method
+from dronesense.gridding.reportederror import MODEL_ESTIMATE
 from dronesense.gridding.spec import GridSpec, make_spec
 from dronesense.gridding.validation import choose_method
 from dronesense.gridding.validation import cross_validate as blocked_cv
 
 __all__ = ["MODEL_ESTIMATE", "grid", "grid_samples", "select_method"]
-
-#: ``estimated_grid_rmse_method`` of a grid whose reported error is the model-based estimate.
-MODEL_ESTIMATE = "estimation variance under the fitted variogram"
 
 #: Keyword arguments ``grid(..., method="auto")`` passes to :func:`select_method`.
 AUTO_OPTIONS = ("methods", "folds", "min_coverage")

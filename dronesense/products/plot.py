@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 
 from dronesense.errors import ParameterError
 from dronesense.geo import LocalFrame
+from dronesense.gridding.reportederror import reported_error, short_method
 from dronesense.products.sections import curtain, data_variable, horizontal_slices, vertical_profile
 from dronesense.quantities import display_units
 
@@ -77,13 +78,10 @@ def _method(ds: xr.Dataset, units: str = "") -> str:
     made_by = str(ds.attrs.get("made_by", ""))
     name = made_by.split("(")[0] or "grid"
     unit = f" {units}" if units else ""
-    error = ds.attrs.get("estimated_grid_rmse")
+    error, how = reported_error(ds.attrs)
     rmse = ds.attrs.get("cross_validation_rmse")
-    if error is not None and np.isfinite(error):
-        # grids written before the model was the default carry the CV figure, no method
-        how = str(ds.attrs.get("estimated_grid_rmse_method", ""))
-        name += f", grid error {float(error):.3g}{unit}" + (
-            " (variogram)" if "variogram" in how else " (CV)")
+    if error is not None:
+        name += f", grid error {error:.3g}{unit} ({short_method(how)})"
     elif rmse is not None and np.isfinite(rmse):
         name += f", CV RMSE {float(rmse):.3g}{unit}"
     return name

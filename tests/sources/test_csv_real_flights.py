@@ -17,6 +17,7 @@ import pytest
 import dronesense as ds
 from dronesense.flight.postflight import pair_logs
 from dronesense.flight.rows import Flag
+from dronesense.gridding.reportederror import MODEL_ESTIMATE
 from dronesense.sources.csvtrack import load_csv_map
 from tests.support.paths import MAPS, REAL_FLIGHTS
 
@@ -104,6 +105,12 @@ def test_raven_gridded_without_the_glitches():
     assert np.nanmax(values) < 30  # the 184 degC glitches are left out
     so2 = ds.grid(samples, "so2", spacing=(50, 20))
     assert so2["so2"].attrs["units"] == "1e-9" and np.nanmax(so2["so2"].values) > 1000
+    # each reports the model's error, of the order of the independent cross-validation's
+    # (temperature 1.18 vs 1.34 degC, so2 2768 vs 4178 ppb), not inflated by a background
+    for g in (grid, so2):
+        model, cv = g.attrs["estimated_grid_rmse"], g.attrs["cross_validation_grid_rmse"]
+        assert g.attrs["estimated_grid_rmse_method"] == MODEL_ESTIMATE
+        assert cv / 3 < model < 3 * cv
 
 
 def test_nmt_merge_file_with_its_map():

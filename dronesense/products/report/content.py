@@ -35,6 +35,7 @@ import numpy as np
 import xarray as xr
 
 from dronesense.errors import InputError
+from dronesense.gridding.reportederror import reported_error
 from dronesense.quantities import display_units
 
 __all__ = ["flag_notes", "flux_groups", "flux_part", "grid_part", "product_kind", "provenance",
@@ -182,11 +183,8 @@ def grid_part(ds: xr.Dataset) -> dict:
     count = (np.asarray(ds["number_of_observations"].values)
              if "number_of_observations" in ds else None)
     rmse = ds[q].attrs.get("cross_validation_rmse", ds.attrs.get("cross_validation_rmse"))
-    error = ds[q].attrs.get("estimated_grid_rmse", ds.attrs.get("estimated_grid_rmse"))
-    error_how = ds[q].attrs.get("estimated_grid_rmse_method",
-                                ds.attrs.get("estimated_grid_rmse_method"))
-    if error_how is None and error is not None:  # a grid written before the model
-        error_how = "cross-validation"
+    error, error_how = reported_error(
+        ds[q].attrs if "estimated_grid_rmse" in ds[q].attrs else ds.attrs)
     return {
         "quantity": q, "long_name": str(ds[q].attrs.get("long_name", q)),
         "units": display_units(units, q),
@@ -198,8 +196,8 @@ def grid_part(ds: xr.Dataset) -> dict:
         "count": None if count is None else count.ravel().astype(int).tolist(),
         "profile": _num(profile),
         "cv_rmse": None if rmse is None else float(rmse),
-        "grid_error": None if error is None else float(error),
-        "grid_error_method": None if error_how is None else str(error_how),
+        "grid_error": error,
+        "grid_error_method": error_how,
         "method": str(ds[q].attrs.get("cell_methods", "")),
         "time": _iso(ds["time"].values[0]) if "time" in ds.coords and ds["time"].size else None,
     }
